@@ -1,0 +1,79 @@
+"""The ``mechcode`` command line.
+
+Each command lives in its own module and is imported only when it is run, so
+that ``mechcode --help`` and light commands never pay for torch or mlflow.
+To add a command, add one line to ``COMMANDS``.
+"""
+from __future__ import annotations
+
+import importlib
+import os
+
+import click
+
+from mechcode import __version__
+
+# name -> "module:function" (relative to mechcode.cli)
+COMMANDS: dict[str, str] = {
+    "extract": "extract:extract",
+    "init": "review_cmds:init",
+    "ingest": "review_cmds:ingest",
+    "info": "review_cmds:info",
+    "train": "model_cmds:train",
+    "predict": "model_cmds:predict",
+    "suggest": "model_cmds:suggest",
+    "evaluate": "model_cmds:evaluate",
+    "mlflow-ui": "model_cmds:mlflow_ui",
+    "demo": "demo:demo",
+}
+
+
+class LazyGroup(click.Group):
+    """A click group that imports a command's module only when it is used."""
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return sorted(COMMANDS)
+
+    def get_command(self, ctx: click.Context, name: str) -> click.Command | None:
+        target = COMMANDS.get(name)
+        if target is None:
+            return None
+        mod_name, attr = target.split(":")
+        module = importlib.import_module(f"mechcode.cli.{mod_name}")
+        return getattr(module, attr)
+
+    def invoke(self, ctx: click.Context):
+        from mechcode.errors import MechcodeError
+
+        try:
+            return super().invoke(ctx)
+        except MechcodeError as exc:
+            raise UserError(str(exc)) from exc
+
+
+class UserError(click.ClickException):
+    """A clear one-line error; exit status 2."""
+
+    exit_code = 2
+
+    def show(self, file=None) -> None:
+        click.echo(f"error: {self.format_message()}", err=True, file=file)
+
+
+@click.group(cls=LazyGroup, context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, prog_name="mechcode")
+def cli() -> None:
+    """mechcode: code realist-review evidence (Context, Mechanism, Outcome) in research papers.
+
+    Typical flow: init a review with a codebook, ingest PDFs, suggest codes,
+    review them in the browser, then export the evidence matrix and CMO chains.
+    Run ``mechcode COMMAND --help`` for each command.
+    """
+
+
+def main() -> None:
+    os.environ.setdefault("MLFLOW_DISABLE_TELEMETRY", "true")
+    os.environ.setdefault("HF_HUB_OFFLINE", "1")
+    os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+    os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+    cli(prog_name="mechcode")

@@ -1,0 +1,226 @@
+"""Codebooks: the mechanisms a review codes against, the CMO roles and polarity.
+
+A codebook is a YAML (or JSON) file::
+
+    name: My review
+    version: "2"
+    mechanisms:
+      - id: shared-vision            # stable id, [a-z0-9-]
+        name: Shared vision
+        description: Leaders articulate ...
+        status: active               # active | merged | retired | no-evidence
+        kind: mechanism              # mechanism | general
+        merged_into: []              # ids, for status merged
+    roles:                           # optional; defaults below
+      - id: context
+        name: Context
+        description: ...
+    polarity:                        # optional; defaults below
+      - id: "+"
+        description: ...
+    history:                         # optional earlier versions, oldest first
+      - version: "1"
+        mechanisms: [...]            # same shape as above
+
+Any review writes its own; ``corpora/sims2021/codebook.yaml`` is the bundled example.
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from mechcode.errors import CodebookError
+
+ROLE_IDS = ("context", "mechanism-resource", "mechanism-reasoning", "outcome", "none")
+POLARITY_IDS = ("+", "-")
+STATUSES = ("active", "merged", "retired", "no-evidence")
+KINDS = ("mechanism", "general")
+_ID_RE = re.compile(r"^[a-z0-9][a-z0-9_.-]*$")
+
+DEFAULT_ROLES = [
+    {"id": "context", "name": "Context",
+     "description": "The circumstances, setting, conditions or population in which a mechanism is "
+                    "triggered or not: organisational situation, history, policy, resources in place."},
+    {"id": "mechanism-resource", "name": "Mechanism (resource)",
+     "description": "What the programme or the leader offers or does: an action, resource, "
+                    "intervention, strategy or behaviour introduced into the context."},
+    {"id": "mechanism-reasoning", "name": "Mechanism (reasoning)",
+     "description": "How people respond to the resource: their reasoning, feelings, beliefs, "
+                    "motivation, trust or understanding that the resource triggers."},
+    {"id": "outcome", "name": "Outcome",
+     "description": "What results: intended or unintended effects, consequences, changes in "
+                    "behaviour, performance, satisfaction, trust or collaboration."},
+    {"id": "none", "name": "None",
+     "description": "Not part of a context-mechanism-outcome configuration: methods, background, "
+                    "search strategy, counts of papers, acknowledgements."},
+]
+DEFAULT_POLARITY = [
+    {"id": "+", "name": "Present / works",
+     "description": "The mechanism is present and works as intended; a positive outcome."},
+    {"id": "-", "name": "Absent / fails",
+     "description": "The mechanism is absent or fails; a negative outcome."},
+]
+
+
+@dataclass
+class Mechanism:
+    id: str
+    name: str
+    description: str = ""
+    status: str = "active"
+    kind: str = "mechanism"
+    merged_into: list[str] = field(default_factory=list)
+
+    @property
+    def suggestable(self) -> bool:
+        """Retired codes keep their history but are no longer suggested."""
+        return self.status != "retired"
+
+
+@dataclass
+class Role:
+    id: str
+    name: str
+    description: str = ""
+
+
+@dataclass
+class Codebook:
+    name: str
+    version: str
+    mechanisms: list[Mechanism]
+    roles: list[Role] = field(default_factory=lambda: [Role(**r) for r in DEFAULT_ROLES])
+    polarity: list[Role] = field(default_factory=lambda: [Role(**p) for p in DEFAULT_POLARITY])
+    history: list[dict[str, Any]] = field(default_factory=list)
+
+    def mechanism_ids(self, suggestable_only: bool = False) -> list[str]:
+        return [m.id for m in self.mechanisms if m.suggestable or not suggestable_only]
+
+    def get(self, mechanism_id: str) -> Mechanism:
+        for m in self.mechanisms:
+            if m.id == mechanism_id:
+                return m
+        raise CodebookError(f"unknown mechanism id {mechanism_id!r} (codebook {self.name} v{self.version})")
+
+    def role(self, role_id: str) -> Role:
+        for r in self.roles:
+            if r.id == role_id:
+                return r
+        raise CodebookError(f"unknown role {role_id!r}; expected one of {', '.join(ROLE_IDS)}")
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "name": self.name,
+            "version": self.version,
+            "mechanisms": [asdict(m) for m in self.mechanisms],
+            "roles": [asdict(r) for r in self.roles],
+            "polarity": [asdict(p) for p in self.polarity],
+            "history": self.history,
+        }
+
+    def fingerprint(self) -> str:
+        """A short hash of the codebook content (changes whenever any code changes)."""
+        blob = json.dumps(self.to_dict(), sort_keys=True, ensure_ascii=False).encode()
+        return hashlib.sha256(blob).hexdigest()[:12]
+
+    def dump(self, path: str | Path) -> None:
+        Path(path).write_text(yaml.safe_dump(self.to_dict(), sort_keys=False, allow_unicode=True),
+                              encoding="utf-8")
+
+
+def _mechanism(raw: Any, where: str) -> Mechanism:
+    if not isinstance(raw, dict):
+        raise CodebookError(f"{where}: each mechanism must be a mapping, got {type(raw).__name__}")
+    missing = [k for k in ("id", "name") if not raw.get(k)]
+    if missing:
+        raise CodebookError(f"{where}: mechanism is missing {', '.join(missing)}")
+    mid = str(raw["id"])
+    if not _ID_RE.match(mid):
+        raise CodebookError(f"{where}: mechanism id {mid!r} must be lowercase letters, digits, - _ .")
+    status = raw.get("status", "active")
+    if status not in STATUSES:
+        raise CodebookError(f"{where}: mechanism {mid!r} has status {status!r}; expected one of {STATUSES}")
+    kind = raw.get("kind", "mechanism")
+    if kind not in KINDS:
+        raise CodebookError(f"{where}: mechanism {mid!r} has kind {kind!r}; expected one of {KINDS}")
+    merged = raw.get("merged_into") or []
+    if isinstance(merged, str):
+        merged = [merged]
+    return Mechanism(id=mid, name=str(raw["name"]), description=str(raw.get("description", "")).strip(),
+                     status=status, kind=kind, merged_into=[str(m) for m in merged])
+
+
+def _roles(raw: Any, defaults: list[dict], allowed: tuple[str, ...], what: str) -> list[Role]:
+    if raw is None:
+        return [Role(**r) for r in defaults]
+    if not isinstance(raw, list):
+        raise CodebookError(f"{what} must be a list")
+    by_id = {r["id"]: dict(r) for r in defaults}
+    for r in raw:
+        if not isinstance(r, dict) or str(r.get("id")) not in allowed:
+            raise CodebookError(f"{what}: entry {r!r} must have an id in {allowed}")
+        by_id[str(r["id"])].update({k: str(v) for k, v in r.items() if k in ("name", "description")})
+    return [Role(**by_id[i]) for i in allowed if i in by_id]
+
+
+def parse_codebook(data: Any, source: str = "codebook") -> Codebook:
+    """Validate a parsed YAML/JSON mapping and build a :class:`Codebook`."""
+    if not isinstance(data, dict):
+        raise CodebookError(f"{source}: a codebook must be a mapping with 'mechanisms'")
+    mechs_raw = data.get("mechanisms")
+    if not isinstance(mechs_raw, list) or not mechs_raw:
+        raise CodebookError(f"{source}: 'mechanisms' must be a non-empty list")
+    mechanisms = [_mechanism(m, f"{source}: mechanisms[{i}]") for i, m in enumerate(mechs_raw)]
+    ids = [m.id for m in mechanisms]
+    dupes = sorted({i for i in ids if ids.count(i) > 1})
+    if dupes:
+        raise CodebookError(f"{source}: duplicate mechanism ids {dupes}")
+    for m in mechanisms:
+        unknown = [t for t in m.merged_into if t not in ids]
+        if unknown:
+            raise CodebookError(f"{source}: {m.id!r} merged_into unknown ids {unknown}")
+    history = data.get("history") or []
+    if not isinstance(history, list):
+        raise CodebookError(f"{source}: 'history' must be a list of earlier versions")
+    for i, h in enumerate(history):
+        if not isinstance(h, dict) or "version" not in h or not isinstance(h.get("mechanisms"), list):
+            raise CodebookError(f"{source}: history[{i}] needs 'version' and 'mechanisms'")
+        for j, m in enumerate(h["mechanisms"]):
+            _mechanism(m, f"{source}: history[{i}].mechanisms[{j}]")
+    return Codebook(
+        name=str(data.get("name", "codebook")),
+        version=str(data.get("version", "1")),
+        mechanisms=mechanisms,
+        roles=_roles(data.get("roles"), DEFAULT_ROLES, ROLE_IDS, f"{source}: roles"),
+        polarity=_roles(data.get("polarity"), DEFAULT_POLARITY, POLARITY_IDS, f"{source}: polarity"),
+        history=history,
+    )
+
+
+def load_codebook(path: str | Path) -> Codebook:
+    """Load and validate a codebook file (YAML or JSON)."""
+    path = Path(path)
+    if not path.is_file():
+        raise CodebookError(f"codebook file not found: {path}")
+    try:
+        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except (yaml.YAMLError, UnicodeDecodeError) as exc:
+        raise CodebookError(f"{path}: not valid YAML/JSON ({exc.__class__.__name__}: {exc})") from exc
+    return parse_codebook(data, str(path))
+
+
+def version_codebook(cb: Codebook, version: str) -> Codebook:
+    """The codebook as it was at an earlier ``version`` from its history (or itself)."""
+    if version == cb.version:
+        return cb
+    for h in cb.history:
+        if str(h["version"]) == str(version):
+            return parse_codebook({**cb.to_dict(), "version": h["version"], "mechanisms": h["mechanisms"],
+                                   "history": []}, f"{cb.name} v{version}")
+    raise CodebookError(f"codebook {cb.name!r} has no version {version!r}")

@@ -1,0 +1,1 @@
+"""The review folder: codebook, SQLite database (WAL, migrations), models and caches."""

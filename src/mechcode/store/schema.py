@@ -1,0 +1,144 @@
+"""The review database schema, as numbered migrations.
+
+``PRAGMA user_version`` holds the number of migrations applied. A migration is
+applied inside one transaction together with the version bump, so a database
+is always at a whole version. Never edit a released migration: append one.
+
+Tables (version 1):
+
+- ``documents``: one row per distinct PDF (by content hash), its text and metadata.
+- ``passages``: blocks of a document (paragraphs, headings, captions, tables,
+  references ...) with page, bbox and offsets into ``documents.text``.
+- ``units``: what gets coded. Sentences of body passages (kind ``sentence``)
+  and arbitrary reviewer-selected spans (kind ``span``); offsets into
+  ``documents.text``.
+- ``codebooks``: every codebook version the review has had (the newest is current).
+- ``models``: model versions the review has used (card JSON, where they live).
+- ``suggestions``: model output per unit and model version (probabilities JSON).
+- ``decisions``: the append-only audit trail of reviewer events. Undo is a
+  new event (action ``undo``, ``undoes`` = the id it cancels); nothing is
+  updated or deleted. The current code of a unit is derived from it.
+- ``reviewers``: named users with a hashed personal token.
+- ``retrains``: background retraining runs and their outcome.
+"""
+from __future__ import annotations
+
+MIGRATIONS: list[str] = [
+    # 1: initial schema
+    """
+    CREATE TABLE meta (
+        key TEXT PRIMARY KEY,
+        value TEXT NOT NULL
+    );
+    CREATE TABLE documents (
+        id INTEGER PRIMARY KEY,
+        content_hash TEXT NOT NULL UNIQUE,
+        file_name TEXT NOT NULL,
+        path TEXT,
+        n_pages INTEGER NOT NULL DEFAULT 0,
+        title TEXT NOT NULL DEFAULT '',
+        label TEXT NOT NULL DEFAULT '',
+        metadata TEXT NOT NULL DEFAULT '{}',
+        text TEXT NOT NULL,
+        added_at TEXT NOT NULL
+    );
+    CREATE TABLE passages (
+        id INTEGER PRIMARY KEY,
+        document_id INTEGER NOT NULL REFERENCES documents(id) ON DELETE CASCADE,
+        seq INTEGER NOT NULL,
+        kind TEXT NOT NULL,
+        text TEXT NOT NULL,
+        page INTEGER NOT NULL,
+        bbox TEXT NOT NULL,
+        start INTEGER,
+        "end" INTEGER,
+        section TEXT,
+        level INTEGER,
+        UNIQUE (document_id, seq)
+    );
+    CREATE TABLE units (
+        id INTEGER PRIMARY KEY,
+        document_id INTEGER NOT NULL REFERENCES documents(id) ON DELETE CASCADE,
+        passage_id INTEGER REFERENCES passages(id) ON DELETE CASCADE,
+        seq INTEGER NOT NULL,
+        kind TEXT NOT NULL DEFAULT 'sentence' CHECK (kind IN ('sentence', 'span')),
+        text TEXT NOT NULL,
+        start INTEGER NOT NULL,
+        "end" INTEGER NOT NULL,
+        page INTEGER NOT NULL,
+        section TEXT,
+        created_by TEXT,
+        created_at TEXT NOT NULL,
+        CHECK ("end" >= start)
+    );
+    CREATE INDEX units_doc ON units(document_id, seq);
+    CREATE TABLE codebooks (
+        version TEXT PRIMARY KEY,
+        seq INTEGER NOT NULL UNIQUE,
+        body TEXT NOT NULL,
+        fingerprint TEXT NOT NULL,
+        change TEXT,
+        created_at TEXT NOT NULL
+    );
+    CREATE TABLE models (
+        version TEXT PRIMARY KEY,
+        backend TEXT NOT NULL,
+        path TEXT NOT NULL,
+        card TEXT NOT NULL DEFAULT '{}',
+        registry_name TEXT,
+        registry_version TEXT,
+        created_at TEXT NOT NULL
+    );
+    CREATE TABLE suggestions (
+        id INTEGER PRIMARY KEY,
+        unit_id INTEGER NOT NULL REFERENCES units(id) ON DELETE CASCADE,
+        model_version TEXT NOT NULL,
+        mechanisms TEXT NOT NULL,
+        role TEXT NOT NULL,
+        polarity TEXT NOT NULL,
+        rationale TEXT NOT NULL DEFAULT '[]',
+        confidence REAL NOT NULL,
+        created_at TEXT NOT NULL,
+        UNIQUE (unit_id, model_version)
+    );
+    CREATE INDEX suggestions_model ON suggestions(model_version, confidence);
+    CREATE TABLE decisions (
+        id INTEGER PRIMARY KEY,
+        unit_id INTEGER NOT NULL REFERENCES units(id),
+        reviewer TEXT NOT NULL,
+        action TEXT NOT NULL CHECK (action IN ('accept', 'correct', 'reject', 'skip', 'undo', 'adjudicate')),
+        mechanisms TEXT NOT NULL DEFAULT '[]',
+        role TEXT,
+        polarity TEXT,
+        note TEXT,
+        undoes INTEGER REFERENCES decisions(id),
+        suggestion_id INTEGER REFERENCES suggestions(id),
+        model_version TEXT,
+        suggested TEXT,
+        codebook_version TEXT,
+        created_at TEXT NOT NULL
+    );
+    CREATE INDEX decisions_unit ON decisions(unit_id, id);
+    CREATE TRIGGER decisions_no_update BEFORE UPDATE ON decisions
+        BEGIN SELECT RAISE(ABORT, 'decisions are append-only'); END;
+    CREATE TRIGGER decisions_no_delete BEFORE DELETE ON decisions
+        BEGIN SELECT RAISE(ABORT, 'decisions are append-only'); END;
+    CREATE TABLE reviewers (
+        name TEXT PRIMARY KEY,
+        token_hash TEXT NOT NULL,
+        created_at TEXT NOT NULL
+    );
+    CREATE TABLE retrains (
+        id INTEGER PRIMARY KEY,
+        started_at TEXT NOT NULL,
+        finished_at TEXT,
+        status TEXT NOT NULL CHECK (status IN ('running', 'ok', 'failed')),
+        model_version TEXT,
+        labelled INTEGER,
+        metrics TEXT,
+        error TEXT
+    );
+    """,
+]
+
+SCHEMA_VERSION = len(MIGRATIONS)
