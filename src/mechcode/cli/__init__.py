@@ -25,6 +25,30 @@ COMMANDS: dict[str, str] = {
     "evaluate": "model_cmds:evaluate",
     "mlflow-ui": "model_cmds:mlflow_ui",
     "demo": "demo:demo",
+    "matrix": "synthesis_cmds:matrix",
+    "cmo": "synthesis_cmds:cmo",
+    "export": "synthesis_cmds:export",
+    "code": "synthesis_cmds:code",
+    "review": "web_cmds:review",
+}
+
+# one-line summaries shown by ``mechcode --help`` (the full help is in each command)
+SUMMARIES: dict[str, str] = {
+    "extract": "Extract clean text and structure (passages, provenance) from a PDF.",
+    "init": "Create a review folder with a codebook.",
+    "ingest": "Add PDFs to a review (idempotent; bad files reported, the rest goes on).",
+    "info": "Summarise a review: documents, units, decisions, models.",
+    "train": "Train a suggestion model from a labelled JSONL file or a review.",
+    "predict": "Predict mechanisms, CMO role and polarity for units in a JSONL file.",
+    "suggest": "Store model suggestions for every unit of a review.",
+    "evaluate": "Evaluate a backend (grouped CV or definitions-to-evidence) with baselines.",
+    "mlflow-ui": "Open the MLflow tracking UI on 127.0.0.1.",
+    "demo": "Run the whole pipeline on the bundled sample paper.",
+    "matrix": "Evidence matrix (papers x mechanisms) as CSV, Markdown or PNG.",
+    "cmo": "Assemble coded units into Context -> Mechanism -> Outcome configurations.",
+    "export": "Export units, decisions, suggestions (CSV, JSONL, REFI-QDA .qdpx) or a methods appendix.",
+    "code": "Batch-code new PDFs: ingest and store suggestions, in parallel or on Dask.",
+    "review": "Start the reviewer web page (accept/correct suggestions, active learning).",
 }
 
 
@@ -33,6 +57,12 @@ class LazyGroup(click.Group):
 
     def list_commands(self, ctx: click.Context) -> list[str]:
         return sorted(COMMANDS)
+
+    def format_commands(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
+        # Listing commands must not import them (torch, mlflow ...): use SUMMARIES.
+        rows = [(name, SUMMARIES.get(name, "")) for name in self.list_commands(ctx)]
+        with formatter.section("Commands"):
+            formatter.write_dl(rows)
 
     def get_command(self, ctx: click.Context, name: str) -> click.Command | None:
         target = COMMANDS.get(name)
