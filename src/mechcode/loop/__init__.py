@@ -1,0 +1,9 @@
+"""The reviewer loop: queue selection, decisions with suggestion snapshots, background retraining.
+
+- :mod:`mechcode.loop.active`: pure active-learning helpers (uncertainty, suggested codes,
+  the ``uncertain`` selection with a random share and a per-mechanism coverage rule).
+- :mod:`mechcode.loop.queue`: the three queue modes (``paper``, ``uncertain``, ``mechanism``).
+- :mod:`mechcode.loop.serving`: the model currently serving suggestions (zeroshot until trained).
+- :mod:`mechcode.loop.retrain`: the background retraining scheduler.
+- :mod:`mechcode.loop.service`: :class:`LoopService`, the one object the web routes call.
+"""

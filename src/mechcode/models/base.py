@@ -25,7 +25,8 @@ import json
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Any, ClassVar, Iterable, Protocol, runtime_checkable
+import re
+from typing import Any, ClassVar, Iterable, Protocol, Sequence, runtime_checkable
 
 from mechcode.codebook import POLARITY_IDS, ROLE_IDS, Codebook
 from mechcode.errors import ModelError
@@ -57,15 +58,23 @@ class LabelledUnit(Unit):
 
 
 def prediction(uid: str, mechanisms: dict[str, float], role: dict[str, float],
-               polarity: dict[str, float], rationale: Any) -> dict[str, Any]:
-    """A prediction in the ``mechcode predict`` output contract."""
-    return {
+               polarity: dict[str, float], rationale: Any,
+               no_mechanism: float | None = None) -> dict[str, Any]:
+    """A prediction in the ``mechcode predict`` output contract.
+
+    ``no_mechanism`` (optional extra key) is the probability that the unit supports no
+    mechanism at all.
+    """
+    out = {
         "id": uid,
         "mechanisms": {k: round(float(v), 6) for k, v in mechanisms.items()},
         "role": {r: round(float(role.get(r, 0.0)), 6) for r in ROLE_IDS},
         "polarity": {p: round(float(polarity.get(p, 0.0)), 6) for p in POLARITY_IDS},
         "rationale": rationale,
     }
+    if no_mechanism is not None:
+        out["no_mechanism"] = round(float(no_mechanism), 6)
+    return out
 
 
 @runtime_checkable
@@ -135,8 +144,122 @@ def verify_dir(directory: Path) -> dict[str, Any]:
             raise ModelError(f"{directory}: file {rel} listed in the card is missing")
         if sha256_file(path) != digest:
             raise ModelError(f"{directory}: file {rel} does not match its hash in the card (tampered?)")
-    extra = [p.name for p in directory.iterdir() if p.is_file() and p.name != CARD
+    extra = [p.relative_to(directory).as_posix() for p in directory.rglob("*")
+             if not p.is_dir() and p.name != CARD
              and p.relative_to(directory).as_posix() not in card["files"]]
     if extra:
         raise ModelError(f"{directory}: files not listed in the card: {', '.join(sorted(extra))}")
     return card
+
+
+# -- training examples from labelled units and codebook definitions -----------------------------
+
+_SENT_RE = re.compile(r"(?<=[.!?;])\s+(?=[A-Z0-9\"'(\u2018\u201c])")
+
+
+@dataclass
+class Example:
+    """One training example for a backend.
+
+    ``mechanisms`` is ``None`` when the example says nothing about mechanisms (a role or
+    polarity definition); ``role`` / ``polarity`` ``None`` means unknown for that task.
+    """
+
+    text: str
+    context: str = ""
+    mechanisms: list[str] | None = None
+    role: str | None = None
+    polarity: str | None = None
+    group: str = ""
+    weight: float = 1.0
+    source: str = "unit"  # "unit" or "definition"
+
+
+def split_sentences(text: str) -> list[str]:
+    """Split a definition into sentences (simple punctuation rule; definitions are clean prose)."""
+    return [s.strip() for s in _SENT_RE.split(text or "") if len(s.strip()) > 2]
+
+
+def label_space(codebook: Codebook) -> list[str]:
+    """The mechanism ids a model suggests: every suggestable (non-retired) code, codebook order."""
+    return codebook.mechanism_ids(suggestable_only=True)
+
+
+def map_labels(mechanisms: Sequence[str], codebook: Codebook) -> list[str]:
+    """Labels in the model's label space: suggestable ids kept (merged codes stay themselves,
+    as the codebook still suggests them), retired or unknown ids dropped, duplicates removed."""
+    space = set(label_space(codebook))
+    return list(dict.fromkeys(m for m in mechanisms if m in space))
+
+
+def definition_examples(codebook: Codebook, weight: float = 1.0) -> list[Example]:
+    """Codebook definitions as extra training examples.
+
+    Each suggestable mechanism gives its name and every sentence of its description (context =
+    the whole description) as positives for that mechanism; each role and polarity definition
+    gives examples for that role / polarity only.
+    """
+    out: list[Example] = []
+    for m in codebook.mechanisms:
+        if not m.suggestable:
+            continue
+        for s in [m.name, *split_sentences(m.description)]:
+            out.append(Example(s, m.description, [m.id], None, None, f"def:mechanism:{m.id}", weight,
+                               "definition"))
+    for r in codebook.roles:
+        for s in [r.name, *split_sentences(r.description)]:
+            out.append(Example(s, r.description, None, r.id, None, f"def:role:{r.id}", weight, "definition"))
+    for p in codebook.polarity:
+        for s in split_sentences(p.description) or [p.name]:
+            out.append(Example(s, p.description, None, None, p.id, f"def:polarity:{p.id}", weight,
+                               "definition"))
+    return out
+
+
+def unit_group(u: Unit) -> str:
+    """The grouping key of a unit: its ``group`` (source paragraph) or else its context text."""
+    g = getattr(u, "group", None)
+    if g not in (None, ""):
+        return str(g)
+    return "ctx:" + hashlib.sha1((u.context or u.id).encode("utf-8")).hexdigest()[:16]
+
+
+def training_examples(units: Sequence[LabelledUnit], codebook: Codebook, use_definitions: bool = True,
+                      definition_weight: float = 1.0) -> list[Example]:
+    """Labelled units (labels mapped into the label space) plus, optionally, the definitions."""
+    out = [Example(u.text, u.context, map_labels(u.mechanisms, codebook), u.role,
+                   u.polarity if u.role != "none" else None, unit_group(u)) for u in units]
+    if use_definitions:
+        out.extend(definition_examples(codebook, definition_weight))
+    return out
+
+
+# -- safe scikit-learn persistence (skops, explicit trusted types) ------------------------------
+
+def save_skops(obj: Any, path: Path) -> None:
+    """Write scikit-learn objects with skops (no pickle)."""
+    import skops.io as sio
+
+    sio.dump(obj, Path(path))
+
+
+def load_skops(path: Path, allowed: Sequence[str] = ()) -> Any:
+    """Load a skops file, trusting only skops' defaults plus the types in ``allowed``.
+
+    Any other type found in the file is refused with :class:`ModelError` before anything is
+    constructed; ``trusted=True`` is never used.
+    """
+    import skops.io as sio
+
+    path = Path(path)
+    try:
+        found = sio.get_untrusted_types(file=path)
+    except Exception as exc:  # noqa: BLE001 - any parse failure means a bad file
+        raise ModelError(f"{path}: not a readable skops file ({exc.__class__.__name__}: {exc})") from exc
+    refused = sorted(set(found) - set(allowed))
+    if refused:
+        raise ModelError(f"{path}: refusing to load untrusted types: {', '.join(refused)}")
+    try:
+        return sio.load(path, trusted=sorted(set(found)))
+    except Exception as exc:  # noqa: BLE001
+        raise ModelError(f"{path}: cannot load ({exc.__class__.__name__}: {exc})") from exc

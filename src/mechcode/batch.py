@@ -1,0 +1,363 @@
+"""Batch coding: ingest many PDFs and store model suggestions for every unit, in parallel.
+
+Work per paper (:func:`code_paper`, run in a worker process or a dask worker):
+extract the PDF (``mechcode.ingest.extract_pdf``, which also segments it), build
+the paper's units exactly as the store will (``store.documents.unit_offsets``),
+and predict them with the model (loaded once per worker process). The worker
+returns the document and the predictions; the main process writes them through
+the single review store (``Review.add_document`` then ``Review.add_suggestions``)
+as results arrive, so documents are never all held in memory.
+
+Resumable: a paper is *finished* when its document and a suggestion of the model
+version for every sentence unit are stored. Finished papers (by content hash) are
+skipped before any work is sent out; a paper interrupted between the two writes is
+simply redone (``add_document`` is idempotent, suggestions are upserts).
+
+A bad file costs one line (``error: NAME: reason``) and the rest go on; the
+summary counts failures and the CLI exits non-zero when there was any.
+"""
+from __future__ import annotations
+
+import hashlib
+import multiprocessing as mp
+import os
+import sys
+import time
+from collections import deque
+from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
+from concurrent.futures.process import BrokenProcessPool
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Callable, Iterable, Iterator
+
+from mechcode.errors import MechcodeError, ModelError, StoreError
+
+_MODELS: dict[str, Any] = {}  # model dir -> loaded backend, per process
+MAX_ATTEMPTS = 2  # a paper whose worker process dies twice is reported as failed
+DEFAULT_BACKEND = "sparse"  # trained when the review has no model yet
+
+
+# ----------------------------------------------------------------------------- inputs
+def iter_pdfs(inputs: Iterable[str | Path]) -> Iterator[Path]:
+    """Every PDF named or found (recursively, sorted) in the given files/folders; a named
+    file that is not a folder is yielded as is (a bad one is reported by the worker)."""
+    seen: set[str] = set()
+    for item in inputs:
+        item = Path(item)
+        paths = sorted(p for p in item.rglob("*") if p.suffix.lower() == ".pdf" and p.is_file()) \
+            if item.is_dir() else [item]
+        for p in paths:
+            key = str(p.resolve()) if p.exists() else str(p)
+            if key not in seen:
+                seen.add(key)
+                yield p
+
+
+def file_hash(path: Path) -> str | None:
+    """The document content hash of a PDF file (SHA-256 of its bytes); None if unreadable."""
+    h = hashlib.sha256()
+    try:
+        with open(path, "rb") as fh:
+            for chunk in iter(lambda: fh.read(1 << 20), b""):
+                h.update(chunk)
+    except OSError:
+        return None
+    return h.hexdigest()
+
+
+def finished_hashes(rv, model_version: str) -> set[str]:
+    """Content hashes of papers whose every sentence unit has a suggestion of ``model_version``."""
+    rows = rv.connect().execute(
+        "SELECT d.content_hash FROM documents d WHERE NOT EXISTS ("
+        " SELECT 1 FROM units u WHERE u.document_id = d.id AND u.kind = 'sentence' AND NOT EXISTS ("
+        "  SELECT 1 FROM suggestions s WHERE s.unit_id = u.id AND s.model_version = ?))",
+        (model_version,)).fetchall()
+    return {r[0] for r in rows}
+
+
+# ----------------------------------------------------------------------------- model
+def resolve_model(rv, model: str | None) -> dict[str, str]:
+    """The model to use as ``{"path", "version", "backend"}``.
+
+    ``model``: a model directory, a model version registered in the review, or a backend
+    name (``sparse``, ``zeroshot`` ...) to train now on the review's labelled units; default
+    the review's latest model, else a new one (see :func:`default_model`). A directory that
+    is not registered yet is registered, so its suggestions are the review's default.
+    """
+    from mechcode.models.base import verify_dir
+    from mechcode.models.registry import BACKENDS
+
+    if model and Path(model).is_dir():
+        card = verify_dir(Path(model))
+        version = str(card.get("version") or Path(model).name)
+        if version not in {m["version"] for m in rv.models()}:
+            rv.register_model(version, card["backend"], str(Path(model).resolve()), card)
+        return {"path": str(Path(model).resolve()), "version": version, "backend": card["backend"]}
+    if model:
+        for m in rv.models():
+            if m["version"] == model:
+                return {"path": m["path"], "version": m["version"], "backend": m["backend"]}
+        if model in BACKENDS:
+            return default_model(rv, model)
+        raise ModelError(f"{model!r} is not a model directory, a model version of this review "
+                         f"or a backend ({', '.join(BACKENDS)})")
+    latest = rv.latest_model()
+    if latest is None:
+        return default_model(rv)
+    return {"path": latest["path"], "version": latest["version"], "backend": latest["backend"]}
+
+
+def default_model(rv, backend: str = DEFAULT_BACKEND) -> dict[str, str]:
+    """Train ``backend`` on the review's labelled units (and the codebook definitions) into
+    ``REVIEW/models/VERSION`` and register it.
+
+    The default is ``sparse``: it learns from the codebook definitions alone when nothing
+    is labelled yet, predicts thousands of units per second on a CPU and keeps torch out of
+    the workers (the reviewer loop starts from ``zeroshot`` instead; pass ``--model
+    zeroshot`` for that).
+    """
+    from mechcode.loop.serving import train_into
+    from mechcode.models.base import LabelledUnit
+
+    units = [LabelledUnit.from_dict(u) for u in rv.labelled_units()]
+    version, path, card = train_into(rv, units, backend)
+    rv.register_model(version, backend, str(path), card)
+    return {"path": str(path), "version": version, "backend": backend}
+
+
+def _load(path: str):
+    if path not in _MODELS:
+        from mechcode.models.train import load_model
+
+        _MODELS[path] = load_model(path)[0]
+    return _MODELS[path]
+
+
+def init_worker(single_thread: bool = True) -> None:
+    """Worker-process setup: one BLAS/torch thread each when several workers share the cores."""
+    if single_thread:
+        for var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
+            os.environ[var] = "1"
+    os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+    os.environ.setdefault("HF_HUB_OFFLINE", "1")
+    os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+
+
+# ----------------------------------------------------------------------------- worker
+def paper_units(doc) -> list:
+    """The units the store will create for ``doc``, as model inputs with id ``start:end``."""
+    from mechcode.models.base import Unit
+    from mechcode.store.documents import unit_offsets
+
+    out = []
+    for i, offsets in unit_offsets(doc).items():
+        p = doc.passages[i]
+        for s, e in offsets:
+            out.append(Unit(id=f"{p.start + s}:{p.start + e}", text=p.text[s:e], context=p.text))
+    return out
+
+
+def code_paper(path: str, model_path: str, cache_dir: str | None = None) -> dict[str, Any]:
+    """Extract, segment and predict one paper (runs in a worker). Never raises: a failure is
+    returned as ``{"ok": False, "error": "NAME: reason"}``."""
+    t0 = time.perf_counter()
+    name = Path(path).name
+    try:
+        from mechcode.ingest import extract_pdf
+
+        doc = extract_pdf(Path(path), cache_dir=cache_dir)
+        units = paper_units(doc)
+        preds = _load(model_path).predict(units) if units else []
+    except MechcodeError as exc:
+        msg = str(exc)
+        return {"ok": False, "path": path, "error": msg if name in msg else f"{name}: {msg}"}
+    except Exception as exc:  # one bad file must not stop the batch
+        return {"ok": False, "path": path, "error": f"{name}: {type(exc).__name__}: {exc}"}
+    return {"ok": True, "path": path, "doc": doc, "predictions": preds,
+            "seconds": time.perf_counter() - t0}
+
+
+# ----------------------------------------------------------------------------- main process
+@dataclass
+class Summary:
+    papers: int = 0       # coded in this run
+    skipped: int = 0      # already finished before this run
+    duplicates: int = 0   # same content as a paper already stored
+    pages: int = 0
+    units: int = 0
+    seconds: float = 0.0
+    failures: list[tuple[str, str]] = field(default_factory=list)
+    model_version: str = ""
+
+    @property
+    def pages_per_s(self) -> float:
+        return self.pages / self.seconds if self.seconds > 0 else 0.0
+
+    def line(self) -> str:
+        return (f"coded {self.papers} papers ({self.pages} pages, {self.units} units) in "
+                f"{self.seconds:.1f} s = {self.pages_per_s:.1f} pages/s with model {self.model_version}; "
+                f"{self.skipped} already done, {self.duplicates} duplicates, "
+                f"{len(self.failures)} failed")
+
+
+def store_result(rv, res: dict[str, Any], model_version: str, summary: Summary) -> None:
+    """Write one worker result through the review store (document, then its suggestions)."""
+    doc = res["doc"]
+    doc_id, created = rv.add_document(doc, path=str(res["path"]))
+    by_span = {f"{u['start']}:{u['end']}": u["id"] for u in rv.units(doc_id) if u["kind"] == "sentence"}
+    rows = [{**p, "unit_id": by_span[p["id"]]} for p in res["predictions"] if p["id"] in by_span]
+    if len(rows) < len(by_span):
+        raise StoreError(f"{Path(res['path']).name}: {len(by_span) - len(rows)} units got no prediction")
+    rv.add_suggestions(model_version, rows)
+    summary.papers += 1
+    summary.duplicates += 0 if created else 1
+    summary.pages += int(doc.n_pages or 0)
+    summary.units += len(rows)
+
+
+def _todo(rv, files: Iterable[Path], version: str, summary: Summary) -> list[str]:
+    done = finished_hashes(rv, version)
+    todo = []
+    for p in files:
+        if file_hash(p) in done:
+            summary.skipped += 1
+        else:
+            todo.append(str(p))
+    return todo
+
+
+def _local_results(todo: list[str], model_path: str, cache_dir: str | None,
+                   workers: int) -> Iterator[dict[str, Any]]:
+    """Per-paper work in ``workers`` processes (in this process when 1), in completion order.
+
+    At most ``2 * workers`` papers are in flight. A worker process that dies (crash, out of
+    memory) is replaced and its papers retried once, then reported as failed.
+    """
+    if workers <= 1:
+        for path in todo:
+            yield code_paper(path, model_path, cache_dir)
+        return
+    queue = deque((p, 0) for p in todo)
+    while queue:
+        crashed: list[tuple[str, int]] = []
+        pool = ProcessPoolExecutor(max_workers=min(workers, len(queue)), initializer=init_worker,
+                                   initargs=(True,), mp_context=mp.get_context("spawn"))
+        running: dict[Future, tuple[str, int]] = {}
+        try:
+            while queue or running:
+                while queue and len(running) < 2 * workers:
+                    path, tries = queue.popleft()
+                    running[pool.submit(code_paper, path, model_path, cache_dir)] = (path, tries)
+                done, _ = wait(running, return_when=FIRST_COMPLETED)
+                for fut in done:
+                    path, tries = running.pop(fut)
+                    try:
+                        yield fut.result()
+                    except BrokenProcessPool:
+                        crashed.append((path, tries + 1))
+                if crashed:
+                    crashed += [(p, t + 1) for p, t in running.values()]
+                    running.clear()
+                    break
+        finally:  # also on interrupt: do not wait for queued work
+            pool.shutdown(wait=True, cancel_futures=True)
+        for path, tries in crashed:
+            if tries >= MAX_ATTEMPTS:
+                yield {"ok": False, "path": path,
+                       "error": f"{Path(path).name}: the worker process crashed on this file"}
+            else:
+                queue.append((path, tries))
+
+
+def _dask_results(todo: list[str], model_path: str, cache_dir: str | None, scheduler: str | None,
+                  workers: int) -> Iterator[dict[str, Any]]:
+    """Per-paper work on dask.distributed workers; at most a few papers in flight per worker."""
+    from distributed import Client, LocalCluster, as_completed
+
+    cluster = None
+    if scheduler:
+        client = Client(scheduler, timeout="30s")
+    else:
+        cluster = LocalCluster(n_workers=workers, processes=True, threads_per_worker=1,
+                               host="127.0.0.1", dashboard_address=None)
+        client = Client(cluster)
+    try:
+        client.run(init_worker, True)
+        n_workers = max(1, len(client.scheduler_info().get("workers", {})))
+        pending, paths = iter(todo), {}
+        ac = as_completed()
+
+        def submit(path: str) -> None:
+            fut = client.submit(code_paper, path, model_path, cache_dir, pure=False)
+            paths[fut.key] = path
+            ac.add(fut)
+
+        for path in _take(pending, 2 * n_workers):
+            submit(path)
+        for fut in ac:
+            path = paths.pop(fut.key, "?")
+            try:
+                res = fut.result()
+            except Exception as exc:  # a worker died: report that paper, go on
+                res = {"ok": False, "path": path,
+                       "error": f"{Path(path).name}: dask worker failure ({type(exc).__name__}: {exc})"}
+            fut.release()
+            yield res
+            for nxt in _take(pending, 1):
+                submit(nxt)
+    finally:
+        client.close()
+        if cluster is not None:
+            cluster.close()
+
+
+def _take(it: Iterator[str], n: int) -> list[str]:
+    out = []
+    for _ in range(n):
+        try:
+            out.append(next(it))
+        except StopIteration:
+            break
+    return out
+
+
+def code_files(rv, inputs: Iterable[str | Path], workers: int = 0, model: str | None = None,
+               executor: str = "local", scheduler: str | None = None, progress: bool = True,
+               report: Callable[[str], None] | None = None) -> Summary:
+    """Ingest and suggest every new PDF in ``inputs``; returns a :class:`Summary`."""
+    from tqdm import tqdm
+
+    if executor not in ("local", "dask"):
+        raise MechcodeError(f"unknown executor {executor!r}; expected local or dask")
+    workers = workers or os.cpu_count() or 1
+    spec = resolve_model(rv, model)
+    summary = Summary(model_version=spec["version"])
+    todo = _todo(rv, iter_pdfs(inputs), spec["version"], summary)
+    t0 = time.perf_counter()
+    bar = tqdm(total=len(todo), unit="paper", file=sys.stderr, disable=not progress or not todo,
+               desc="coding")
+    say = report or (lambda line: tqdm.write(line, file=sys.stderr))
+    cache = str(rv.cache_dir)  # dask workers may run elsewhere: no cache there
+    results = _dask_results(todo, spec["path"], None, scheduler, workers) if executor == "dask" \
+        else _local_results(todo, spec["path"], cache, min(workers, max(len(todo), 1)))
+    try:
+        for res in results:
+            _handle(rv, res, spec["version"], summary, say)
+            summary.seconds = time.perf_counter() - t0
+            bar.update(1)
+            bar.set_postfix(pages_s=f"{summary.pages_per_s:.1f}", failed=len(summary.failures))
+    finally:
+        bar.close()
+        summary.seconds = time.perf_counter() - t0
+    return summary
+
+
+def _handle(rv, res: dict[str, Any], version: str, summary: Summary, say: Callable[[str], None]) -> None:
+    if res.get("ok"):
+        try:
+            store_result(rv, res, version, summary)
+            return
+        except MechcodeError as exc:
+            res = {"path": res["path"], "error": str(exc)}
+    summary.failures.append((str(res.get("path")), res["error"]))
+    say(f"error: {res['error']}")

@@ -1,0 +1,57 @@
+"""``mechcode review``: the reviewer loop in the browser."""
+from __future__ import annotations
+
+import getpass
+
+import click
+
+from mechcode.cli.options import review_dir_arg
+
+
+def _default_reviewer() -> str:
+    try:
+        return getpass.getuser() or "reviewer"
+    except (KeyError, OSError):
+        return "reviewer"
+
+
+@click.command("review")
+@review_dir_arg
+@click.option("--reviewer", default=None, metavar="NAME",
+              help="Your name, recorded with every decision (default: your login name).")
+@click.option("--host", default="127.0.0.1", show_default=True,
+              help="Address to listen on. Keep 127.0.0.1 (this computer only) unless you know you "
+                   "need others to reach it.")
+@click.option("--port", type=click.IntRange(0, 65535), default=8765, show_default=True,
+              help="Port to listen on (the next free one is used if taken; 0 = any free port).")
+@click.option("--token", envvar="MECHCODE_TOKEN", default=None, metavar="VALUE",
+              help="Access token (default: a new random one; also read from $MECHCODE_TOKEN).")
+@click.option("--retrain-every", type=click.IntRange(min=0), default=10, show_default=True,
+              help="Retrain the model in the background after this many decisions (0 = only when "
+                   "asked for on the page).")
+@click.option("--backend", default="sparse", show_default=True,
+              help="Model backend used for retraining (see `mechcode train --help`).")
+@click.option("--seed-data", type=click.Path(exists=True, dir_okay=False), default=None, metavar="FILE.jsonl",
+              help="Extra labelled units (units.jsonl shape) added to every retrain.")
+@click.option("--zeroshot-encoder", type=click.Choice(["minilm", "tfidf"]), default="minilm", show_default=True,
+              help="Encoder of the zeroshot model a review without any model starts from.")
+def review(review_dir: str, reviewer: str | None, host: str, port: int, token: str | None, retrain_every: int,
+           backend: str, seed_data: str | None, zeroshot_encoder: str) -> None:
+    """Code the review's passages in your browser, with model suggestions that improve as you go.
+
+    Starts a local web server and prints its URL with an access token (as Jupyter does):
+    open it in a browser. One passage at a time, keyboard first (a = accept, x = reject,
+    1-9/0 = toggle a mechanism, c/r/e/o/n = role, +/- = polarity, s = skip, u = undo,
+    t = note, ? = codebook). Every decision is saved before the page moves on. The model
+    retrains in the background every --retrain-every decisions; a review with no model
+    starts from the zeroshot backend (suggestions from the codebook definitions).
+
+    Press Ctrl+C to stop the server.
+    """
+    from mechcode.web.server import ServerOptions, serve
+
+    opts = ServerOptions(review_dir=review_dir, host=host, port=port, token=token,
+                         reviewer=reviewer or _default_reviewer(), retrain_every=retrain_every,
+                         backend=backend, seed_data=seed_data,
+                         initial_params={"encoder": zeroshot_encoder})
+    serve(opts, echo=lambda line: click.echo(line))

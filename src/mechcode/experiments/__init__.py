@@ -1,0 +1,11 @@
+"""Experiments: replay a finished coding as a simulated review, compare backends, track in MLflow.
+
+- :mod:`mechcode.experiments.data`: labelled-unit files and backend construction.
+- :mod:`mechcode.experiments.metrics`: WSS@r, recall, macro-F1, suggestion acceptance, spreads.
+- :mod:`mechcode.experiments.strategies`: seed labels and the query strategies
+  (``random``, ``uncertain``, ``coverage``, ``paper``).
+- :mod:`mechcode.experiments.simulate`: the resumable, multi-seed simulation (``mechcode simulate``).
+- :mod:`mechcode.experiments.evaluation`: grouped cross-validation and learning curves.
+- :mod:`mechcode.experiments.runner`: TOML experiment configs (``mechcode experiment run``).
+- :mod:`mechcode.experiments.report`: results tables and ``experiments/RESULTS.md`` from MLflow.
+"""

@@ -1,0 +1,78 @@
+"""PNG plots of simulated reviews (matplotlib, Agg backend): recall and F1 curves.
+
+One line per run (backend / strategy), the mean over seeds, with a band from the minimum to
+the maximum seed.
+"""
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any, Mapping, Sequence
+
+
+def _pyplot():
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    return plt
+
+
+def _label(summary: Mapping[str, Any], many_backends: bool) -> str:
+    return f"{summary['backend']}/{summary['strategy']}" if many_backends else summary["strategy"]
+
+
+def _line(ax, summary: Mapping[str, Any], metric: str, label: str, style: str = "-") -> None:
+    pts = [(r["n_coded"], r[f"{metric}_mean"], r[f"{metric}_min"], r[f"{metric}_max"])
+           for r in summary["curve"] if r.get(f"{metric}_mean") is not None]
+    if not pts:
+        return
+    x, y, lo, hi = zip(*pts)
+    (ln,) = ax.plot(x, y, style, label=label, linewidth=1.6)
+    ax.fill_between(x, lo, hi, color=ln.get_color(), alpha=0.15, linewidth=0)
+
+
+def plot_recall(summaries: Sequence[Mapping[str, Any]], path: Path) -> Path:
+    """Recall of evidence units vs units reviewed, with the expected recall of random reading."""
+    plt = _pyplot()
+    fig, ax = plt.subplots(figsize=(6.4, 4.4))
+    many = len({s["backend"] for s in summaries}) > 1
+    for s in summaries:
+        _line(ax, s, "recall", _label(s, many))
+    if summaries:
+        n = summaries[0]["n_units"]
+        ax.plot([0, n], [0, 1], ":", color="grey", label="random reading (expected)")
+        ax.set_xlim(0, n)
+    ax.set_xlabel("units reviewed")
+    ax.set_ylabel("recall of evidence units")
+    ax.set_ylim(0, 1.02)
+    ax.grid(alpha=0.3)
+    ax.legend(fontsize=8, loc="lower right")
+    ax.set_title("Evidence found vs units reviewed (mean, min-max over seeds)", fontsize=10)
+    return _save(fig, plt, path)
+
+
+def plot_f1(summaries: Sequence[Mapping[str, Any]], path: Path) -> Path:
+    """Macro-F1 of the suggestions on the units not yet coded vs units coded (mechanism, role)."""
+    plt = _pyplot()
+    fig, axes = plt.subplots(1, 2, figsize=(10, 4.2), sharex=True)
+    many = len({s["backend"] for s in summaries}) > 1
+    for ax, metric, title in ((axes[0], "f1_mechanism", "mechanism macro-F1"),
+                              (axes[1], "f1_role", "role macro-F1")):
+        for s in summaries:
+            _line(ax, s, metric, _label(s, many))
+        ax.set_title(f"{title} on units not yet coded", fontsize=10)
+        ax.set_xlabel("units coded")
+        ax.set_ylim(0, 1.0)
+        ax.grid(alpha=0.3)
+    axes[0].legend(fontsize=8, loc="lower right")
+    return _save(fig, plt, path)
+
+
+def _save(fig, plt, path: Path) -> Path:
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+    return path

@@ -1,0 +1,79 @@
+"""Blocks to a :class:`mechcode.document.Document` with exact offsets.
+
+Body passages (title, abstract, headings, paragraphs) are joined by blank
+lines into ``Document.text``; each keeps ``start``/``end`` so that
+``doc.text[p.start:p.end] == p.text``.  Other passages keep their own text and
+provenance only.  Sentences come from :func:`mechcode.segment.split_sentences`.
+"""
+from __future__ import annotations
+
+import re
+
+from mechcode.document import Document, Passage, Sentence
+from mechcode.ingest.blocks import Block
+from mechcode.ingest.lines import Line
+
+SEP = "\n\n"
+_WS = re.compile(r"\s+")
+
+
+NO_SENTENCES = ("table", "header", "footer")
+
+
+def _split_many(texts: list[str]) -> list[list[tuple[int, int]]]:
+    """Sentence offsets for many texts (batched through mechcode.segment)."""
+    try:
+        from mechcode.segment import split_many
+    except ImportError:  # pragma: no cover - segment.py ships with mechcode
+        from mechcode.segment import split_sentences
+
+        return [split_sentences(t) for t in texts]
+    return split_many(texts)
+
+
+def _bbox(lines: list[Line]) -> tuple[float, float, float, float]:
+    page = lines[0].page
+    first = [ln for ln in lines if ln.page == page]
+    return (min(l.x0 for l in first), min(l.top for l in first),
+            max(l.x1 for l in first), max(l.bottom for l in first))
+
+
+def _pages(lines: list[Line]) -> list[int]:
+    out: list[int] = []
+    for ln in lines:
+        if ln.page not in out:
+            out.append(ln.page)
+    return out
+
+
+def to_document(blocks: list[Block], running: list[Block]) -> tuple[str, list[Passage]]:
+    """Build the body text and the passage list (reading order)."""
+    parts: list[str] = []
+    pos = 0
+    passages: list[Passage] = []
+    section = None
+    for b in blocks + running:  # reading order; running headers/footers last
+        text = _WS.sub(" ", b.text).strip() if b.kind != "table" else b.text.strip()
+        if not text:
+            continue
+        p = Passage(id=len(passages), kind=b.kind, text=text, page=b.lines[0].page,
+                    bbox=_bbox(b.lines), pages=_pages(b.lines), level=b.level)
+        if b.kind in ("title", "abstract", "heading", "paragraph"):
+            if parts:
+                pos += len(SEP)
+            p.start, p.end = pos, pos + len(text)
+            parts.append(text)
+            pos += len(text)
+            if b.kind == "heading":
+                section = text
+        p.section = section if b.kind != "title" else None
+        passages.append(p)
+    targets = [p for p in passages if p.kind not in NO_SENTENCES]
+    for p, offsets in zip(targets, _split_many([p.text for p in targets])):
+        p.sentences = [Sentence(s, e, p.text[s:e]) for s, e in offsets]
+    return SEP.join(parts), passages
+
+
+def make_document(blocks: list[Block], running: list[Block], **kw) -> Document:
+    text, passages = to_document(blocks, running)
+    return Document(text=text, passages=passages, **kw)

@@ -1,0 +1,231 @@
+"""Line classification after the front matter, and paragraph building.
+
+A small state machine walks the lines in reading order: body text, then
+back matter (abbreviations, competing interests, contributions, ...), an
+author-details block, and the reference list, which is cut.  Inside the body,
+body-style lines are paragraph text, short distinct lines followed by body
+text are headings, and everything else is a caption, table, footnote or other
+non-body text.  Paragraph lines are then grouped by gap, indent and line
+length, also across column and page breaks.
+"""
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import dataclass, field
+
+from mechcode.ingest.clean import join_lines
+from mechcode.ingest.front import is_body_heading
+from mechcode.ingest.lines import Line
+from mechcode.ingest.styles import (AUTHOR_DETAILS, BACK_MATTER, BOILERPLATE, CAPTION,
+                                    CAPTION_STRICT, REFERENCES, FontStats, ends_sentence,
+                                    heading_level)
+
+BODY_LINE_KINDS = ("title", "abstract", "abstract-label", "heading", "paragraph")
+
+
+@dataclass
+class Block:
+    """Consecutive lines of one kind: a paragraph, heading, caption, table ..."""
+
+    kind: str
+    lines: list[Line] = field(default_factory=list)
+    level: int | None = None
+    text: str = ""
+
+
+def classify_body(lines: list[Line], start: int, fs: FontStats, heights: dict[int, float]) -> None:
+    """Set ``kind`` for every unclassified line from ``start`` on."""
+    state = "body"
+    back_size = None
+    cap: Line | None = None
+    foot = False
+    for i in range(start, len(lines)):
+        ln = lines[i]
+        if ln.kind:
+            continue
+        t = ln.text.strip()
+        short = len(t.split()) <= 6
+        if short and REFERENCES.match(t):
+            state, ln.kind = "refs", "reference"
+            continue
+        if short and AUTHOR_DETAILS.match(t):
+            state, ln.kind = "author", "author"
+            continue
+        if short and BACK_MATTER.match(t) and (fs.distinct(ln) or not fs.body_style(ln)
+                                              or len(t.split()) <= 3):
+            state, ln.kind, back_size = "back", "heading", None
+            continue
+        if state == "refs":
+            ln.kind = "reference"
+            continue
+        if cap is not None and _continues(cap, ln):
+            ln.kind, cap = "caption", ln
+            continue
+        cap = None
+        if _is_caption(ln, fs):
+            ln.kind, cap = "caption", ln
+            continue
+        if "cell" in ln.tags:
+            ln.kind = "table"
+            continue
+        if is_body_heading(lines, i, fs):
+            ln.kind = "heading"
+            state = "body" if state == "author" else state
+            continue
+        if state == "author":
+            ln.kind = "author"
+            continue
+        if not fs.body_style(ln) and BOILERPLATE.search(t):
+            ln.kind = "other"
+            continue
+        if state == "back":
+            back_size = ln.size if back_size is None else back_size
+            if abs(ln.size - back_size) <= 0.3:
+                ln.kind = "paragraph"
+                continue
+        elif fs.body_style(ln):
+            ln.kind = "paragraph"
+            foot = False
+            continue
+        low = ln.top > 0.62 * heights.get(ln.page, 800.0)
+        foot = low and ln.size < fs.body_size and (foot or _marker(t))
+        ln.kind = "footnote" if foot else "other"
+
+
+def _marker(t: str) -> bool:
+    return bool(t) and (t[0].isdigit() or t[0] in "*\u2020\u2021\u00a7\u00b6#abcdef")
+
+
+def _is_caption(ln: Line, fs: FontStats) -> bool:
+    if CAPTION_STRICT.match(ln.text):
+        return True
+    return bool(CAPTION.match(ln.text)) and (not fs.body_style(ln) or fs.distinct(ln))
+
+
+def _continues(cap: Line, ln: Line) -> bool:
+    """``ln`` is the next line of the caption that ends with ``cap``."""
+    return (ln.page == cap.page and abs(ln.size - cap.size) <= 0.6
+            and 0 <= ln.top - cap.top <= 1.8 * cap.size
+            and min(ln.x1, cap.x1) - max(ln.x0, cap.x0) > 0)
+
+
+class _Columns:
+    """Left/right edges of the text column each paragraph line sits in."""
+
+    def __init__(self, lines: list[Line]):
+        by_page: dict[int, list[Line]] = {}
+        for ln in lines:
+            by_page.setdefault(ln.page, []).append(ln)
+        self.edges: dict[int, tuple[float, float]] = {}
+        for group in by_page.values():
+            for ln in group:
+                lo, hi = ln.x0, ln.x1
+                for o in group:
+                    ov = min(ln.x1, o.x1) - max(ln.x0, o.x0)
+                    if ov > 0.5 * min(ln.width, o.width):
+                        lo, hi = min(lo, o.x0), max(hi, o.x1)
+                self.edges[id(ln)] = (lo, hi)
+
+    def left(self, ln: Line) -> float:
+        return self.edges.get(id(ln), (ln.x0, ln.x1))[0]
+
+    def right(self, ln: Line) -> float:
+        return self.edges.get(id(ln), (ln.x0, ln.x1))[1]
+
+
+def _leading(lines: list[Line]) -> float:
+    ratios = []
+    for p, n in zip(lines, lines[1:]):
+        if p.page == n.page and n.top > p.top and min(p.x1, n.x1) > max(p.x0, n.x0):
+            r = (n.top - p.top) / max(p.size, 1.0)
+            if r < 3:
+                ratios.append(r)
+    ratios.sort()
+    return ratios[len(ratios) // 2] if ratios else 1.2
+
+
+def _breaks(p: Line, n: Line, adjacent: bool, first: bool, cols: _Columns, lead: float) -> bool:
+    """True when paragraph line ``n`` starts a new paragraph after ``p``."""
+    size = max(p.size, 1.0)
+    short = p.x1 < cols.right(p) - 1.5 * size
+    if short and ends_sentence(p.text):
+        return True
+    same_col = p.page == n.page and n.top > p.top and min(p.x1, n.x1) > max(p.x0, n.x0)
+    if adjacent and same_col:
+        if n.top - p.top > 1.35 * lead * size or abs(n.size - p.size) > 0.5:
+            return True
+        if n.x0 > p.x0 + 0.6 * size and (short or ends_sentence(p.text)):
+            return True
+        return p.italic != n.italic and not first
+    return n.x0 > cols.left(n) + 0.6 * size and (short or ends_sentence(p.text))
+
+
+def build_blocks(lines: list[Line], vocab: Counter) -> list[Block]:
+    """Group classified lines into blocks in reading order."""
+    paras = [ln for ln in lines if ln.kind in ("paragraph", "abstract")]
+    cols = _Columns(paras)
+    lead = _leading([ln for ln in lines if ln.kind == "paragraph"])
+    index = {id(ln): i for i, ln in enumerate(lines)}
+    blocks: list[Block] = []
+    open_para: dict[str, Block] = {}
+    last: Block | None = None
+    for ln in lines:
+        kind = ln.kind or "other"
+        if kind in ("paragraph", "abstract"):
+            blk = open_para.get(kind)
+            if blk is not None:
+                p = blk.lines[-1]
+                adjacent = index[id(ln)] == index[id(p)] + 1
+                if not _breaks(p, ln, adjacent, len(blk.lines) == 1, cols, lead):
+                    blk.lines.append(ln)
+                    last = blk
+                    continue
+            blk = Block(kind, [ln])
+            open_para[kind] = blk
+            blocks.append(blk)
+            last = blk
+            continue
+        if kind in ("heading", "title", "abstract-label"):
+            open_para.clear()  # a heading always ends the paragraph
+        if last is not None and last.kind == kind and _same_block(last.lines[-1], ln, kind):
+            last.lines.append(ln)
+            continue
+        last = Block(kind, [ln])
+        blocks.append(last)
+    _finish(blocks, vocab)
+    return blocks
+
+
+def _same_block(p: Line, n: Line, kind: str) -> bool:
+    if kind == "heading":
+        return (p.page == n.page and abs(p.size - n.size) < 0.3 and p.font == n.font
+                and 0 <= n.top - p.bottom < 0.8 * n.size)
+    if kind == "title":
+        return True
+    return p.page == n.page
+
+
+def _finish(blocks: list[Block], vocab: Counter) -> None:
+    """Fill in text and heading levels."""
+    styles: Counter = Counter()
+    for b in blocks:
+        if b.kind == "heading":
+            ln = b.lines[0]
+            styles[(round(ln.size, 1), ln.bold, not ln.italic)] += 1
+    ranked = sorted(styles, key=lambda s: (-s[0], not s[1], not s[2]))
+    for b in blocks:
+        if b.kind in ("paragraph", "abstract", "footnote", "reference", "caption"):
+            b.text = join_lines([ln.text for ln in b.lines], vocab)
+        elif b.kind == "table":
+            b.text = "\n".join(ln.text for ln in b.lines)
+        else:
+            b.text = join_lines([ln.text for ln in b.lines], vocab)
+        if b.kind == "abstract-label":
+            b.kind, b.level = "heading", 1
+        elif b.kind == "heading":
+            ln = b.lines[0]
+            if BACK_MATTER.match(b.text):
+                b.level = 1
+            else:
+                rank = ranked.index((round(ln.size, 1), ln.bold, not ln.italic))
+                b.level = heading_level(b.text, rank)

@@ -1,0 +1,95 @@
+"""Cleaning: running headers/footers and page numbers, hyphenation, joining.
+
+Running headers and footers are found by repetition: a line in the top or
+bottom band of a page whose text (digits masked) recurs in that band on other
+pages, or that is a bare page number ("3", "Page 3 of 15", "- 3 -").
+End-of-line hyphens are removed when the word continues in lower case on the
+next line, unless the document itself spells that word with a hyphen (or never
+without one while the pieces look like compound parts).
+"""
+from __future__ import annotations
+
+import re
+from collections import Counter, defaultdict
+
+from mechcode.ingest.lines import Line
+
+BAND = 0.11  # fraction of the page height at top and bottom searched for running lines
+PAGE_NO = re.compile(r"^\W*(page\s*)?\d{1,4}(\s*(of|/)\s*\d{1,4})?\W*$", re.I)
+HYPHENS = ("-", "\u2010", "\u2011", "\u00ad")
+WORD = re.compile(r"[A-Za-z\u00c0-\u024f]+(?:[-\u2010][A-Za-z\u00c0-\u024f]+)*")
+
+
+def _key(text: str) -> str:
+    """Text with digit runs masked and spaces removed, for repetition tests."""
+    return re.sub(r"\d+", "#", re.sub(r"\s+", "", text.lower()))
+
+
+def mark_running(pages: list[list[Line]], heights: list[float]) -> None:
+    """Tag header/footer lines in place (``line.kind`` = "header"/"footer")."""
+    where: dict[str, set[int]] = defaultdict(set)
+    for i, (lines, h) in enumerate(zip(pages, heights)):
+        for ln in lines:
+            if ln.bottom < h * BAND or ln.top > h * (1 - BAND):
+                where[_key(ln.text)].add(i)
+    n = len(pages)
+    need = 2 if n <= 6 else max(2, round(0.2 * n))
+    for i, (lines, h) in enumerate(zip(pages, heights)):
+        for ln in lines:
+            top = ln.bottom < h * BAND
+            bottom = ln.top > h * (1 - BAND)
+            if not (top or bottom):
+                continue
+            if len(where[_key(ln.text)]) >= need or PAGE_NO.match(ln.text):
+                ln.kind = "header" if top else "footer"
+
+
+def vocabulary(lines: list[Line]) -> Counter:
+    """Lower-case word counts of the whole document (for hyphen decisions)."""
+    vocab: Counter = Counter()
+    for ln in lines:
+        for w in WORD.findall(ln.text):
+            vocab[w.lower()] += 1
+    return vocab
+
+
+def join_lines(texts: list[str], vocab: Counter) -> str:
+    """Join the lines of one paragraph, repairing end-of-line hyphenation."""
+    out = ""
+    for t in texts:
+        t = t.strip()
+        if not t:
+            continue
+        if not out:
+            out = t
+            continue
+        if out[-1] in HYPHENS and len(out) > 1 and out[-2].isalpha():
+            head = WORD.findall(out[-40:])
+            tail = WORD.findall(t[:40])
+            if head and tail and t[0].islower():
+                if _drop_hyphen(head[-1], tail[0], vocab):
+                    out = out[:-1] + t
+                else:
+                    out = out[:-1] + "-" + t
+                continue
+            if t[0].isalnum():  # "EQ-" + "5D", "Smith-" + "Jones": keep the hyphen
+                out = out[:-1] + "-" + t
+                continue
+        out = out + " " + t
+    return out
+
+
+def _drop_hyphen(head: str, tail: str, vocab: Counter) -> bool:
+    """True if ``head-`` + ``tail`` is a word broken at a line end."""
+    last = head.split("-")[-1].lower()
+    first = tail.split("-")[0].lower()
+    joined = last + first
+    hyphened = f"{last}-{first}"
+    if vocab.get(hyphened, 0) > vocab.get(joined, 0):
+        return False
+    if vocab.get(joined, 0):
+        return True
+    # Both halves are common words on their own: likely a compound ("follow-up").
+    if vocab.get(last, 0) >= 2 and vocab.get(first, 0) >= 2 and len(last) > 2 and len(first) > 1:
+        return False
+    return True

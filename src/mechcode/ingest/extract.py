@@ -1,0 +1,94 @@
+"""The PDF extractor: file -> :class:`mechcode.document.Document`.
+
+Pipeline: read chars (pdf) -> lines (lines) -> running headers/footers
+(clean) -> reading order per page (layout) -> tables (tables) -> front
+matter (front) -> body classification and paragraphs (blocks) -> document
+with offsets and sentences (assemble).  Results are cached by content hash.
+"""
+from __future__ import annotations
+
+import hashlib
+from pathlib import Path
+
+from mechcode.document import Document
+from mechcode.ingest import cache as _cache
+from mechcode.ingest.assemble import make_document
+from mechcode.ingest.blocks import Block, build_blocks, classify_body
+from mechcode.ingest.clean import mark_running, vocabulary
+from mechcode.ingest.front import split_front
+from mechcode.ingest.layout import xy_order
+from mechcode.ingest.lines import Line, group_lines
+from mechcode.ingest.meta import metadata
+from mechcode.ingest.pdf import MAX_BYTES, MAX_PAGES, Box, PageData, read_pages
+from mechcode.ingest.styles import FontStats
+from mechcode.ingest.tables import mark_tables
+
+_CID = __import__("re").compile(r"\(cid:\d+\)")
+
+
+def _page_lines(page: PageData) -> list[Line]:
+    lines = group_lines(page.chars, page.number)
+    for ln in lines:
+        if "(cid:" in ln.text:
+            ln.text = _CID.sub("", ln.text).strip()
+    return [ln for ln in lines if ln.text]
+
+
+def _obstacles(page: PageData) -> list[Box]:
+    """Images big enough to separate text regions."""
+    return [b for b in page.images if (b.x1 - b.x0) > 40 and (b.bottom - b.top) > 40]
+
+
+def structure(pages: list[PageData]) -> tuple[list[Block], list[Block], list[Line]]:
+    """Classified blocks (reading order), running-line blocks, and all lines."""
+    per_page = [_page_lines(p) for p in pages]
+    mark_running(per_page, [p.height for p in pages])
+    fs = FontStats.of([ln for lines in per_page for ln in lines if not ln.kind])
+    col_width = _column_width(per_page, fs)
+    stream: list[Line] = []
+    running: list[Block] = []
+    for page, lines in zip(pages, per_page):
+        body = [ln for ln in lines if not ln.kind]
+        mark_tables(body, col_width, page.width)
+        items = body + _obstacles(page)
+        stream.extend(it for it in xy_order(items) if isinstance(it, Line))
+        for ln in lines:
+            if ln.kind:
+                running.append(Block(ln.kind, [ln], text=ln.text))
+    start = split_front(stream, fs)
+    classify_body(stream, start, fs, {p.number: p.height for p in pages})
+    all_lines = [ln for lines in per_page for ln in lines]
+    blocks = build_blocks(stream, vocabulary(all_lines))
+    return blocks, running, all_lines
+
+
+def _column_width(per_page: list[list[Line]], fs: FontStats) -> float:
+    widths = sorted(ln.width for lines in per_page for ln in lines
+                    if not ln.kind and fs.body_style(ln) and ln.n_chars >= 30)
+    return widths[int(len(widths) * 0.8)] if widths else 250.0
+
+
+def extract_pdf(path, *, cache_dir=None, max_pages: int = MAX_PAGES,
+                max_bytes: int = MAX_BYTES) -> Document:
+    """Extract a PDF into a :class:`Document` (raises :class:`BadPDF` on bad input).
+
+    With ``cache_dir`` the result is stored as JSON under the file's SHA-256 and
+    reused the next time the same bytes are extracted.
+    """
+    path = Path(path)
+    if cache_dir is not None:
+        digest = _cache.file_hash(path)
+        if digest:
+            hit = _cache.load(cache_dir, digest)
+            if hit is not None:
+                hit.file_name = path.name
+                return hit
+    data, pages, info = read_pages(path, max_pages=max_pages, max_bytes=max_bytes)
+    digest = hashlib.sha256(data).hexdigest()
+    blocks, running, all_lines = structure(pages)
+    meta = metadata(info, blocks, all_lines)
+    doc = make_document(blocks, running, metadata=meta, content_hash=digest,
+                        file_name=path.name, n_pages=len(pages))
+    if cache_dir is not None:
+        _cache.save(cache_dir, doc)
+    return doc

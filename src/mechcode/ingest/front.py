@@ -1,0 +1,162 @@
+"""Front matter: title, author block, abstract, and where the body starts.
+
+Works on the first page's lines in reading order.  The title is the longest
+run of lines in the largest font.  If an "Abstract" label exists, the abstract
+is the text after it up to keywords or the first body heading; otherwise it is
+the long prose block(s) between the title and the first body heading.  All
+other front-matter lines become ``author`` (names, affiliations) or ``other``
+(journal banners, dates, licences, keywords).
+"""
+from __future__ import annotations
+
+import re
+
+from mechcode.ingest.lines import Line
+from mechcode.ingest.styles import (ABSTRACT, BOILERPLATE, KEYWORDS, FontStats, ends_sentence,
+                                    heading_text)
+
+MIN_ABSTRACT_WORDS = 35
+
+
+def find_title(lines: list[Line]) -> list[int]:
+    """Indices (into ``lines``) of the title lines on the first page."""
+    cands = [i for i, ln in enumerate(lines)
+             if ln.page == 1 and sum(c.isalpha() for c in ln.text) >= 3 and not ln.kind]
+    if not cands:
+        return []
+    top = max(lines[i].size for i in cands)
+    groups: list[list[int]] = []
+    for i in cands:
+        ln = lines[i]
+        if ln.size < top - 0.6:
+            continue
+        if groups and groups[-1][-1] == i - 1 and lines[i - 1].font == ln.font \
+                and ln.top - lines[i - 1].bottom < 1.5 * ln.size:
+            groups[-1].append(i)
+        else:
+            groups.append([i])
+    best = max(groups, key=lambda g: sum(lines[i].n_chars for i in g))
+    if sum(lines[i].n_chars for i in best) < 8:
+        return []
+    return best
+
+
+def is_body_heading(lines: list[Line], i: int, fs: FontStats) -> bool:
+    """A heading-like line followed by body-style text (or another heading)."""
+    ln = lines[i]
+    if not (fs.distinct(ln) and heading_text(ln.text)) or ABSTRACT.match(ln.text):
+        return False
+    for nxt in lines[i + 1:i + 4]:
+        if nxt.kind:
+            continue
+        if fs.body_style(nxt) and not fs.distinct(nxt):
+            return True
+        if not (fs.distinct(nxt) and heading_text(nxt.text)):
+            return False
+    return False
+
+
+def _body_run(lines: list[Line], i: int, fs: FontStats, n: int = 3) -> bool:
+    run = lines[i:i + n]
+    return len(run) == n and all(fs.body_style(l) and not l.kind for l in run)
+
+
+def split_front(lines: list[Line], fs: FontStats) -> int:
+    """Classify the front matter in place; return the index where the body starts."""
+    title = find_title(lines)
+    for i in title:
+        lines[i].kind = "title"
+    start = (title[-1] + 1) if title else 0
+    label = _find_label(lines, start)
+    if label is not None:
+        body = _abstract_after_label(lines, label, fs)
+    else:
+        body = _abstract_by_shape(lines, start, fs)
+    for i in range(0, body):
+        if not lines[i].kind:
+            lines[i].kind = _front_kind(lines[i], i, title)
+    return body
+
+
+def _find_label(lines: list[Line], start: int) -> int | None:
+    """Index of the "Abstract" label line (alone or leading the abstract text)."""
+    for i in range(start, min(len(lines), start + 60)):
+        ln = lines[i]
+        if ln.page > 2 or ln.kind:
+            continue
+        t = ln.text.strip()
+        if re.match(r"^(a\s?b\s?s\s?t\s?r\s?a\s?c\s?t|summary)\s*[:.]?$", t, re.I):
+            return i
+        if re.match(r"^abstract\s*[:.\-\u2014\u2013]\s*\S", t, re.I) or re.match(r"^ABSTRACT\s+\S", t):
+            return i
+    return None
+
+
+def _front_kind(ln: Line, i: int, title: list[int]) -> str:
+    if BOILERPLATE.search(ln.text) or KEYWORDS.match(ln.text):
+        return "other"
+    if title and i < title[0]:
+        return "other"
+    return "author"
+
+
+def _abstract_after_label(lines: list[Line], label: int, fs: FontStats) -> int:
+    """Abstract = lines after the label up to keywords / a body heading."""
+    lab = lines[label]
+    inline = len(lab.text.split()) > 3  # "Abstract: We describe ..."
+    lab.kind = "abstract" if inline else "abstract-label"
+    ref = lines[label + 1] if label + 1 < len(lines) else lab
+    i = label + 1
+    while i < len(lines):
+        ln = lines[i]
+        if ln.kind:
+            i += 1
+            continue
+        if KEYWORDS.match(ln.text) or is_body_heading(lines, i, fs):
+            break
+        if abs(ln.size - ref.size) > 0.6 or BOILERPLATE.search(ln.text):
+            # a different font: footnotes, affiliations, or the start of the body
+            if _body_run(lines, i, fs) and fs.body_style(ln):
+                break
+            ln.kind = _front_kind(ln, i, [])
+            i += 1
+            continue
+        ln.kind = "abstract"
+        i += 1
+    return _body_start(lines, i, fs)
+
+
+def _body_start(lines: list[Line], i: int, fs: FontStats) -> int:
+    """First body heading or body-style run at or after ``i`` (same or next page)."""
+    page = lines[i].page if i < len(lines) else 1
+    for j in range(i, len(lines)):
+        if lines[j].page > page + 1:
+            break
+        if lines[j].kind:
+            continue
+        if is_body_heading(lines, j, fs) or _body_run(lines, j, fs):
+            return j
+    return i
+
+
+def _abstract_by_shape(lines: list[Line], start: int, fs: FontStats) -> int:
+    """No label: the abstract is the long prose before the first body heading."""
+    body = _body_start(lines, start, fs)
+    blocks: list[list[int]] = []
+    for i in range(start, body):
+        ln = lines[i]
+        if ln.kind:
+            continue
+        prev = lines[blocks[-1][-1]] if blocks else None
+        if prev is not None and abs(prev.size - ln.size) < 0.3 and prev.font == ln.font \
+                and 0 <= ln.top - prev.bottom < 0.9 * ln.size and blocks[-1][-1] == i - 1:
+            blocks[-1].append(i)
+        else:
+            blocks.append([i])
+    for blk in blocks:
+        text = " ".join(lines[i].text for i in blk)
+        if len(text.split()) >= MIN_ABSTRACT_WORDS and not BOILERPLATE.search(text) \
+                and ends_sentence(text):
+            for i in blk:
+                lines[i].kind = "abstract"
+    return body

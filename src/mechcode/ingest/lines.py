@@ -1,0 +1,242 @@
+"""Characters to text lines.
+
+Chars are grouped geometrically, not by the order in which the PDF happens to
+draw them: a char joins a line when it overlaps the line vertically and sits
+just to the right of the line's last char.  A gap wider than ``MAX_GAP`` font
+sizes ends the line, so the two halves of a two-column page (and table cells)
+become separate lines.  Inside a line a word break is a space glyph or a gap
+wider than ``WORD_GAP`` font sizes, so words are never glued together.
+"""
+from __future__ import annotations
+
+import bisect
+import re
+from collections import Counter
+from dataclasses import dataclass, field
+
+from mechcode.ingest.pdf import Char
+
+MAX_GAP = 1.0  # in font sizes: wider gaps end the line (column gutters, table cells)
+WORD_GAP = 0.13  # in font sizes: wider gaps are word breaks
+MIN_OVERLAP = 0.35  # vertical overlap (fraction of the smaller height) to join a line
+
+LIGATURES = {
+    "\ufb00": "ff", "\ufb01": "fi", "\ufb02": "fl", "\ufb03": "ffi", "\ufb04": "ffl",
+    "\ufb05": "st", "\ufb06": "st", "\u00a0": " ", "\u2002": " ", "\u2003": " ",
+    "\u2009": " ", "\u200a": " ", "\u200b": "", "\ufeff": "",
+}
+BOLD_MARKS = ("bold", "black", "heavy", "semibold", "medi", "demi", ".b")
+ITALIC_MARKS = ("italic", "ital", "oblique", ".i")
+
+
+def normalise(text: str) -> str:
+    """Replace ligature glyphs and odd spaces by plain characters."""
+    if not text.isascii():
+        for k, v in LIGATURES.items():
+            if k in text:
+                text = text.replace(k, v)
+    return text
+
+
+def is_bold(font: str) -> bool:
+    f = font.lower().split("+")[-1]
+    return any(m in f for m in BOLD_MARKS)
+
+
+def is_italic(font: str) -> bool:
+    f = font.lower().split("+")[-1]
+    return any(m in f for m in ITALIC_MARKS)
+
+
+@dataclass
+class Line:
+    """A run of chars on one baseline, with its text and font statistics."""
+
+    page: int
+    x0: float
+    x1: float
+    top: float
+    bottom: float
+    text: str
+    size: float  # dominant font size
+    font: str  # dominant font name
+    purity: float  # share of chars in the dominant font
+    bold: bool
+    italic: bool
+    n_chars: int
+    kind: str = ""  # filled in by classification
+    tags: set = field(default_factory=set)
+
+    @property
+    def height(self) -> float:
+        return self.bottom - self.top
+
+    @property
+    def width(self) -> float:
+        return self.x1 - self.x0
+
+
+class _Open:
+    """A line under construction."""
+
+    __slots__ = ("chars", "top", "bottom", "size", "last_x1", "key")
+
+    def __init__(self, c: Char):
+        self.chars = [c]
+        self.top, self.bottom, self.size = c.top, c.bottom, c.size
+        self.last_x1 = c.x1
+        self.key = (c.top + c.bottom) / 2
+
+
+def _overlap(c: Char, ln: _Open) -> float:
+    ov = min(c.bottom, ln.bottom) - max(c.top, ln.top)
+    h = min(c.bottom - c.top, ln.bottom - ln.top)
+    return ov / h if h > 0 else 0.0
+
+
+def group_lines(chars: list[Char], page: int) -> list[Line]:
+    """Group a page's upright chars into lines (see module docstring)."""
+    chars = sorted((c for c in chars if c.upright and c.text and c.bottom > c.top),
+                   key=lambda c: c.x0)
+    keys: list[float] = []
+    opened: list[_Open] = []
+    done: list[_Open] = []
+    for c in chars:
+        if c.text.isspace() and not keys:
+            continue
+        h = c.bottom - c.top
+        mid = (c.top + c.bottom) / 2
+        lo = bisect.bisect_left(keys, mid - 1.5 * h)
+        hi = bisect.bisect_right(keys, mid + 1.5 * h)
+        best, best_ov, stale = None, MIN_OVERLAP, []
+        for i in range(lo, hi):
+            ln = opened[i]
+            gap = c.x0 - ln.last_x1
+            if gap > MAX_GAP * max(ln.size, c.size):
+                stale.append(i)
+                continue
+            ov = _overlap(c, ln)
+            if ov > best_ov:
+                best, best_ov = ln, ov
+        for i in reversed(stale):
+            done.append(opened.pop(i))
+            keys.pop(i)
+        if best is None:
+            if c.text.isspace():
+                continue
+            ln = _Open(c)
+            j = bisect.bisect(keys, ln.key)
+            keys.insert(j, ln.key)
+            opened.insert(j, ln)
+            continue
+        _add(best, c, keys, opened)
+    done.extend(opened)
+    lines = [_finish(o, page) for o in done]
+    return merge_row_segments([ln for ln in lines if ln is not None])
+
+
+def _add(ln: _Open, c: Char, keys: list[float], opened: list[_Open]) -> None:
+    """Append ``c``; a bigger char becomes the line's vertical reference."""
+    prev = ln.chars[-1]
+    if c.text == prev.text and abs(c.x0 - prev.x0) < 0.3 * max(0.1, prev.x1 - prev.x0) \
+            and abs(c.top - prev.top) < 0.3 * c.size:
+        return  # fake bold: the same glyph drawn twice
+    ln.chars.append(c)
+    if not c.text.isspace():
+        ln.last_x1 = max(ln.last_x1, c.x1)
+    if c.size > ln.size + 0.5 and not c.text.isspace():
+        i = opened.index(ln)
+        opened.pop(i)
+        keys.pop(i)
+        ln.top, ln.bottom, ln.size = c.top, c.bottom, c.size
+        ln.key = (c.top + c.bottom) / 2
+        j = bisect.bisect(keys, ln.key)
+        keys.insert(j, ln.key)
+        opened.insert(j, ln)
+
+
+def _script_change(a: Char, b: Char) -> bool:
+    """A step into or out of a superscript/subscript (smaller and shifted)."""
+    big = max(a.size, b.size)
+    return (abs(a.size - b.size) > 0.15 * big
+            and abs(a.bottom - b.bottom) > 0.12 * big and (a.text + b.text).isalnum())
+
+
+def _finish(o: _Open, page: int) -> Line | None:
+    """Turn an open line into a :class:`Line` with words split by gaps."""
+    chars = [c for c in o.chars]
+    while chars and chars[-1].text.isspace():
+        chars.pop()
+    if not chars:
+        return None
+    parts: list[str] = []
+    prev = None
+    for c in chars:
+        if c.text.isspace():
+            if parts and parts[-1] != " ":
+                parts.append(" ")
+            continue
+        if prev is not None and parts and parts[-1] != " ":
+            gap = c.x0 - prev.x1
+            if gap > WORD_GAP * min(c.size, prev.size) or _script_change(prev, c):
+                parts.append(" ")
+        parts.append(c.text)
+        prev = c
+    text = normalise("".join(parts)).strip()
+    if not text:
+        return None
+    ink = [c for c in chars if not c.text.isspace()]
+    sizes = Counter(round(c.size, 1) for c in ink)
+    fonts = Counter(c.font for c in ink)
+    font = fonts.most_common(1)[0][0]
+    n_bold = sum(1 for c in ink if is_bold(c.font))
+    n_ital = sum(1 for c in ink if is_italic(c.font))
+    return Line(page=page, x0=min(c.x0 for c in ink), x1=max(c.x1 for c in ink),
+                top=o.top, bottom=o.bottom, text=text, size=sizes.most_common(1)[0][0],
+                font=font, purity=fonts[font] / len(ink), bold=n_bold > 0.85 * len(ink),
+                italic=n_ital > 0.85 * len(ink),
+                n_chars=len(ink))
+
+
+LABEL = re.compile(r"^(\d+(\.\d+)*\.?|[A-Z]\.|[IVX]+\.|[\u2022\u25cf\u25aa\u2013\u2014*\-])$")
+
+
+def merge_row_segments(lines: list[Line]) -> list[Line]:
+    """Join a section number or run-in heading to the text on its right.
+
+    Line grouping stops at gaps wider than ``MAX_GAP`` so columns stay apart;
+    a number ("2.1"), a bullet or a bold run-in heading followed by a wider
+    gap is re-joined to its right neighbour on the same baseline, unless that
+    neighbour starts at a column edge shared by other lines (a gutter).
+    """
+    starts = Counter(round(ln.x0) for ln in lines)
+    by_row = sorted(lines, key=lambda l: (round(l.bottom), l.x0))
+    out: list[Line] = []
+    for ln in by_row:
+        prev = out[-1] if out else None
+        if prev is not None and _joinable(prev, ln, starts):
+            out[-1] = _join(prev, ln)
+        else:
+            out.append(ln)
+    return out
+
+
+def _joinable(a: Line, b: Line, starts: Counter) -> bool:
+    if abs(a.bottom - b.bottom) > 0.25 * a.size or abs(a.size - b.size) > 0.6:
+        return False
+    gap = b.x0 - a.x1
+    if not 0 <= gap < 2.5 * a.size:
+        return False
+    if sum(starts.get(round(b.x0) + d, 0) for d in (-1, 0, 1)) >= 3:
+        return False
+    return bool(LABEL.match(a.text)) or (a.bold and not b.bold and a.text.endswith((".", ":")))
+
+
+def _join(a: Line, b: Line) -> Line:
+    n = a.n_chars + b.n_chars
+    main = a if a.n_chars >= b.n_chars else b
+    return Line(page=a.page, x0=a.x0, x1=b.x1, top=min(a.top, b.top), bottom=max(a.bottom, b.bottom),
+                text=a.text + " " + b.text, size=main.size, font=main.font,
+                purity=(a.purity * a.n_chars + b.purity * b.n_chars) / n if a.font == b.font
+                else main.n_chars / n, bold=a.bold and b.bold, italic=a.italic and b.italic,
+                n_chars=n)

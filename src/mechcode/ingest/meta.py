@@ -1,0 +1,70 @@
+"""Document metadata: title, authors, year, DOI (PDF info first, else page one)."""
+from __future__ import annotations
+
+import re
+from collections import Counter
+
+from mechcode.ingest.blocks import Block
+from mechcode.ingest.lines import Line
+
+DOI = re.compile(r"\b(10\.\d{4,9}/[^\s\"<>,;]+[^\s\"<>,;.)\]])")
+YEAR = re.compile(r"(?<!\d)((?:19[5-9]|20[0-4])\d)(?!\d)")
+_BAD_TITLE = re.compile(r"(untitled|microsoft word|\.docx?$|\.pdf$|^\d[\d .]*$|\d\.\.\d)", re.I)
+_SUP = re.compile(r"[\d*\u2020\u2021\u00a7,]+$")
+
+
+def _title(info: dict, blocks: list[Block]) -> str:
+    t = info.get("Title", "").strip()
+    if len(t.split()) >= 3 and not _BAD_TITLE.search(t):
+        return t
+    return next((b.text for b in blocks if b.kind == "title"), "")
+
+
+def _authors(info: dict, blocks: list[Block]) -> list[str]:
+    raw = info.get("Author", "").strip()
+    if raw and re.search(r"[A-Za-z]{2}", raw) and "{et al" not in raw:
+        parts = re.split(r"\s*(?:;|,|\band\b|&)\s*", raw)
+    else:
+        block = next((b for b in blocks if b.kind == "author"), None)
+        if block is None:
+            return []
+        text = block.lines[0].text
+        for ln in block.lines[1:]:
+            if ln.size != block.lines[0].size:
+                break
+            text += ", " + ln.text
+        parts = re.split(r"\s*(?:,|;|\band\b|&)\s*", text)
+    out = []
+    for p in parts:
+        p = _SUP.sub("", re.sub(r"\s+", " ", p)).strip(" *,")
+        if p and 1 <= len(p.split()) <= 6 and re.search(r"[A-Za-z]", p) and p not in out:
+            out.append(p)
+    return out
+
+
+def _year(info: dict, first_page: list[Line]) -> int | None:
+    votes: Counter = Counter()
+    for ln in first_page:
+        if ln.kind in ("paragraph", "abstract", "title"):
+            continue
+        for y in YEAR.findall(ln.text):
+            votes[int(y)] += 1
+    if votes:
+        return max(votes.items(), key=lambda kv: (kv[1], kv[0]))[0]
+    m = YEAR.search(info.get("CreationDate", ""))
+    return int(m.group(1)) if m else None
+
+
+def _doi(info: dict, first_page: list[Line]) -> str | None:
+    for text in [info.get("Subject", ""), info.get("doi", "")] + [ln.text for ln in first_page]:
+        m = DOI.search(text or "")
+        if m:
+            return m.group(1)
+    return None
+
+
+def metadata(info: dict, blocks: list[Block], lines: list[Line]) -> dict:
+    """title, authors, year and doi (None / [] when not found)."""
+    first = [ln for ln in lines if ln.page == 1]
+    return {"title": _title(info, blocks), "authors": _authors(info, blocks),
+            "year": _year(info, first), "doi": _doi(info, first)}

@@ -1,0 +1,115 @@
+"""Font statistics and the text patterns used to classify lines.
+
+The body font is the (rounded) size that carries the most characters; a
+line is *body style* when its size is close to it.  Headings differ from the
+body by weight, size or font and are short; captions, reference and
+back-matter section names are recognised by their wording.
+"""
+from __future__ import annotations
+
+import re
+from collections import Counter
+from dataclasses import dataclass
+
+from mechcode.ingest.lines import Line
+
+SIZE_TOL = 0.6  # points: a line within this of the body size is body style
+
+CAPTION = re.compile(
+    r"^\s*(fig(ure)?s?\.?|table|tab\.|plate|chart|box|scheme|exhibit)\s*"
+    r"([A-Z]?\d+[a-z]?|[IVX]+)(\s*[.:|\-\u2013\u2014]|\s+[A-Z(]|\s*$)", re.I)
+CAPTION_STRICT = re.compile(
+    r"^\s*(fig(ure)?\.?|table|tab\.)\s*([A-Z]?\d+[a-z]?|[IVX]+)\s*[.:|\u2013\u2014]", re.I)
+REFERENCES = re.compile(
+    r"^\s*(\d+\.?\s*)?(references( and notes)?|bibliography|literature cited|works cited|"
+    r"reference list|cited literature)\s*:?\s*$", re.I)
+BACK_MATTER = re.compile(
+    r"^\s*(\d+\.?\s*)?(abbreviations?|list of abbreviations|competing interests?|"
+    r"conflicts? of interests?|declaration of (competing )?interests?|declarations?|"
+    r"authors?['’]? contributions?|contributors?|acknowledge?ments?|funding( sources?)?|"
+    r"financial (support|disclosure)|availability of (data|supporting data)( and materials?)?|"
+    r"data availability( statement)?|ethics( approval)?( and consent to participate)?|"
+    r"consent (for|to) publication|trial status|endnotes?|notes)\s*:?\s*$", re.I)
+AUTHOR_DETAILS = re.compile(r"^\s*(author details|author information|affiliations?)\s*:?\s*$", re.I)
+ABSTRACT = re.compile(r"^\s*(a\s?b\s?s\s?t\s?r\s?a\s?c\s?t|summary)\b\s*[:.\-\u2014\u2013]?\s*", re.I)
+KEYWORDS = re.compile(r"^\s*(key\s?words?|index terms|mesh terms)\b", re.I)
+BOILERPLATE = re.compile(
+    r"(^\s*(\*\s*)?correspondence\b|^\s*received\b.*\b(accepted|revised)\b|^\s*(received|accepted|"
+    r"published( online)?)\s*:|^\s*(academic )?editor\b|copyright|\u00a9|\(c\)\s*\d{4}|"
+    r"licensee|creative\s?commons|open access|full list of author information|"
+    r"^\s*cite this article|^\s*submit your (next )?manuscript|^\s*doi\s*:|^\s*https?://)",
+    re.I)
+NUMBERED = re.compile(r"^\s*((\d+(\.\d+)*)\.?|[IVX]+\.|[A-Z]\.)\s+\S")
+TERMINAL = (".", "?", "!", ":", ".”", ".\"", ".)", "?”", "!”")
+
+
+@dataclass
+class FontStats:
+    """Document-wide font facts."""
+
+    body_size: float
+    body_fonts: set[str]
+    heading_fonts: set[str]
+
+    @classmethod
+    def of(cls, lines: list[Line]) -> "FontStats":
+        sizes: Counter = Counter()
+        fonts: Counter = Counter()
+        for ln in lines:
+            sizes[round(ln.size * 2) / 2] += ln.n_chars
+        body = sizes.most_common(1)[0][0] if sizes else 10.0
+        for ln in lines:
+            if abs(ln.size - body) <= SIZE_TOL:
+                fonts[ln.font] += ln.n_chars
+        total = sum(fonts.values()) or 1
+        body_fonts = {f for f, n in fonts.items() if n >= 0.08 * total}
+        # Fonts used at body size only in short lines: heading candidates.
+        return cls(body, body_fonts, set())
+
+    def body_style(self, ln: Line) -> bool:
+        """Near the body size and not a bold line."""
+        return abs(ln.size - self.body_size) <= SIZE_TOL and not (
+            ln.bold and not any(_bold_name(f) for f in self.body_fonts))
+
+    def distinct(self, ln: Line) -> bool:
+        """Visibly different from running body text (weight, size or font)."""
+        if ln.size >= self.body_size + 0.8:
+            return True
+        if ln.size < self.body_size - 1.2:
+            return False
+        if ln.bold:
+            return True
+        if ln.font not in self.body_fonts and not ln.italic and ln.purity > 0.9:
+            return True
+        letters = [c for c in ln.text if c.isalpha()]
+        return len(letters) > 3 and all(c.isupper() for c in letters)
+
+
+def _bold_name(font: str) -> bool:
+    from mechcode.ingest.lines import is_bold
+
+    return is_bold(font)
+
+
+def ends_sentence(text: str) -> bool:
+    return text.rstrip().endswith(TERMINAL)
+
+
+def heading_text(text: str) -> bool:
+    """Short, label-like text that could be a section heading."""
+    t = text.strip()
+    if not t or len(t) > 120 or len(t.split()) > 16:
+        return False
+    if t.endswith((",", ";")) or sum(c.isalpha() for c in t) < 2 or t[0].islower():
+        return False
+    if CAPTION_STRICT.match(t) or BOILERPLATE.search(t):
+        return False
+    return True
+
+
+def heading_level(text: str, rank: int) -> int:
+    """Level from numbering ("2.1" -> 2) or else from the style rank."""
+    m = re.match(r"^\s*(\d+(?:\.\d+)*)\.?\s+\S", text)
+    if m:
+        return min(6, m.group(1).count(".") + 1)
+    return min(6, rank + 1)

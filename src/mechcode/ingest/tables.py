@@ -1,0 +1,75 @@
+"""Table detection from geometry: rows of several short, side-by-side cells.
+
+Lines are first grouped into rows (vertical overlap).  Within a row, short
+lines that sit close to each other horizontally form a cluster; a cluster of
+two or more is a table row and its lines are tagged ``cell``.  The tag then
+spreads to short lines stacked directly above or below a cell with the same
+font size (row labels, wrapped cells, column heads).
+"""
+from __future__ import annotations
+
+from mechcode.ingest.lines import Line
+
+NARROW = 0.45  # a cell is narrower than this fraction of the text column width
+NEAR = 0.22  # cells of one row are closer than this fraction of the page width
+
+
+def _rows(lines: list[Line]) -> list[list[Line]]:
+    rows: list[list[Line]] = []
+    bottom = None
+    for ln in sorted(lines, key=lambda l: (l.top + l.bottom) / 2):
+        mid = (ln.top + ln.bottom) / 2
+        if rows and mid <= bottom:
+            rows[-1].append(ln)
+            bottom = max(bottom, min(ln.bottom, mid + ln.height))
+        else:
+            rows.append([ln])
+            bottom = ln.bottom
+    return rows
+
+
+def mark_tables(lines: list[Line], col_width: float, page_width: float) -> None:
+    """Tag table cells of one page in place (``"cell" in line.tags``)."""
+    narrow = [ln for ln in lines if ln.width < NARROW * col_width and not ln.kind]
+    if len(narrow) < 4:
+        return
+    for row in _rows(narrow):
+        if len(row) < 2:
+            continue
+        row.sort(key=lambda l: l.x0)
+        cluster = [row[0]]
+        for ln in row[1:]:
+            if ln.x0 - cluster[-1].x1 < NEAR * page_width:
+                cluster.append(ln)
+                continue
+            _tag(cluster)
+            cluster = [ln]
+        _tag(cluster)
+    _spread(narrow)
+
+
+def _tag(cluster: list[Line]) -> None:
+    if len(cluster) >= 2:
+        for ln in cluster:
+            ln.tags.add("cell")
+
+
+def _spread(narrow: list[Line]) -> None:
+    """Extend the cell tag to short lines stacked on cells (same size)."""
+    by_top = sorted(narrow, key=lambda l: l.top)
+    for _ in range(3):
+        changed = False
+        for i, ln in enumerate(by_top):
+            if "cell" in ln.tags:
+                continue
+            for other in by_top[max(0, i - 6):i + 7]:
+                if "cell" not in other.tags or abs(other.size - ln.size) > 0.3:
+                    continue
+                vgap = max(other.top - ln.bottom, ln.top - other.bottom)
+                overlap = min(ln.x1, other.x1) - max(ln.x0, other.x0)
+                if vgap < 1.6 * ln.size and overlap > 0:
+                    ln.tags.add("cell")
+                    changed = True
+                    break
+        if not changed:
+            return

@@ -1,0 +1,106 @@
+"""The three queue modes: which units a reviewer codes next, and in what order.
+
+- ``paper``: a paper in reading order (the first paper with uncoded units unless one is given);
+- ``uncertain``: active learning (see :func:`mechcode.loop.active.select_uncertain`);
+- ``mechanism``: all likely evidence for one mechanism, most likely first.
+
+Units the reviewer has already coded are left out; units the reviewer skipped come last.
+The functions are pure: the service gathers a :class:`QueueState` from the store.
+"""
+from __future__ import annotations
+
+import zlib
+from dataclasses import dataclass, field
+from typing import Any, Mapping
+
+from mechcode.errors import MechcodeError
+from mechcode.loop.active import Pick, select_uncertain
+
+MODES = ("paper", "uncertain", "mechanism")
+MECHANISM_FLOOR = 0.2  # ``mechanism`` mode lists units whose probability reaches this
+MAX_LIMIT = 200
+
+
+class QueueError(MechcodeError):
+    """A queue request that cannot be answered (unknown mode, mechanism or paper)."""
+
+
+@dataclass
+class QueueState:
+    """What queue selection needs to know, gathered from the store."""
+
+    units: list[dict[str, Any]]  # in reading order (document, start)
+    suggestions: Mapping[int, Mapping[str, Any]]  # unit id -> suggestion of the serving model
+    coded: set[int]  # unit ids the reviewer has a current code for
+    skipped: set[int] = field(default_factory=set)  # unit ids the reviewer skipped (not undone)
+    labelled_counts: Mapping[str, int] = field(default_factory=dict)
+    mechanisms: list[str] = field(default_factory=list)  # suggestable mechanism ids
+    seed: int = 0
+
+
+def _open_units(state: QueueState, document_id: int | None = None) -> list[dict[str, Any]]:
+    """Uncoded units (optionally of one document), skipped ones moved to the end."""
+    rows = [u for u in state.units if u["id"] not in state.coded
+            and (document_id is None or u["document_id"] == document_id)]
+    return [u for u in rows if u["id"] not in state.skipped] + [u for u in rows if u["id"] in state.skipped]
+
+
+def paper_queue(state: QueueState, limit: int, paper: int | None = None) -> list[Pick]:
+    """Units of one paper in reading order; without ``paper``, the first paper with work left."""
+    if paper is not None and not any(u["document_id"] == paper for u in state.units):
+        raise QueueError(f"unknown paper {paper} (or it has no units)")
+    if paper is None:
+        first = next((u for u in state.units if u["id"] not in state.coded and u["id"] not in state.skipped),
+                     None) or next((u for u in state.units if u["id"] not in state.coded), None)
+        if first is None:
+            return []
+        paper = first["document_id"]
+    return [Pick(u["id"], "paper") for u in _open_units(state, paper)[:limit]]
+
+
+def mechanism_queue(state: QueueState, limit: int, mechanism: str | None) -> list[Pick]:
+    """Uncoded units most likely to show ``mechanism`` (probability at least ``MECHANISM_FLOOR``)."""
+    if not mechanism:
+        raise QueueError("mode 'mechanism' needs &mechanism=ID")
+    if mechanism not in state.mechanisms:
+        raise QueueError(f"unknown mechanism {mechanism!r}; expected one of {', '.join(state.mechanisms)}")
+    scored = []
+    for u in _open_units(state):
+        p = float(((state.suggestions.get(u["id"]) or {}).get("mechanisms") or {}).get(mechanism, 0.0))
+        if p >= MECHANISM_FLOOR:
+            scored.append((u["id"] in state.skipped, -p, u["id"]))
+    scored.sort()
+    return [Pick(uid, "mechanism", -negp) for _, negp, uid in scored[:limit]]
+
+
+def uncertain_queue(state: QueueState, limit: int) -> list[Pick]:
+    """Active learning over the uncoded, unskipped units (skipped ones only when nothing else is left)."""
+    pool = [u["id"] for u in state.units if u["id"] not in state.coded and u["id"] not in state.skipped]
+    if not pool:
+        pool = [u["id"] for u in state.units if u["id"] not in state.coded]
+    return select_uncertain(pool, state.suggestions, limit, labelled_counts=state.labelled_counts,
+                            mechanisms=state.mechanisms, seed=state.seed)
+
+
+def select(state: QueueState, mode: str, limit: int = 20, mechanism: str | None = None,
+           paper: int | None = None) -> list[Pick]:
+    """Dispatch to the queue ``mode``; :class:`QueueError` on a bad request."""
+    if mode not in MODES:
+        raise QueueError(f"unknown queue mode {mode!r}; expected one of {', '.join(MODES)}")
+    if not 1 <= limit <= MAX_LIMIT:
+        raise QueueError(f"limit must be between 1 and {MAX_LIMIT}")
+    if mode == "paper":
+        return paper_queue(state, limit, paper)
+    if mode == "mechanism":
+        return mechanism_queue(state, limit, mechanism)
+    return uncertain_queue(state, limit)
+
+
+def needs_all_suggestions(mode: str) -> bool:
+    """Whether a mode ranks by model output (so every open unit needs a suggestion first)."""
+    return mode in ("uncertain", "mechanism")
+
+
+def stable_seed(*parts: Any) -> int:
+    """A deterministic seed from request parts (same reviewer and progress -> same random share)."""
+    return zlib.crc32("|".join(map(str, parts)).encode())

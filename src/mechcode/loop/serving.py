@@ -1,0 +1,115 @@
+"""The model that serves suggestions in the reviewer loop.
+
+It is the review's latest registered model; a review without one starts from the
+``zeroshot`` backend (needs no labels), created and registered on first use. A retrain
+swaps in a new model atomically once its suggestions are stored.
+"""
+from __future__ import annotations
+
+import logging
+import threading
+from pathlib import Path
+from typing import Any, Iterable
+
+log = logging.getLogger(__name__)
+
+INITIAL_BACKEND = "zeroshot"
+SCORE_BATCH = 256
+
+
+def to_model_units(units: Iterable[dict[str, Any]]) -> list:
+    """Store unit rows as :class:`mechcode.models.base.Unit` (id as string)."""
+    from mechcode.models.base import Unit
+
+    return [Unit(id=str(u["id"]), text=u["text"], context=u.get("context") or "") for u in units]
+
+
+def score_units(review, version: str, backend, units: list[dict[str, Any]],
+                batch: int = SCORE_BATCH) -> int:
+    """Predict ``units`` with ``backend`` and store the suggestions under ``version``."""
+    done = 0
+    for i in range(0, len(units), batch):
+        chunk = units[i:i + batch]
+        preds = backend.predict(to_model_units(chunk))
+        review.add_suggestions(version, [{**p, "unit_id": int(p["id"])} for p in preds])
+        done += len(chunk)
+    return done
+
+
+def train_into(review, units: list, backend_name: str, params: dict[str, Any] | None = None):
+    """Train ``backend_name`` on ``units`` into ``REVIEW/models/<version>``; returns (version, path, card).
+
+    The models code writes the directory atomically (temporary sibling renamed into place), so a
+    crash never leaves a half-written model under a version name."""
+    from mechcode.models.train import new_version, train_model
+
+    models_dir = Path(review.models_dir)
+    base = new_version(backend_name, units)
+    registered = {m["version"] for m in review.models()}
+    version, n = base, 1
+    while (models_dir / version).exists() or version in registered:
+        n += 1
+        version = f"{base}.{n}"
+    card = train_model(units, review.codebook, backend_name, models_dir / version, version=version,
+                       **(params or {}))
+    return version, models_dir / version, card
+
+
+class ServingModel:
+    """The current model version and its loaded backend (thread-safe, loaded lazily)."""
+
+    def __init__(self, review, initial_backend: str = INITIAL_BACKEND,
+                 initial_params: dict[str, Any] | None = None):
+        self.review = review
+        self.initial_backend = initial_backend
+        self.initial_params = dict(initial_params or {})
+        self._lock = threading.RLock()
+        self._backend = None
+        latest = review.latest_model()
+        self._version: str | None = latest["version"] if latest else None
+        self._path: str | None = latest["path"] if latest else None
+        self._backend_name: str | None = latest["backend"] if latest else None
+
+    @property
+    def version(self) -> str | None:
+        return self._version
+
+    @property
+    def backend_name(self) -> str | None:
+        return self._backend_name
+
+    def ensure(self) -> tuple[str, Any]:
+        """(version, backend), loading the registered model or creating the zeroshot one."""
+        with self._lock:
+            if self._backend is not None and self._version is not None:
+                return self._version, self._backend
+            if self._version is None:
+                self._create_initial()
+            else:
+                from mechcode.models.train import load_model
+
+                self._backend, _card = load_model(self._path)
+            return self._version, self._backend
+
+    def _create_initial(self) -> None:
+        from mechcode.models.train import load_model
+
+        log.info("no model yet: creating the %s model", self.initial_backend)
+        version, path, card = train_into(self.review, [], self.initial_backend, self.initial_params)
+        backend, card = load_model(path)
+        self.review.register_model(version, self.initial_backend, str(path), card)
+        self._version, self._path, self._backend_name, self._backend = (
+            version, str(path), self.initial_backend, backend)
+
+    def swap(self, version: str, backend_name: str, path: str, backend) -> None:
+        """Serve ``version`` from now on (called by the retrainer once suggestions are stored)."""
+        with self._lock:
+            self._version, self._backend_name, self._path, self._backend = version, backend_name, path, backend
+
+    def predict_missing(self, units: list[dict[str, Any]], stored: dict[int, Any]) -> int:
+        """Score the ``units`` that have no stored suggestion for the serving version."""
+        missing = [u for u in units if u["id"] not in stored]
+        if not missing:
+            return 0
+        version, backend = self.ensure()
+        return score_units(self.review, version, backend, missing)

@@ -1,0 +1,151 @@
+"""Scores of predictions against labelled units: per-class and macro P/R/F1, ECE, confusions.
+
+How units count (also written into every report under ``"counting"``):
+
+- mechanisms: a mechanism is *suggested* when its probability is at least ``threshold``
+  (default 0.5). Each mechanism is a binary presence task over **all** test units, including
+  units with no mechanism, so a mechanism suggested for a "no mechanism" unit is a false
+  positive of that mechanism. Macro-F1 averages over the mechanisms with at least one positive
+  in the test data. The "no mechanism" class (nothing suggested vs nothing true) is reported
+  separately under ``no_mechanism`` and is not part of the macro average.
+- role: only units whose role is known (not null); prediction = most probable role; macro-F1
+  over the roles present in the test truth.
+- polarity: only units whose polarity is known (roles other than ``none``).
+- ECE: mechanisms = binary ECE over every (unit, mechanism) probability; role and polarity =
+  top-label ECE. Ten equal-width bins.
+"""
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any, Sequence
+
+import numpy as np
+
+from mechcode.codebook import POLARITY_IDS, ROLE_IDS, Codebook
+from mechcode.models.base import LabelledUnit, label_space, map_labels
+from mechcode.models.calibration import ece, top_label_ece
+
+COUNTING = __doc__.split("How units count")[1].split("\n\n")[0].strip()
+
+
+def prf(tp: int, fp: int, fn: int) -> dict[str, float]:
+    """Precision, recall, F1 (0 where undefined) and support (tp + fn)."""
+    p = tp / (tp + fp) if tp + fp else 0.0
+    r = tp / (tp + fn) if tp + fn else 0.0
+    f = 2 * p * r / (p + r) if p + r else 0.0
+    return {"precision": round(p, 4), "recall": round(r, 4), "f1": round(f, 4), "support": tp + fn}
+
+
+def mechanism_scores(truth: Sequence[set[str]], probs: np.ndarray, ids: list[str],
+                     threshold: float = 0.5) -> dict[str, Any]:
+    """Per-mechanism presence scores, macro/micro F1 and the "no mechanism" class."""
+    y = np.array([[m in t for m in ids] for t in truth], dtype=bool).reshape(len(truth), len(ids))
+    pred = probs >= threshold
+    per_class, f1s = {}, []
+    tp_all = fp_all = fn_all = 0
+    for j, mid in enumerate(ids):
+        tp = int((pred[:, j] & y[:, j]).sum())
+        fp = int((pred[:, j] & ~y[:, j]).sum())
+        fn = int((~pred[:, j] & y[:, j]).sum())
+        per_class[mid] = prf(tp, fp, fn)
+        if y[:, j].any():
+            f1s.append(per_class[mid]["f1"])
+            tp_all, fp_all, fn_all = tp_all + tp, fp_all + fp, fn_all + fn
+    none_t, none_p = ~y.any(axis=1), ~pred.any(axis=1)
+    none = prf(int((none_t & none_p).sum()), int((~none_t & none_p).sum()), int((none_t & ~none_p).sum()))
+    return {"macro_f1": round(float(np.mean(f1s)), 4) if f1s else None,
+            "micro_f1": prf(tp_all, fp_all, fn_all)["f1"], "threshold": threshold,
+            "evaluated": [m for j, m in enumerate(ids) if y[:, j].any()],
+            "per_class": per_class, "no_mechanism": none, "n": len(truth),
+            "confusion": {m: [[int((~pred[:, j] & ~y[:, j]).sum()), int((pred[:, j] & ~y[:, j]).sum())],
+                              [int((~pred[:, j] & y[:, j]).sum()), int((pred[:, j] & y[:, j]).sum())]]
+                          for j, m in enumerate(ids)}}
+
+
+def multiclass_scores(truth: Sequence[str], probs: np.ndarray, labels: list[str]) -> dict[str, Any]:
+    """Per-class P/R/F1, macro-F1 over the classes present in ``truth``, accuracy, confusion."""
+    if not len(truth):
+        return {"macro_f1": None, "accuracy": None, "per_class": {}, "n": 0, "labels": labels, "confusion": []}
+    t = np.array([labels.index(v) for v in truth])
+    p = probs.argmax(axis=1)
+    conf = np.zeros((len(labels), len(labels)), dtype=int)
+    np.add.at(conf, (t, p), 1)
+    per_class = {lab: prf(int(conf[k, k]), int(conf[:, k].sum() - conf[k, k]), int(conf[k].sum() - conf[k, k]))
+                 for k, lab in enumerate(labels)}
+    present = [lab for k, lab in enumerate(labels) if conf[k].sum()]
+    return {"macro_f1": round(float(np.mean([per_class[c]["f1"] for c in present])), 4),
+            "accuracy": round(float((t == p).mean()), 4), "per_class": per_class, "n": len(truth),
+            "labels": labels, "confusion": conf.tolist()}
+
+
+def score(units: Sequence[LabelledUnit], preds: Sequence[dict[str, Any]], codebook: Codebook,
+          threshold: float = 0.5) -> dict[str, Any]:
+    """Scores of ``preds`` (predict-contract dicts, same order as ``units``) on all three tasks."""
+    ids = label_space(codebook)
+    probs = np.array([[p["mechanisms"].get(m, 0.0) for m in ids] for p in preds]).reshape(len(preds), len(ids))
+    truth = [set(map_labels(u.mechanisms, codebook)) for u in units]
+    y = np.array([[m in t for m in ids] for t in truth], dtype=float).reshape(probs.shape)
+    out: dict[str, Any] = {"mechanism": mechanism_scores(truth, probs, ids, threshold)}
+    ece_out = {"mechanism": round(ece(probs, y), 4)}
+    for task, labels in (("role", list(ROLE_IDS)), ("polarity", list(POLARITY_IDS))):
+        keep = [i for i, u in enumerate(units) if getattr(u, task) is not None
+                and not (task == "polarity" and u.role == "none")]
+        P = np.array([[preds[i][task].get(lab, 0.0) for lab in labels] for i in keep]).reshape(len(keep), len(labels))
+        true = [getattr(units[i], task) for i in keep]
+        out[task] = multiclass_scores(true, P, labels)
+        ece_out[task] = round(top_label_ece(P, np.array([labels.index(v) for v in true])), 4) if keep else None
+    out["ece"] = ece_out
+    return out
+
+
+def summary(scores: dict[str, Any]) -> dict[str, Any]:
+    """The headline figures of a :func:`score` result."""
+    return {"mechanism_macro_f1": scores["mechanism"]["macro_f1"], "role_macro_f1": scores["role"]["macro_f1"],
+            "polarity_macro_f1": scores["polarity"]["macro_f1"], "ece_mechanism": scores["ece"]["mechanism"],
+            "ece_role": scores["ece"]["role"]}
+
+
+def plot_confusions(scores: dict[str, Any], out_dir: Path, prefix: str = "") -> list[Path]:
+    """Role confusion matrix and per-mechanism presence confusions as PNGs; the paths written."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    out_dir.mkdir(parents=True, exist_ok=True)
+    paths = []
+    role = scores["role"]
+    if role["confusion"]:
+        fig, ax = plt.subplots(figsize=(6, 5))
+        _matrix(ax, np.array(role["confusion"]), role["labels"], role["labels"], "Role (rows: truth)")
+        paths.append(_save(fig, out_dir / f"{prefix}role_confusion.png"))
+    conf = scores["mechanism"]["confusion"]
+    if conf:
+        cols = min(4, len(conf))
+        rows = -(-len(conf) // cols)
+        fig, axes = plt.subplots(rows, cols, figsize=(3.2 * cols, 3.0 * rows), squeeze=False)
+        for ax, (mid, m) in zip(axes.ravel(), conf.items()):
+            _matrix(ax, np.array(m), ["no", "yes"], ["no", "yes"], mid[:28])
+        for ax in axes.ravel()[len(conf):]:
+            ax.axis("off")
+        paths.append(_save(fig, out_dir / f"{prefix}mechanism_confusion.png"))
+    return paths
+
+
+def _matrix(ax, m: np.ndarray, rows: list[str], cols: list[str], title: str) -> None:
+    ax.imshow(m, cmap="Blues")
+    ax.set_xticks(range(len(cols)), cols, rotation=45, ha="right", fontsize=7)
+    ax.set_yticks(range(len(rows)), rows, fontsize=7)
+    ax.set_title(title, fontsize=8)
+    for (i, j), v in np.ndenumerate(m):
+        ax.text(j, i, str(v), ha="center", va="center", fontsize=7,
+                color="white" if v > m.max() / 2 else "black")
+
+
+def _save(fig, path: Path) -> Path:
+    import matplotlib.pyplot as plt
+
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+    return path

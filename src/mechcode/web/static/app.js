@@ -1,0 +1,406 @@
+/* mechcode reviewer page: the coding queue, status polling and keyboard. */
+"use strict";
+
+const ROLE_KEYS = { c: "context", r: "mechanism-resource", e: "mechanism-reasoning", o: "outcome", n: "none" };
+const ROLE_LABELS = { context: "Context", "mechanism-resource": "Resource", "mechanism-reasoning": "Reasoning",
+                      outcome: "Outcome", none: "None" };
+const MECH_KEYS = "1234567890";
+const POLL_MS = 4000;
+
+const S = {
+  codebook: null, mechs: [], reviewer: "", mode: "paper", mechanism: "", paper: null,
+  queue: [], cur: null, sel: null, history: [], done: new Set(), busy: false,
+  version: undefined, view: "queue", loading: false,
+};
+M.S = S;
+
+/* ---------------------------------------------------------------- current unit */
+function freshSelection(item) {
+  const sg = item && item.suggestion ? item.suggestion.suggested : null;
+  return { mechanisms: new Set(sg ? sg.mechanisms : []), role: sg ? sg.role : null,
+           polarity: sg ? sg.polarity : null, note: "" };
+}
+
+function orderedMechs(set) {
+  return S.mechs.map((m) => m.id).filter((id) => set.has(id));
+}
+
+function sameAsSuggested() {
+  const sg = S.cur && S.cur.suggestion ? S.cur.suggestion.suggested : null;
+  if (!sg) return false;
+  const a = orderedMechs(S.sel.mechanisms).join(",");
+  const b = orderedMechs(new Set(sg.mechanisms)).join(",");
+  return a === b && (sg.role || null) === (S.sel.role || null) && (sg.polarity || null) === (S.sel.polarity || null);
+}
+
+function renderProvenance(item) {
+  const prov = M.clear(M.$("prov"));
+  prov.append(M.el("span", { class: "title" }, item.document_title || item.document_label || `Paper ${item.document_id}`));
+  if (item.section) prov.append(M.el("span", {}, `§ ${item.section}`));
+  if (item.page) prov.append(M.el("span", {}, `page ${item.page}`));
+  if (item.kind === "span") prov.append(M.el("span", {}, "selected span"));
+  if (item.reason) prov.append(M.el("span", { class: "chip-reason", title: "why this unit is in the queue" },
+                                    item.reason.replace(":", ": ")));
+}
+
+function renderPassage(item) {
+  const box = M.clear(M.$("passage"));
+  const terms = item.suggestion ? item.suggestion.rationale : [];
+  const sentence = M.el("mark", { class: "unit" }, M.marked(item.text, M.termRanges(item.text, terms), "b", "rationale"));
+  const cs = item.context_start;
+  if (item.context && cs >= 0) {
+    box.append(M.el("p", {}, M.el("span", { class: "ctx" }, item.context.slice(0, cs)), sentence,
+                    M.el("span", { class: "ctx" }, item.context.slice(cs + item.text.length))));
+  } else {
+    box.append(M.el("p", {}, sentence));
+  }
+  const why = M.clear(M.$("why"));
+  const sg = item.suggestion;
+  if (!sg) {
+    why.append("No model suggestion for this unit: choose the codes yourself.");
+    return;
+  }
+  why.append(`Suggested by model ${sg.model_version}`);
+  if (sg.rationale && sg.rationale.length) why.append(" · highlighted words drove the suggestion");
+  for (const ev of sg.evidence || []) why.append(M.el("div", {}, "Closest definition: ", M.el("q", {}, ev)));
+}
+
+function renderMechanisms() {
+  const list = M.clear(M.$("mechanisms"));
+  const probs = S.cur && S.cur.suggestion ? S.cur.suggestion.mechanisms : {};
+  const suggested = new Set(S.cur && S.cur.suggestion ? S.cur.suggestion.suggested.mechanisms : []);
+  S.mechs.forEach((m, i) => {
+    const p = probs[m.id] || 0;
+    const cls = ["mech", S.sel.mechanisms.has(m.id) ? "selected" : "", suggested.has(m.id) ? "suggested" : ""];
+    const swatch = M.el("span", { class: "swatch" });
+    swatch.style.background = M.colour(m.id);
+    list.append(M.el("li", { class: cls.join(" "), title: m.description || m.name, dataset: { mech: m.id },
+                             onclick: () => toggleMechanism(m.id) },
+      M.el("kbd", {}, i < MECH_KEYS.length ? MECH_KEYS[i] : "·"),
+      M.el("span", { class: "name" }, swatch, m.name),
+      M.bar(p), M.el("span", { class: "pct" }, S.cur && S.cur.suggestion ? M.pct(p) : "")));
+  });
+}
+
+function renderChips(boxId, options, probs, suggestedValue, selected, onPick) {
+  const box = M.clear(M.$(boxId));
+  for (const [value, label, key] of options) {
+    const cls = ["chip", selected === value ? "selected" : "", suggestedValue === value ? "suggested" : ""];
+    const btn = M.el("button", { type: "button", class: cls.join(" "), dataset: { value },
+                                 onclick: (ev) => { ev.currentTarget.blur(); onPick(value); } },
+      M.el("kbd", {}, key), " ", label, probs && value in probs ? M.el("span", { class: "p" }, M.pct(probs[value])) : null);
+    box.append(btn);
+  }
+}
+
+function renderCodes() {
+  if (!S.cur) return;
+  renderMechanisms();
+  const sg = S.cur.suggestion;
+  const roleOpts = Object.entries(ROLE_KEYS).map(([k, r]) => [r, ROLE_LABELS[r], k]);
+  renderChips("roles", roleOpts, sg ? sg.role : null, sg ? sg.suggested.role : null, S.sel.role, setRole);
+  renderChips("polarity", [["+", "Present / works", "+"], ["-", "Absent / fails", "-"]], sg ? sg.polarity : null,
+              sg ? sg.suggested.polarity : null, S.sel.polarity, setPolarity);
+  M.$("btn-accept").disabled = !sg;
+}
+
+function showCurrent() {
+  const card = M.$("unit-card");
+  const decide = M.$("decide");
+  if (!S.cur) {
+    M.clear(M.$("prov"));
+    M.clear(M.$("why"));
+    M.clear(M.$("passage")).append(M.el("div", { class: "done" },
+      S.loading ? "Preparing suggestions… (the first time can take a minute)"
+                : "Nothing left to code in this queue. Pick another queue or paper above."));
+    decide.hidden = true;
+    return;
+  }
+  decide.hidden = false;
+  card.dataset.unit = String(S.cur.id);
+  renderProvenance(S.cur);
+  renderPassage(S.cur);
+  M.$("note").value = S.sel.note;
+  renderCodes();
+}
+
+function setCurrent(item) {
+  S.cur = item || null;
+  S.sel = freshSelection(S.cur);
+  showCurrent();
+}
+
+/* ---------------------------------------------------------------- edits */
+function toggleMechanism(id) {
+  if (!S.cur) return;
+  if (S.sel.mechanisms.has(id)) S.sel.mechanisms.delete(id); else S.sel.mechanisms.add(id);
+  renderCodes();
+}
+function setRole(role) {
+  if (!S.cur) return;
+  S.sel.role = S.sel.role === role ? null : role;
+  if (S.sel.role === "none") S.sel.polarity = null;
+  renderCodes();
+}
+function setPolarity(p) {
+  if (!S.cur) return;
+  S.sel.polarity = S.sel.polarity === p ? null : p;
+  renderCodes();
+}
+
+/* ---------------------------------------------------------------- decisions */
+async function decide(kind) {
+  if (!S.cur || S.busy) return;
+  const item = S.cur;
+  const sg = item.suggestion;
+  S.sel.note = M.$("note").value.trim();
+  const body = { unit_id: item.id, reviewer: S.reviewer, note: S.sel.note || null, action: kind };
+  if (sg) body.model_version = sg.model_version;
+  if (kind === "accept") {
+    if (!sg) { M.toast("No suggestion to accept here: choose codes and press Enter, or x to reject."); return; }
+    Object.assign(body, { mechanisms: sg.suggested.mechanisms, role: sg.suggested.role, polarity: sg.suggested.polarity });
+  } else if (kind === "save") {
+    const mechs = orderedMechs(S.sel.mechanisms);
+    if (!mechs.length && !S.sel.role) { M.toast("Choose a mechanism or a role first (or x to reject)."); return; }
+    Object.assign(body, { action: sameAsSuggested() ? "accept" : "correct", mechanisms: mechs,
+                          role: S.sel.role, polarity: S.sel.role === "none" ? null : S.sel.polarity });
+  }
+  S.busy = true;
+  try {
+    const d = await M.api("/api/decisions", { method: "POST", body });
+    S.history.push({ id: d.id, item, action: d.action });
+    S.done.add(item.id);
+    M.toast(`${d.action === "skip" ? "Skipped" : "Saved"} (${d.action})`, "good");
+    await advance();
+    refreshProgress();
+  } catch (err) {
+    M.toast(err.message, "error");
+  } finally {
+    S.busy = false;
+  }
+}
+
+async function undo() {
+  if (S.busy) return;
+  const last = S.history.pop();
+  if (!last) { M.toast("Nothing to undo in this session."); return; }
+  S.busy = true;
+  try {
+    await M.api(`/api/decisions/${last.id}/undo`, { method: "POST", body: { reviewer: S.reviewer } });
+    S.done.delete(last.item.id);
+    if (S.cur) S.queue.unshift(S.cur);
+    setCurrent(last.item);
+    M.toast(`Undone: ${last.action}`);
+    refreshProgress();
+  } catch (err) {
+    S.history.push(last);
+    M.toast(err.message, "error");
+  } finally {
+    S.busy = false;
+  }
+}
+
+async function advance() {
+  setCurrent(S.queue.shift());
+  if (S.queue.length < 3) await loadQueue(true);
+}
+
+/* ---------------------------------------------------------------- queue */
+function queueUrl() {
+  const q = new URLSearchParams({ mode: S.mode, limit: "20", reviewer: S.reviewer });
+  if (S.mode === "mechanism" && S.mechanism) q.set("mechanism", S.mechanism);
+  if (S.mode === "paper" && S.paper) q.set("paper", String(S.paper));
+  return `/api/queue?${q}`;
+}
+
+async function loadQueue(keepCurrent) {
+  S.loading = true;
+  if (!keepCurrent || !S.cur) { S.cur = null; showCurrent(); }
+  try {
+    const data = await M.api(queueUrl());
+    const curId = keepCurrent && S.cur ? S.cur.id : null;
+    S.queue = data.units.filter((u) => u.id !== curId && !S.done.has(u.id));
+    if (!keepCurrent || !S.cur) setCurrent(S.queue.shift());
+  } catch (err) {
+    M.toast(err.message, "error");
+  } finally {
+    S.loading = false;
+    if (!S.cur) showCurrent();
+  }
+}
+
+function setMode(mode, opts) {
+  S.mode = mode;
+  if (opts && "paper" in opts) S.paper = opts.paper;
+  M.$("mode").value = mode;
+  M.$("mode-mechanism").hidden = mode !== "mechanism";
+  if (mode === "mechanism" && !S.mechanism) S.mechanism = M.$("mode-mechanism").value;
+  localStorage.setItem("mechcode.mode", mode);
+  S.queue = [];
+  loadQueue(false);
+}
+M.setMode = setMode;
+
+/* ---------------------------------------------------------------- status and progress */
+const METRIC_NAMES = { mechanism_macro_f1: "mechanism F1", role_macro_f1: "role F1", polarity_macro_f1: "polarity F1" };
+
+function metricsText(metrics) {
+  if (!metrics || typeof metrics !== "object") return "";
+  const which = metrics.holdout ? "holdout" : metrics.training ? "training" : null;
+  const figures = which ? metrics[which] : metrics;
+  const parts = [];
+  for (const [k, v] of Object.entries(figures || {})) {
+    if (typeof v === "number" && (METRIC_NAMES[k] || !which)) parts.push(`${METRIC_NAMES[k] || k} ${v.toFixed(2)}`);
+  }
+  return parts.length ? `${which ? `${which}: ` : ""}${parts.slice(0, 4).join(" · ")}` : "";
+}
+
+function renderStatus(st) {
+  M.$("model-version").textContent = st.model_version || "none yet (zeroshot on first use)";
+  M.$("labelled").textContent = String(st.labelled + (st.seed_units ? ` (+${st.seed_units} seed)` : ""));
+  M.$("coded").textContent = String(st.coded);
+  M.$("units").textContent = String(st.units);
+  const info = M.$("retrain-info");
+  const r = st.last_retrain;
+  info.className = "stat";
+  info.removeAttribute("title");
+  if (st.retrain_running || (r && r.status === "running")) {
+    info.textContent = "Retraining in the background…";
+    info.classList.add("running");
+  } else if (!r) {
+    info.textContent = `No retrain yet (every ${st.retrain_every} decisions)`;
+  } else if (r.status === "failed") {
+    info.textContent = `Last retrain failed at ${M.time(r.finished_at)}: ${r.error || "unknown error"} (old model kept)`;
+    info.classList.add("failed");
+    info.setAttribute("title", r.error || "");
+  } else {
+    const m = metricsText(r.metrics);
+    info.textContent = `Last retrain ${M.time(r.finished_at)} on ${r.labelled} units${m ? ` · ${m}` : ""}`;
+  }
+  if (st.model_error) M.$("model-version").setAttribute("title", st.model_error);
+  if (S.version !== undefined && st.model_version && st.model_version !== S.version) {
+    M.toast(`New model ${st.model_version} is now suggesting.`, "good");
+    loadQueue(true);
+  }
+  S.version = st.model_version;
+}
+
+async function pollStatus() {
+  try { renderStatus(await M.api("/api/status")); } catch (err) { /* keep polling */ }
+}
+
+function progressLine(label, coded, total) {
+  return M.el("div", { class: "line" },
+    M.el("div", { class: "label" }, M.el("span", {}, label), M.el("span", {}, `${coded} / ${total}`)),
+    M.bar(total ? coded / total : 0));
+}
+
+async function refreshProgress() {
+  try {
+    const data = await M.api(`/api/papers?reviewer=${encodeURIComponent(S.reviewer)}`);
+    const box = M.clear(M.$("progress"));
+    box.append(progressLine("All papers", data.total.coded, data.total.units));
+    box.append(progressLine("Coded by you", data.total.coded_by_you, data.total.units));
+    const docId = S.cur ? S.cur.document_id : S.paper;
+    const paper = data.papers.find((p) => p.id === docId);
+    if (paper) box.append(progressLine(`This paper: ${paper.title}`, paper.coded, paper.units));
+    M.renderPapers && M.renderPapers(data);
+  } catch (err) { /* shown elsewhere */ }
+}
+M.refreshProgress = refreshProgress;
+
+/* ---------------------------------------------------------------- views and keys */
+function showView(view) {
+  S.view = view;
+  for (const v of ["queue", "papers", "paper"]) M.$(`view-${v}`).hidden = v !== view;
+  M.$("tab-queue").classList.toggle("active", view === "queue");
+  M.$("tab-papers").classList.toggle("active", view === "papers" || view === "paper");
+  if (view === "papers") refreshProgress();
+}
+M.showView = showView;
+
+function onKey(ev) {
+  if (ev.key === "Escape") {
+    if (!M.$("codebook").hidden) M.toggleCodebook(false);
+    if (M.isTyping(ev.target)) ev.target.blur();
+    return;
+  }
+  if (M.isTyping(ev.target) || ev.ctrlKey || ev.metaKey || ev.altKey) return;
+  if (ev.key === "?" || ev.key === "k") { M.toggleCodebook(); ev.preventDefault(); return; }
+  if (!M.$("codebook").hidden) return;
+  if (ev.key === "p") { showView("papers"); return; }
+  if (ev.key === "q") { showView("queue"); return; }
+  if (S.view !== "queue") return;
+  if (ev.key === "Enter" && ev.target && ev.target.tagName === "BUTTON") return;
+  const key = ev.key;
+  let handled = true;
+  if (key === "a") decide("accept");
+  else if (key === "Enter") decide("save");
+  else if (key === "x") decide("reject");
+  else if (key === "s") decide("skip");
+  else if (key === "u") undo();
+  else if (key === "t") M.$("note").focus();
+  else if (key in ROLE_KEYS) setRole(ROLE_KEYS[key]);
+  else if (key === "+" || key === "=") setPolarity("+");
+  else if (key === "-" || key === "_") setPolarity("-");
+  else if (MECH_KEYS.includes(key) && MECH_KEYS.indexOf(key) < S.mechs.length) toggleMechanism(S.mechs[MECH_KEYS.indexOf(key)].id);
+  else handled = false;
+  if (handled) ev.preventDefault();
+}
+
+function bind() {
+  document.addEventListener("keydown", onKey);
+  const click = (id, fn) => M.$(id).addEventListener("click", (ev) => { ev.currentTarget.blur(); fn(); });
+  click("btn-accept", () => decide("accept"));
+  click("btn-save", () => decide("save"));
+  click("btn-reject", () => decide("reject"));
+  click("btn-skip", () => decide("skip"));
+  click("btn-undo", undo);
+  click("tab-queue", () => showView("queue"));
+  click("tab-papers", () => showView("papers"));
+  click("tab-codebook", () => M.toggleCodebook(true));
+  click("retrain-now", async () => {
+    try {
+      const r = await M.api("/api/retrain", { method: "POST" });
+      M.toast(r.started ? "Retraining started in the background." : "A retrain is running; another one is queued.");
+      pollStatus();
+    } catch (err) { M.toast(err.message, "error"); }
+  });
+  M.$("note").addEventListener("keydown", (ev) => {
+    if (ev.key === "Enter") { ev.preventDefault(); ev.stopPropagation(); ev.target.blur(); decide("save"); }
+  });
+  M.$("mode").addEventListener("change", (ev) => { ev.target.blur(); setMode(ev.target.value, { paper: null }); });
+  M.$("mode-mechanism").addEventListener("change", (ev) => { ev.target.blur(); S.mechanism = ev.target.value; setMode("mechanism"); });
+  M.$("reviewer").addEventListener("change", (ev) => {
+    const name = ev.target.value.trim();
+    if (!name) { ev.target.value = S.reviewer; return; }
+    S.reviewer = name;
+    localStorage.setItem("mechcode.reviewer", name);
+    S.history = [];
+    setMode(S.mode);
+  });
+}
+
+async function init() {
+  bind();
+  try {
+    const [cb, st] = await Promise.all([M.api("/api/codebook"), M.api("/api/status")]);
+    S.codebook = cb;
+    M.codebookIds = cb.mechanisms.map((m) => m.id);
+    S.mechs = cb.mechanisms.filter((m) => m.status !== "merged" && m.status !== "retired");
+    S.reviewer = localStorage.getItem("mechcode.reviewer") || st.reviewer || "reviewer";
+    M.$("reviewer").value = S.reviewer;
+    const sel = M.$("mode-mechanism");
+    for (const m of S.mechs) sel.append(M.el("option", { value: m.id }, m.name));
+    M.renderCodebook(cb);
+    renderStatus(st);
+    const mode = localStorage.getItem("mechcode.mode");
+    setMode(["paper", "uncertain", "mechanism"].includes(mode) ? mode : "paper");
+    refreshProgress();
+    setInterval(pollStatus, POLL_MS);
+  } catch (err) {
+    M.toast(err.message, "error");
+  }
+}
+
+document.addEventListener("DOMContentLoaded", init);
