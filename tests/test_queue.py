@@ -158,7 +158,7 @@ def test_context_start_falls_back_to_search():
 @pytest.fixture
 def service(tmp_path):
     rv, _ = make_review(tmp_path, n_docs=2)
-    return LoopService(rv, reviewer="ann", retrain_every=0)
+    return LoopService(rv, reviewer="ann", retrain_every=0, initial_params={"encoder": "tfidf"})
 
 
 def test_service_skip_undo_and_progress(service):
@@ -174,8 +174,10 @@ def test_service_skip_undo_and_progress(service):
     prog = service.papers()
     assert prog["total"] == {"units": len(us), "coded": 2, "coded_by_you": 1}
     assert service.status()["labelled"] == 2
+    span = rv.add_span(us[0]["document_id"], us[0]["start"], us[1]["end"], "ann")
     with pytest.raises(InvalidRequest, match="nothing to accept"):
-        service.decide(us[2]["id"], "accept")  # no model suggestion stored
+        service.decide(span, "accept")  # a new span has no model suggestion yet
+    assert len(rv.decisions()) == 4
 
 
 def test_service_concurrent_decisions_on_one_store(service):

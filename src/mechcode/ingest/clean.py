@@ -48,7 +48,10 @@ def vocabulary(lines: list[Line]) -> Counter:
     """Lower-case word counts of the whole document (for hyphen decisions)."""
     vocab: Counter = Counter()
     for ln in lines:
-        for w in WORD.findall(ln.text):
+        words = WORD.findall(ln.text)
+        if ln.text.rstrip().endswith(HYPHENS):
+            words = words[:-1]  # the first half of a broken word
+        for w in words[1:]:  # the first word may be the second half of one
             vocab[w.lower()] += 1
     return vocab
 

@@ -42,18 +42,46 @@ def find_title(lines: list[Line]) -> list[int]:
 
 
 def is_body_heading(lines: list[Line], i: int, fs: FontStats) -> bool:
-    """A heading-like line followed by body-style text (or another heading)."""
+    """A heading-like line followed by body-style text (or another heading).
+
+    Lines continuing the heading in the same style (a two-line heading) are
+    skipped; an italic heading must also stand apart from the line above.
+    """
     ln = lines[i]
     if not (fs.distinct(ln) and heading_text(ln.text)) or ABSTRACT.match(ln.text):
         return False
-    for nxt in lines[i + 1:i + 4]:
+    if ln.italic and not ln.bold and not _apart(lines, i):
+        return False
+    prev = ln
+    for nxt in lines[i + 1:i + 6]:
         if nxt.kind:
+            continue
+        if _same_style(prev, nxt):
+            prev = nxt
             continue
         if fs.body_style(nxt) and not fs.distinct(nxt):
             return True
         if not (fs.distinct(nxt) and heading_text(nxt.text)):
             return False
+        prev = nxt
     return False
+
+
+def _same_style(a: Line, b: Line) -> bool:
+    """``b`` continues the heading line ``a`` (same font, just below)."""
+    return (a.page == b.page and a.font == b.font and abs(a.size - b.size) < 0.2
+            and 0 <= b.top - a.bottom < 0.8 * a.size and abs(a.x0 - b.x0) < 2 * a.size)
+
+
+def _apart(lines: list[Line], i: int) -> bool:
+    """No line sits directly above ``lines[i]`` in its column (a gap or column start)."""
+    ln = lines[i]
+    if i == 0:
+        return True
+    prev = lines[i - 1]
+    if prev.page != ln.page or prev.top >= ln.top:
+        return True
+    return ln.top - prev.bottom > 0.6 * ln.size
 
 
 def _body_run(lines: list[Line], i: int, fs: FontStats, n: int = 3) -> bool:

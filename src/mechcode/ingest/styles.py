@@ -79,7 +79,10 @@ class FontStats:
             return False
         if ln.bold:
             return True
-        if ln.font not in self.body_fonts and not ln.italic and ln.purity > 0.9:
+        if ln.italic:  # italic headings differ in size or font from italic emphasis
+            return ((abs(ln.size - self.body_size) >= 0.3 or ln.font not in self.body_fonts)
+                    and ln.purity > 0.9 and not ln.text.rstrip().endswith("."))
+        if ln.font not in self.body_fonts and ln.purity > 0.9:
             return True
         letters = [c for c in ln.text if c.isalpha()]
         return len(letters) > 3 and all(c.isupper() for c in letters)
