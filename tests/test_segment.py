@@ -47,6 +47,12 @@ def test_blank_line_always_ends_a_sentence_and_single_newline_does_not():
                            "It goes\non over a line break."]
 
 
+def test_sentences_without_words_join_a_neighbour():
+    assert texts("It failed. !? Then it worked. . .") == ["It failed. !?", "Then it worked. . ."]
+    assert texts("... Start here. Go on.") == ["... Start here.", "Go on."]
+    assert texts("! ?") == ["! ?"]
+
+
 def test_empty_and_whitespace_only_text():
     assert split_sentences("") == []
     assert split_sentences("  \n\t ") == []

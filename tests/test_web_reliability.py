@@ -61,6 +61,16 @@ def check_store(review_dir, acked: dict[int, tuple]) -> None:
         rv.close()
 
 
+def wait_for_model(base: str, timeout: float = 120) -> None:
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        st = httpx.get(base + "/api/status", headers=auth(), timeout=10).json()
+        if st["model_version"]:
+            return
+        time.sleep(0.3)
+    raise AssertionError("no retrain landed")
+
+
 @pytest.mark.slow
 def test_kill9_loses_no_acknowledged_decision(tmp_path):
     rv, seed = make_review(tmp_path, n_docs=2)
@@ -76,7 +86,9 @@ def test_kill9_loses_no_acknowledged_decision(tmp_path):
         before = len(acked)
         worker = threading.Thread(target=session, args=(base, units, acked, stop, rnd))
         worker.start()
-        time.sleep(rng.uniform(0.8, 4.0))  # a random moment: mid-request, mid-retrain or idle
+        if rnd == 1:
+            wait_for_model(base)  # let a retrain land in this round, then kill at a random moment
+        time.sleep(rng.uniform(0.5, 4.0))  # a random moment: mid-request, mid-retrain or idle
         os.kill(proc.pid, signal.SIGKILL)
         proc.wait(10)
         stop.set()
@@ -95,6 +107,6 @@ def test_kill9_loses_no_acknowledged_decision(tmp_path):
         proc.wait(20)
     rv = Review.open(review_dir)
     statuses = [r[0] for r in rv.connect().execute("SELECT status FROM retrains")]
-    assert statuses and "running" not in statuses
+    assert "running" not in statuses and "ok" in statuses and "failed" in statuses
     rv.close()
     check_store(review_dir, acked)

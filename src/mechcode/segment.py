@@ -19,6 +19,7 @@ whitespace, and together cover every non-whitespace character.
 """
 from __future__ import annotations
 
+import re
 from typing import Iterable
 
 import numpy as np
@@ -43,6 +44,7 @@ _FEATURES: dict[int, int] = {}
 _FEATURES_MAX = 500_000
 _NLP = None
 COMPONENT = "mechcode_sentences"
+_WORD = re.compile(r"[^\W_]")  # a letter or digit
 
 
 def _features(text: str) -> int:
@@ -162,16 +164,29 @@ def get_nlp():
 
 
 def _doc_offsets(doc, text: str) -> list[tuple[int, int]]:
-    """Sentence offsets of a processed doc, stripped of surrounding whitespace."""
-    out = []
+    """Sentence offsets of a processed doc, stripped of surrounding whitespace.
+
+    A "sentence" without any letter or digit (a stray ``!`` or ``.`` from a
+    formula or a figure) is joined to the sentence before it (or after it, at
+    the start), so that every unit holds words.
+    """
+    out: list[tuple[int, int]] = []
+    junk_first = False
     for sent in doc.sents:
         s, e = sent.start_char, sent.end_char
         while s < e and text[s].isspace():
             s += 1
         while e > s and text[e - 1].isspace():
             e -= 1
-        if e > s:
+        if e <= s:
+            continue
+        wordy = _WORD.search(text, s, e) is not None
+        if out and (not wordy or junk_first):
+            out[-1] = (out[-1][0], e)
+            junk_first = junk_first and not wordy
+        else:
             out.append((s, e))
+            junk_first = not wordy
     return out
 
 

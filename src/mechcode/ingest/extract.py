@@ -43,7 +43,7 @@ def structure(pages: list[PageData]) -> tuple[list[Block], list[Block], list[Lin
     """Classified blocks (reading order), running-line blocks, and all lines."""
     per_page = [_page_lines(p) for p in pages]
     mark_running(per_page, [p.height for p in pages])
-    fs = FontStats.of([ln for lines in per_page for ln in lines if not ln.kind])
+    fs = FontStats.of(per_page)
     col_width = _column_width(per_page, fs)
     stream: list[Line] = []
     running: list[Block] = []

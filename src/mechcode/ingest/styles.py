@@ -52,18 +52,25 @@ class FontStats:
     heading_fonts: set[str]
 
     @classmethod
-    def of(cls, lines: list[Line]) -> "FontStats":
+    def of(cls, pages: list[list[Line]]) -> "FontStats":
+        """Statistics over prose-like lines (25+ chars) before the reference list."""
         sizes: Counter = Counter()
         fonts: Counter = Counter()
-        for ln in lines:
+        prose = [ln for ln in _before_references(pages) if ln.n_chars >= 25]
+        for ln in prose:
             sizes[round(ln.size * 2) / 2] += ln.n_chars
         body = sizes.most_common(1)[0][0] if sizes else 10.0
-        for ln in lines:
+        # the exact size: the most common unrounded size inside the winning bin
+        exact: Counter = Counter()
+        for ln in prose:
+            if round(ln.size * 2) / 2 == body:
+                exact[round(ln.size, 1)] += ln.n_chars
+        body = exact.most_common(1)[0][0] if exact else body
+        for ln in prose:
             if abs(ln.size - body) <= SIZE_TOL:
                 fonts[ln.font] += ln.n_chars
         total = sum(fonts.values()) or 1
         body_fonts = {f for f, n in fonts.items() if n >= 0.08 * total}
-        # Fonts used at body size only in short lines: heading candidates.
         return cls(body, body_fonts, set())
 
     def body_style(self, ln: Line) -> bool:
@@ -86,6 +93,21 @@ class FontStats:
             return True
         letters = [c for c in ln.text if c.isalpha()]
         return len(letters) > 3 and all(c.isupper() for c in letters)
+
+
+def _before_references(pages: list[list[Line]]) -> list[Line]:
+    """Lines up to the reference-list heading (roughly: same column, then later pages)."""
+    out: list[Line] = []
+    for lines in pages:
+        head = next((ln for ln in lines if not ln.kind and len(ln.text.split()) <= 4
+                     and REFERENCES.match(ln.text)), None)
+        if head is None:
+            out.extend(ln for ln in lines if not ln.kind)
+            continue
+        out.extend(ln for ln in lines if not ln.kind and ln.x1 < head.x1 + 50 and (
+            ln.top < head.top or ln.x1 < head.x0))
+        return out
+    return out
 
 
 def _bold_name(font: str) -> bool:
