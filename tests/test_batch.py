@@ -65,7 +65,8 @@ def model_dir(tmp_path_factory, corpus_dir) -> Path:
 
     out = tmp_path_factory.mktemp("model") / "sparse-test"
     train_model([], load_codebook(corpus_dir / "codebook.yaml"), "sparse", out, holdout=False,
-                version="sparse-test", char_ngrams=[3, 4], max_features=20000)
+                version="sparse-test", word_ngrams=[1, 1], char_ngrams=[3, 3], max_features=5000,
+                cal_folds=2)
     return out
 
 

@@ -137,3 +137,57 @@ def test_general_mechanisms_do_not_split_chains():
     joined = assemble_chains(units, ignore=["general-contexts", "general-outcomes"])
     assert [c["unit_ids"] for c in joined] == [[1, 2, 3]]
     assert [c["unit_ids"] for c in split] == [[2]]
+
+
+def _box_documents(box_units):
+    """One stored document per cited paper: one paragraph per Box chain, one sentence per coded part."""
+    from mechcode.document import Document, Passage, Sentence
+
+    docs: dict[int, list[list[dict]]] = {}
+    for n in sorted({u["box"] for u in box_units}):
+        parts = sorted((u for u in box_units if u["box"] == n and u["role"]), key=lambda u: u["position"])
+        docs.setdefault(parts[0]["document_id"], []).append(parts)
+    out = []
+    for ref, paragraphs in docs.items():
+        text, passages = "", []
+        for i, parts in enumerate(paragraphs):
+            block, sentences = "", []
+            for u in parts:
+                block += (" " if block else "")
+                sentences.append(Sentence(len(block), len(block) + len(u["text"]), u["text"]))
+                block += u["text"]
+            passages.append(Passage(id=i, kind="paragraph", text=block, page=i + 1, bbox=(0, 0, 1, 1),
+                                    start=len(text), end=len(text) + len(block), sentences=sentences))
+            text += block + "\n\n"
+        out.append((ref, Document(text=text, passages=passages, content_hash=f"ref-{ref}",
+                                  file_name=f"ref{ref}.pdf", n_pages=len(paragraphs),
+                                  metadata={"label": f"Ref {ref} (2010)"})))
+    return out
+
+
+def test_cmo_command_on_review_decisions(tmp_path, corpus_dir, seed_text, box_units):
+    from click.testing import CliRunner
+
+    from mechcode.cli import cli
+    from mechcode.store.review import Review
+
+    rv = Review.init(tmp_path / "r", corpus_dir / "codebook.yaml")
+    by_text = {u["text"]: u for u in box_units if u["role"]}
+    for ref, doc in _box_documents(box_units):
+        doc_id, _ = rv.add_document(doc)
+        for unit in rv.units(doc_id):
+            src = by_text[unit["text"]]
+            rv.add_decision(unit["id"], "sims", "correct", src["mechanisms"], src["role"], src["polarity"])
+    res = CliRunner().invoke(cli, ["cmo", str(rv.path), "--format", "jsonl"])
+    assert res.exit_code == 0, res.output
+    chains = [json.loads(x) for x in res.stdout.splitlines()]
+    boxes = seed_boxes(seed_text)
+    assert sorted(tuple(chain_structure(c)) for c in chains) == sorted(tuple(b["tags"]) for b in boxes.values())
+    assert {c["paper"] for c in chains} == {f"Ref {b['ref']} (2010)" for b in boxes.values()}
+    ref38 = [c for c in chains if c["paper"] == "Ref 38 (2010)"]
+    assert [c["pages"] for c in ref38] == [[1], [2], [3]]
+    res = CliRunner().invoke(cli, ["cmo", str(rv.path), "--paper", "Ref 35 (2010)"])
+    assert res.exit_code == 0 and res.stdout.count("### Configuration") == 1
+    assert "(M+, Resource) and staff are reassured by this (M+, Reasoning) →" in res.stdout
+    res = CliRunner().invoke(cli, ["cmo", str(rv.path), "--paper", "nobody"])
+    assert res.exit_code == 2 and "unknown paper" in res.output

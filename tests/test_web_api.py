@@ -304,6 +304,9 @@ def test_two_reviewers_posting_concurrently_lose_nothing(site):
 
 def test_retrain_lands_new_version_and_rescoring(site):
     rv, svc, _, client = site
+    unit = rv.units()[-1]["id"]
+    assert client.post("/api/decisions", json={"unit_id": unit, "action": "correct", "reviewer": "zed",
+                                               "mechanisms": ["learning"], "role": "outcome"}).status_code == 201
     old = client.get("/api/status").json()["model_version"]
     r = client.post("/api/retrain")
     assert r.status_code == 202
@@ -320,3 +323,145 @@ def test_retrain_lands_new_version_and_rescoring(site):
     assert rv.latest_model()["version"] == st["model_version"]
     q = client.get("/api/queue", params={"mode": "paper", "limit": 1, "reviewer": "zed"}).json()
     assert q["units"][0]["suggestion"]["model_version"] == st["model_version"]
+
+
+# ---------------------------------------------------------------------------- retrain scheduling
+class GatedBackend:
+    """A stand-in backend whose training waits for ``gate`` (or fails when ``fail`` is set)."""
+
+    name = "gated"
+    version = "1"
+    gate = threading.Event()
+    fail = False
+
+    def __init__(self, **params):
+        self.mechs: list[str] = []
+
+    def hyperparameters(self):
+        return {}
+
+    def fit(self, units, codebook):
+        if GatedBackend.fail:
+            raise RuntimeError("boom: the optimiser did not converge")
+        assert GatedBackend.gate.wait(60)
+        from mechcode.models.base import label_space
+
+        self.mechs = label_space(codebook)
+        return self
+
+    def predict(self, units):
+        from mechcode.models.base import prediction
+
+        return [prediction(u.id, {m: 0.6 for m in self.mechs}, {"outcome": 0.9, "none": 0.1}, {"+": 0.8, "-": 0.2},
+                           [{"terms": ["trust"]}]) for u in units]
+
+    def save(self, directory):
+        import json
+
+        (directory / "gated.json").write_text(json.dumps(self.mechs))
+
+    @classmethod
+    def load(cls, directory, card):
+        import json
+
+        self = cls()
+        self.mechs = json.loads((directory / "gated.json").read_text())
+        return self
+
+
+@pytest.fixture
+def gated(tmp_path, monkeypatch):
+    """A fresh review served with the gated backend for retrains (every 2 decisions)."""
+    import mechcode.models.train as train
+
+    real = train.get_backend
+    monkeypatch.setattr(train, "get_backend", lambda name: GatedBackend if name == "gated" else real(name))
+    GatedBackend.gate.clear()
+    GatedBackend.fail = False
+    rv, seed = make_review(tmp_path, n_docs=1)
+    svc = LoopService(rv, reviewer="ann", retrain_every=2, backend="gated",
+                      seed_units=load_seed_data(seed, rv.codebook), params={})
+    with ThreadServer(create_app(svc, TOKEN)) as server:
+        with httpx.Client(base_url=server.url, headers=auth(), timeout=60) as client:
+            yield rv, svc, client
+    GatedBackend.gate.set()
+    svc.retrainer.wait(30)
+
+
+def wait_status(client, pred, timeout: float = 60) -> dict:
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        st = client.get("/api/status").json()
+        if pred(st):
+            return st
+        time.sleep(0.1)
+    raise AssertionError(f"status never matched: {st}")
+
+
+def test_retrain_runs_in_background_without_blocking_requests(gated):
+    rv, svc, client = gated
+    units = [u["id"] for u in rv.units()]
+    for uid in units[:2]:  # the 2nd decision triggers a retrain, which blocks in fit()
+        r = client.post("/api/decisions", json={"unit_id": uid, "action": "correct", "mechanisms": ["learning"],
+                                                "role": "outcome", "polarity": "+"})
+        assert r.status_code == 201
+    st = wait_status(client, lambda s: s["retrain_running"])
+    assert st["last_retrain"]["status"] == "running" and st["model_version"] is None
+    # while training is stuck, decisions and reads are still answered
+    r = client.post("/api/decisions", json={"unit_id": units[2], "action": "reject"})
+    assert r.status_code == 201 and r.json()["id"] in {e["id"] for e in rv.decisions()}
+    assert client.get("/api/papers").status_code == 200
+    assert client.post("/api/retrain").json()["queued"] is True  # one more is queued, not started twice
+    GatedBackend.gate.set()
+    st = wait_status(client, lambda s: s["model_version"] and not s["retrain_running"])
+    assert st["model_version"].startswith("gated") and st["last_retrain"]["status"] == "ok"
+    rows = rv.connect().execute("SELECT status, labelled FROM retrains ORDER BY id").fetchall()
+    assert [r["status"] for r in rows] == ["ok", "ok"] and rows[-1]["labelled"] == 48 + 3
+    q = client.get("/api/queue", params={"limit": 1}).json()
+    assert q["units"][0]["suggestion"]["model_version"] == st["model_version"]
+    assert q["units"][0]["suggestion"]["rationale"] == ["trust"]
+
+
+def test_failed_retrain_keeps_old_model_and_shows_error(gated):
+    rv, svc, client = gated
+    GatedBackend.gate.set()
+    client.post("/api/retrain")
+    good = wait_status(client, lambda s: s["model_version"] and not s["retrain_running"])["model_version"]
+    GatedBackend.fail = True
+    assert client.post("/api/retrain").status_code == 202
+    st = wait_status(client, lambda s: s["last_retrain"]["status"] == "failed")
+    assert "boom" in st["last_retrain"]["error"] and st["model_version"] == good
+    assert rv.latest_model()["version"] == good
+    q = client.get("/api/queue", params={"limit": 2}).json()
+    assert q["model_version"] == good and q["units"][0]["suggestion"]["model_version"] == good
+    assert [m["version"] for m in rv.models()] == [good]
+
+
+def test_nothing_to_train_on_is_a_recorded_failure(tmp_path):
+    rv, _ = make_review(tmp_path, n_docs=1)
+    svc = LoopService(rv, retrain_every=0)
+    row = svc.retrainer.run_once()
+    assert row["status"] == "failed" and "nothing to train on" in row["error"]
+    assert svc.status()["model_version"] is None
+
+
+# ---------------------------------------------------------------------------- command line
+def test_review_command_help_and_errors(tmp_path):
+    from click.testing import CliRunner
+
+    from mechcode.cli import cli
+
+    runner = CliRunner()
+    r = runner.invoke(cli, ["review", "--help"])
+    assert r.exit_code == 0
+    for opt in ("--reviewer", "--host", "--port", "--token", "--retrain-every", "--seed-data", "--backend"):
+        assert opt in r.output
+    r = runner.invoke(cli, ["review", str(tmp_path / "nowhere"), "--port", "0"])
+    assert r.exit_code == 2 and "not a review folder" in r.output
+    rv, _ = make_review(tmp_path / "x", n_docs=1)
+    r = runner.invoke(cli, ["review", str(rv.path), "--backend", "nope", "--port", "0"])
+    assert r.exit_code == 2 and "unknown backend" in r.output
+    bad = tmp_path / "bad.jsonl"
+    bad.write_text('{"id": 1, "text": "x", "mechanisms": ["not-a-code"]}\n')
+    r = runner.invoke(cli, ["review", str(rv.path), "--seed-data", str(bad), "--port", "0"])
+    assert r.exit_code == 2 and "not-a-code" in r.output

@@ -30,6 +30,12 @@ COMMANDS: dict[str, str] = {
     "export": "synthesis_cmds:export",
     "code": "synthesis_cmds:code",
     "review": "web_cmds:review",
+    "simulate": "experiment_cmds:simulate",
+    "experiment": "experiment_cmds:experiment",
+    "reviewer": "team_cmds:reviewer",
+    "assign": "team_cmds:assign",
+    "agreement": "team_cmds:agreement",
+    "codebook": "team_cmds:codebook",
 }
 
 # one-line summaries shown by ``mechcode --help`` (the full help is in each command)
@@ -49,6 +55,12 @@ SUMMARIES: dict[str, str] = {
     "export": "Export units, decisions, suggestions (CSV, JSONL, REFI-QDA .qdpx) or a methods appendix.",
     "code": "Batch-code new PDFs: ingest and store suggestions, in parallel or on Dask.",
     "review": "Start the reviewer web page (accept/correct suggestions, active learning).",
+    "simulate": "Replay gold-coded units as a simulated review (WSS, recall and F1 curves per strategy).",
+    "experiment": "Run experiment files (CV, learning curves, simulations) tracked in MLflow; report results.",
+    "reviewer": "Add or list a review's named reviewers (personal tokens, stored hashed).",
+    "assign": "Mark a share of papers or units for blind double coding by reviewer pairs.",
+    "agreement": "Inter-reviewer and reviewer-vs-model agreement (Cohen's kappa, Krippendorff's alpha).",
+    "codebook": "Show or revise the codebook (rename, merge, split, retire, add) keeping all coded work.",
 }
 
 

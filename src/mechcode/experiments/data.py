@@ -105,3 +105,31 @@ def make_backend(backend: BackendSpec, params: Mapping[str, Any] | None = None):
         return factory(**params)
     except TypeError as exc:
         raise ModelError(f"backend {backend_label(backend)!r}: bad parameters {params} ({exc})") from exc
+
+
+def check_codes(rows: Sequence[Mapping[str, Any]], codebook) -> None:
+    """:class:`DataError` for a mechanism, role or polarity the codebook does not know."""
+    from mechcode.codebook import POLARITY_IDS, ROLE_IDS
+
+    known = set(codebook.mechanism_ids())
+    for r in rows:
+        unknown = [m for m in r.get("mechanisms") or [] if m not in known]
+        if unknown:
+            raise DataError(f"unit {r['id']}: mechanism id(s) not in the codebook: {', '.join(unknown)}")
+        if r.get("role") is not None and r["role"] not in ROLE_IDS:
+            raise DataError(f"unit {r['id']}: role {r['role']!r} must be one of {', '.join(ROLE_IDS)} or null")
+        if r.get("polarity") is not None and r["polarity"] not in POLARITY_IDS:
+            raise DataError(f"unit {r['id']}: polarity {r['polarity']!r} must be '+', '-' or null")
+
+
+def drop_definition_units(rows: Sequence[Mapping[str, Any]], codebook) -> tuple[list[dict], int]:
+    """The rows without *definition units* (text repeated from a codebook definition).
+
+    Backends train on the definitions, so such units would be recognised trivially; the
+    evaluation leaves them out of test sets for the same reason
+    (:func:`mechcode.models.evaluate.definition_units`). Returns ``(kept rows, number dropped)``.
+    """
+    from mechcode.models.evaluate import definition_units
+
+    drop = definition_units(labelled(rows), codebook)
+    return [dict(r) for i, r in enumerate(rows) if i not in drop], len(drop)

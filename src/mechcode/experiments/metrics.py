@@ -14,9 +14,9 @@ mechanism), positions are 1-based. Reading at random needs ``k ~ r * N`` on aver
 order gives WSS ~ 0; a perfect order gives ``(N - ceil(r R)) / N - (1 - r)``, which is the
 ceiling :func:`wss_max` (low when most units are relevant).
 
-F1 is computed per label as ``2 TP / (2 TP + FP + FN)`` and macro-averaged over the labels
-that occur in the gold codes *or* the predictions of the evaluated units (a label absent from
-both has no defined F1 and is skipped; a label only predicted scores 0).
+Macro-F1 of the suggestions is :func:`mechcode.models.metrics.score` (how units count is
+documented there); acceptance uses the codes the reviewer loop shows
+(:func:`mechcode.loop.active.suggested_codes`).
 """
 from __future__ import annotations
 
@@ -72,41 +72,6 @@ def recall_curve(relevant_in_order: Sequence[bool], n_relevant: int | None = Non
         found += bool(rel)
         out.append(found / total if total else 0.0)
     return out
-
-
-def _f1(tp: int, fp: int, fn: int) -> float:
-    return 2 * tp / (2 * tp + fp + fn) if tp + fp + fn else 0.0
-
-
-def multilabel_f1(gold: Sequence[Iterable[str]], pred: Sequence[Iterable[str]]) -> dict[str, float | None]:
-    """Macro and micro F1 of label sets (macro over labels seen in gold or predictions)."""
-    counts: dict[str, list[int]] = {}
-    for g, p in zip(gold, pred, strict=True):
-        g, p = set(g), set(p)
-        for lab in g | p:
-            c = counts.setdefault(lab, [0, 0, 0])
-            c[0] += lab in g and lab in p
-            c[1] += lab in p and lab not in g
-            c[2] += lab in g and lab not in p
-    if not counts:
-        return {"macro": None, "micro": None}
-    macro = sum(_f1(*c) for c in counts.values()) / len(counts)
-    micro = _f1(*(sum(c[i] for c in counts.values()) for i in range(3)))
-    return {"macro": macro, "micro": micro}
-
-
-def single_label_f1(gold: Sequence[str | None], pred: Sequence[str | None]) -> float | None:
-    """Macro F1 of one label per unit; units whose gold label is ``None`` are skipped."""
-    pairs = [(g, p) for g, p in zip(gold, pred, strict=True) if g is not None]
-    if not pairs:
-        return None
-    return multilabel_f1([[g] for g, _ in pairs], [[p] if p is not None else [] for _, p in pairs])["macro"]
-
-
-def accuracy(gold: Sequence[str | None], pred: Sequence[str | None]) -> float | None:
-    """Share of units (gold not ``None``) whose prediction equals the gold label."""
-    pairs = [(g, p) for g, p in zip(gold, pred, strict=True) if g is not None]
-    return sum(g == p for g, p in pairs) / len(pairs) if pairs else None
 
 
 def acceptance(suggested: Mapping[str, Any], gold_mechanisms: Iterable[str],

@@ -53,19 +53,25 @@ def plot_recall(summaries: Sequence[Mapping[str, Any]], path: Path) -> Path:
 
 
 def plot_f1(summaries: Sequence[Mapping[str, Any]], path: Path) -> Path:
-    """Macro-F1 of the suggestions on the units not yet coded vs units coded (mechanism, role)."""
+    """Macro-F1 of the suggestions vs units coded: on the units not yet coded (mechanism, role)
+    and, when the runs set a holdout aside, on the holdout units."""
     plt = _pyplot()
-    fig, axes = plt.subplots(1, 2, figsize=(10, 4.2), sharex=True)
+    panels = [("f1_mechanism", "mechanism macro-F1, units not yet coded"),
+              ("f1_role", "role macro-F1, units not yet coded")]
+    if any(r.get("holdout_f1_mechanism_mean") is not None for s in summaries for r in s["curve"]):
+        panels += [("holdout_f1_mechanism", "mechanism macro-F1, holdout units"),
+                   ("holdout_f1_role", "role macro-F1, holdout units")]
+    rows = len(panels) // 2
+    fig, axes = plt.subplots(rows, 2, figsize=(10, 4.0 * rows), sharex=True, squeeze=False)
     many = len({s["backend"] for s in summaries}) > 1
-    for ax, metric, title in ((axes[0], "f1_mechanism", "mechanism macro-F1"),
-                              (axes[1], "f1_role", "role macro-F1")):
+    for ax, (metric, title) in zip(axes.ravel(), panels):
         for s in summaries:
             _line(ax, s, metric, _label(s, many))
-        ax.set_title(f"{title} on units not yet coded", fontsize=10)
+        ax.set_title(title, fontsize=10)
         ax.set_xlabel("units coded")
         ax.set_ylim(0, 1.0)
         ax.grid(alpha=0.3)
-    axes[0].legend(fontsize=8, loc="lower right")
+    axes[0][0].legend(fontsize=8, loc="lower right")
     return _save(fig, plt, path)
 
 

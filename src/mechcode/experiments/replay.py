@@ -8,6 +8,9 @@ One run = one backend, one strategy, one random seed:
 2. Each step the strategy picks the next ``batch`` units from the pool (units not coded yet)
    using the current model's suggestions; the reviewer codes them with the gold labels and
    we note whether the suggestion would have been accepted as is.
+   With ``holdout`` > 0, that share of the paragraphs (``group``) is set aside per seed: never
+   coded, used only to score the suggestions on unseen papers (the same split for every
+   strategy with the same seed, so strategies are compared on the same units).
 3. The model is retrained whenever ``retrain_every`` units were coded since the last
    training, as the reviewer loop does, and re-predicts the pool.
 
@@ -47,12 +50,17 @@ class SimConfig:
     batch: int = 10
     retrain_every: int = 10
     max_steps: int | None = None
+    holdout: float = 0.0
     params: dict[str, Any] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         for name in ("seed_labels", "batch", "retrain_every"):
             if int(getattr(self, name)) < 1:
                 raise DataError(f"{name.replace('_', '-')} must be at least 1")
+        if self.max_steps is not None and self.max_steps < 0:
+            raise DataError("max-steps must not be negative")
+        if not 0.0 <= self.holdout < 0.9:
+            raise DataError("holdout must be a share in [0, 0.9)")
 
     def key(self) -> dict[str, Any]:
         """What a checkpoint must match to be resumed."""
@@ -91,13 +99,13 @@ class Replay:
         self.space = label_space(codebook)
         self.gold = [map_labels(r.get("mechanisms") or [], codebook) for r in self.rows]
         self.evidence = [bool(r.get("mechanisms")) for r in self.rows]
-        self.n_evidence = sum(self.evidence)
         self.rank = paper_rank(self.rows)
         merged = {m.id for m in codebook.mechanisms if m.status == "merged"}
         self.coverage_ids = [m for m in self.space if m not in merged]
         self.fingerprint = {"data": rows_hash(self.rows), "codebook": codebook.fingerprint()}
         self._units = labelled(self.rows)
         self._plain = plain(self.rows)
+        self.pos = {r["id"]: i for i, r in enumerate(self.rows)}
 
     # -- model -------------------------------------------------------------------------------
     def _train(self, coded: Sequence[int]):
@@ -126,42 +134,59 @@ class Replay:
                             "use another output folder or --fresh")
         return state
 
-    def _new_state(self, seed: int) -> dict[str, Any]:
+    def split(self, seed: int) -> tuple[list[int], list[int]]:
+        """``(reviewable, holdout)`` unit positions for ``seed`` (holdout by whole groups)."""
+        if self.config.holdout <= 0:
+            return list(range(len(self.rows))), []
+        from sklearn.model_selection import GroupShuffleSplit
+
+        from mechcode.models.base import unit_group
+
+        groups = [unit_group(u) for u in self._units]
+        if len(set(groups)) < 4:
+            raise DataError("holdout needs at least 4 groups (paragraphs)")
+        tr, te = next(GroupShuffleSplit(n_splits=1, test_size=self.config.holdout, random_state=seed)
+                      .split(self.rows, groups=groups))
+        return sorted(int(i) for i in tr), sorted(int(i) for i in te)
+
+    def _new_state(self, seed: int, universe: Sequence[int], holdout: Sequence[int]) -> dict[str, Any]:
         return {"format": FORMAT, "config": self.config.key(), "seed": seed, **self.fingerprint,
-                "backend": backend_label(self.backend), "n_units": len(self.rows),
-                "n_evidence": self.n_evidence, "order": [], "n_seed": 0, "accept": [],
-                "trained_on": 0, "train_seconds": [], "steps": [], "finished": False}
+                "backend": backend_label(self.backend), "n_units": len(universe),
+                "n_evidence": sum(self.evidence[i] for i in universe),
+                "holdout": [self.rows[i]["id"] for i in holdout], "order": [], "n_seed": 0,
+                "accept": [], "trained_on": 0, "train_seconds": [], "steps": [], "finished": False}
 
     # -- one run -----------------------------------------------------------------------------
     def run_seed(self, seed: int, checkpoint: Path | None = None,
                  on_step: Callable[[int, dict], None] | None = None,
                  progress: bool = False, log: Callable[[str], None] = lambda m: None) -> dict[str, Any]:
-        """Run (or resume) one seed; returns the final state (see :meth:`_new_state`)."""
+        """Run (or resume) one seed; returns the final state (the checkpoint's content)."""
         cfg = self.config
         state = self._load(checkpoint, seed)
         if state is not None and self._done(state):
             log(f"seed {seed}: already finished ({len(state['order'])} units coded), skipped")
             return state
-        pos = {r["id"]: i for i, r in enumerate(self.rows)}
+        universe, holdout = self.split(seed)
         if state is None:
-            state = self._new_state(seed)
-            order = seed_indices(self.rows, cfg.seed_labels, seed)
+            state = self._new_state(seed, universe, holdout)
+            sub = seed_indices([self.rows[i] for i in universe], cfg.seed_labels, seed)
+            order = [universe[j] for j in sub]
             state["order"], state["n_seed"] = [self.rows[i]["id"] for i in order], len(order)
             model, secs = self._train(order)
             state["trained_on"] = len(order)
             state["train_seconds"].append(secs)
-            pool = self._pool(order)
-            preds = self._predict(model, pool)
-            state["steps"].append(self._row(0, state, order, pool, preds, [], True, secs))
+            pool = self._pool(universe, order)
+            preds = self._predict(model, pool + holdout)
+            state["steps"].append(self._row(0, state, order, pool, holdout, preds, [], secs))
             self._save(checkpoint, state)
         else:
-            order = [pos[u] for u in state["order"]]
-            log(f"seed {seed}: resumed at step {len(state['steps'])} "
-                f"({len(order)}/{len(self.rows)} units coded)")
+            order = [self.pos[u] for u in state["order"]]
+            log(f"seed {seed}: resumed after step {len(state['steps']) - 1} "
+                f"({len(order)}/{state['n_units']} units coded)")
             model, _ = self._train(order[: state["trained_on"]])
-            pool = self._pool(order)
-            preds = self._predict(model, pool)
-        bar = _bar(progress, self._expected_steps(), len(state["steps"]) - 1,
+            pool = self._pool(universe, order)
+            preds = self._predict(model, pool + holdout)
+        bar = _bar(progress, self._expected_steps(len(universe)), len(state["steps"]) - 1,
                    f"{backend_label(self.backend)}/{cfg.strategy} seed {seed}")
         try:
             while not self._done(state):
@@ -171,14 +196,14 @@ class Replay:
                 state["accept"].extend(self._accept(i, preds.get(i)) for i in picks)
                 order.extend(picks)
                 state["order"] = [self.rows[i]["id"] for i in order]
-                pool = self._pool(order)
+                pool = self._pool(universe, order)
                 secs = None
                 if pool and len(order) - state["trained_on"] >= cfg.retrain_every:
                     model, secs = self._train(order)
                     state["trained_on"] = len(order)
                     state["train_seconds"].append(secs)
-                    preds = self._predict(model, pool)
-                state["steps"].append(self._row(step, state, order, pool, preds, picks, secs is not None, secs))
+                    preds = self._predict(model, pool + holdout)
+                state["steps"].append(self._row(step, state, order, pool, holdout, preds, picks, secs))
                 state["finished"] = not pool
                 self._save(checkpoint, state)
                 if bar is not None:
@@ -191,19 +216,20 @@ class Replay:
         return state
 
     def _done(self, state: Mapping[str, Any]) -> bool:
-        if state.get("finished") or len(state.get("order", ())) >= len(self.rows):
+        if state.get("finished") or len(state.get("order", ())) >= state.get("n_units", len(self.rows)):
             return True
         ms = self.config.max_steps
         return ms is not None and len(state.get("steps", ())) - 1 >= ms
 
-    def _expected_steps(self) -> int:
-        left = len(self.rows) - min(self.config.seed_labels, len(self.rows))
-        n = -(-left // self.config.batch)
-        return n if self.config.max_steps is None else min(n, self.config.max_steps)
+    def _expected_steps(self, n: int) -> int:
+        left = n - min(self.config.seed_labels, n)
+        steps = -(-left // self.config.batch)
+        return steps if self.config.max_steps is None else min(steps, self.config.max_steps)
 
-    def _pool(self, order: Sequence[int]) -> list[int]:
+    @staticmethod
+    def _pool(universe: Sequence[int], order: Sequence[int]) -> list[int]:
         coded = set(order)
-        return [i for i in range(len(self.rows)) if i not in coded]
+        return [i for i in universe if i not in coded]
 
     def _counts(self, order: Sequence[int]) -> dict[str, int]:
         counts: dict[str, int] = {}
@@ -212,38 +238,41 @@ class Replay:
                 counts[m] = counts.get(m, 0) + 1
         return counts
 
-    def _suggested(self, pred: Mapping[str, Any] | None) -> dict[str, Any]:
+    def _accept(self, i: int, pred: Mapping[str, Any] | None) -> list:
         from mechcode.loop.active import suggested_codes
 
-        return suggested_codes(pred, allowed=self.space)
-
-    def _accept(self, i: int, pred: Mapping[str, Any] | None) -> list:
-        exact, partial = metrics.acceptance(self._suggested(pred), self.gold[i], self.rows[i].get("role"))
+        exact, partial = metrics.acceptance(suggested_codes(pred, allowed=self.space), self.gold[i],
+                                            self.rows[i].get("role"))
         return [exact, round(partial, 6)]
 
     def _row(self, step: int, state: Mapping[str, Any], order: Sequence[int], pool: Sequence[int],
-             preds: Mapping[int, Mapping[str, Any]], picks: Sequence[int], retrained: bool,
+             holdout: Sequence[int], preds: Mapping[int, Mapping[str, Any]], picks: Sequence[int],
              secs: float | None) -> dict[str, Any]:
         found = sum(self.evidence[i] for i in order)
+        n_ev = state["n_evidence"]
         row: dict[str, Any] = {"step": step, "n_coded": len(order), "found": found,
-                               "recall": found / self.n_evidence if self.n_evidence else None}
-        row.update(self._pool_f1(pool, preds))
+                               "recall": found / n_ev if n_ev else None}
+        row.update(self._f1(pool, preds, ""))
+        if holdout:
+            row.update(self._f1(holdout, preds, "holdout_"))
         acc = state["accept"]
         batch = acc[len(acc) - len(picks):] if picks else []
         row["accept_exact"] = sum(a[0] for a in acc) / len(acc) if acc else None
         row["accept_partial"] = sum(a[1] for a in acc) / len(acc) if acc else None
         row["accept_exact_batch"] = sum(a[0] for a in batch) / len(batch) if batch else None
-        row["retrained"] = retrained
+        row["retrained"] = secs is not None
         row["train_seconds"] = round(secs, 4) if secs is not None else None
         return row
 
-    def _pool_f1(self, pool: Sequence[int], preds: Mapping[int, Mapping[str, Any]]) -> dict[str, Any]:
-        if len(pool) < MIN_EVAL:
-            return {"f1_mechanism": None, "f1_mechanism_micro": None, "f1_role": None}
-        sugg = [self._suggested(preds[i]) for i in pool]
-        mech = metrics.multilabel_f1([self.gold[i] for i in pool], [s["mechanisms"] for s in sugg])
-        role = metrics.single_label_f1([self.rows[i].get("role") for i in pool], [s["role"] for s in sugg])
-        return {"f1_mechanism": mech["macro"], "f1_mechanism_micro": mech["micro"], "f1_role": role}
+    def _f1(self, idx: Sequence[int], preds: Mapping[int, Mapping[str, Any]], prefix: str) -> dict[str, Any]:
+        """Macro-F1 of the current suggestions on ``idx`` (``None`` below ``MIN_EVAL`` units)."""
+        keys = [f"{prefix}f1_mechanism", f"{prefix}f1_mechanism_micro", f"{prefix}f1_role"]
+        if len(idx) < MIN_EVAL:
+            return dict.fromkeys(keys)
+        from mechcode.models.metrics import score
+
+        s = score([self._units[i] for i in idx], [preds[i] for i in idx], self.codebook)
+        return dict(zip(keys, (s["mechanism"]["macro_f1"], s["mechanism"]["micro_f1"], s["role"]["macro_f1"])))
 
     @staticmethod
     def _save(path: Path | None, state: Mapping[str, Any]) -> None:

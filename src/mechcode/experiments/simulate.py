@@ -22,7 +22,7 @@ from typing import Any, Callable, Iterable, Mapping, Sequence
 
 from mechcode.codebook import Codebook, load_codebook
 from mechcode.errors import DataError
-from mechcode.experiments.data import BackendSpec, backend_label, read_units
+from mechcode.experiments.data import BackendSpec, backend_label, drop_definition_units, read_units
 from mechcode.experiments.replay import Replay, SimConfig, write_json_atomic
 from mechcode.experiments.strategies import check_strategies
 from mechcode.experiments.summary import aggregate, write_curve_csv
@@ -35,7 +35,7 @@ def _stderr(msg: str) -> None:
 def load_inputs(data: str | Path | Sequence[Mapping[str, Any]],
                 codebook: str | Path | Codebook) -> tuple[list[dict[str, Any]], Codebook]:
     """Rows (from a JSONL path or a list of dicts) and a codebook (from a path or as is)."""
-    from mechcode.experiments.data import check_row
+    from mechcode.experiments.data import check_codes, check_row
 
     if isinstance(data, (str, Path)):
         rows = read_units(data)
@@ -43,6 +43,7 @@ def load_inputs(data: str | Path | Sequence[Mapping[str, Any]],
         seen: set[str] = set()
         rows = [check_row(dict(r), f"unit {i}", seen) for i, r in enumerate(data)]
     cb = codebook if isinstance(codebook, Codebook) else load_codebook(codebook)
+    check_codes(rows, cb)
     return rows, cb
 
 
@@ -73,18 +74,27 @@ def clear_run(folder: Path) -> None:
 def run_simulation(data, codebook, output: str | Path, *, backends: Sequence[BackendSpec] = ("sparse",),
                    strategies: Sequence[str] = ("uncertain",), seeds: int | Iterable[int] = 3,
                    seed_labels: int = 10, batch: int = 10, retrain_every: int = 10,
-                   max_steps: int | None = None, params: Mapping[str, Mapping[str, Any]] | None = None,
-                   fresh: bool = False, progress: bool = False, plots: bool = True,
+                   max_steps: int | None = None, holdout: float = 0.0,
+                   params: Mapping[str, Mapping[str, Any]] | None = None,
+                   exclude_definition_units: bool = True, fresh: bool = False,
+                   progress: bool = False, plots: bool = True,
                    log: Callable[[str], None] = _stderr,
                    on_step: Callable[[int, dict], None] | None = None) -> list[dict[str, Any]]:
     """Run (or resume) every backend x strategy x seed; returns one summary per combination.
 
     ``data`` is a labelled-unit JSONL path or a list of unit dicts, ``codebook`` a path or a
     :class:`~mechcode.codebook.Codebook`; ``backends`` are registry names (or backend classes);
-    ``params`` maps a backend name to its hyperparameters. Finished seeds found in ``output`` are
+    ``params`` maps a backend name to its hyperparameters; ``holdout`` sets that share of the
+    paragraphs aside per seed to score suggestions on unseen units. Finished seeds found in ``output`` are
     skipped and an interrupted seed continues where it stopped (``fresh=True`` starts over).
+    Units that repeat a codebook definition are left out unless ``exclude_definition_units`` is
+    false (see :func:`mechcode.experiments.data.drop_definition_units`).
     """
     rows, cb = load_inputs(data, codebook)
+    if exclude_definition_units:
+        rows, dropped = drop_definition_units(rows, cb)
+        if dropped:
+            log(f"left out {dropped} units that repeat a codebook definition ({len(rows)} units remain)")
     strategies = check_strategies(list(strategies))
     seeds = seed_list(seeds)
     if not backends:
@@ -95,7 +105,7 @@ def run_simulation(data, codebook, output: str | Path, *, backends: Sequence[Bac
     for backend, strategy, folder in run_dirs(output, list(backends), strategies):
         name = backend_label(backend)
         cfg = SimConfig(backend=name, strategy=strategy, seed_labels=seed_labels, batch=batch,
-                        retrain_every=retrain_every, max_steps=max_steps,
+                        retrain_every=retrain_every, max_steps=max_steps, holdout=holdout,
                         params=dict((params or {}).get(name) or {}))
         replay = Replay(rows, cb, cfg, backend=backend)
         if fresh:
@@ -105,7 +115,8 @@ def run_simulation(data, codebook, output: str | Path, *, backends: Sequence[Bac
                                   log=lambda m, p=f"{name}/{strategy}": log(f"{p} {m}"))
                   for seed in seeds]
         summary = aggregate(states, evidence, strategy=strategy, backend=name,
-                            config={**cfg.key(), "max_steps": max_steps})
+                            config={**cfg.key(), "max_steps": max_steps,
+                                    "exclude_definition_units": exclude_definition_units})
         write_json_atomic(folder / "summary.json", summary)
         write_curve_csv(summary["curve"], folder / "curve.csv")
         summaries.append(summary)
@@ -127,7 +138,7 @@ def summary_lines(summaries: Sequence[Mapping[str, Any]]) -> list[str]:
     for s in summaries:
         u = s["units_to_f1"]
         lines.append(f"{s['backend']}/{s['strategy']}: WSS@95 {fmt_spread(s['wss@95'])} "
-                     f"(max {s['wss_max@95']:.2f}), WSS@100 {fmt_spread(s['wss@100'])}, "
+                     f"(max {fmt_spread(s['wss_max@95'])}), WSS@100 {fmt_spread(s['wss@100'])}, "
                      f"units to mechanism F1 0.5: {fmt_spread(u.get('mechanism@0.5'), 0)}, "
                      f"acceptance {fmt_spread(s['accept_exact'])}, "
                      f"retrain {fmt_spread(s['train_seconds'])} s")

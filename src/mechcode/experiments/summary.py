@@ -4,7 +4,8 @@
 
     {"strategy", "backend", "seeds": [0, 1, 2], "n_units", "n_evidence", "config": {...},
      "wss@95": {"mean", "std", "min", "max", "n"}, "wss@100": {...},
-     "wss_max@95", "wss_max@100",                 # the best any order could do on this data
+     "wss_max@95": {...}, "wss_max@100": {...},   # the best any order could do on this data
+     "curve_mean": {"f1_mechanism": {...}, ...},  # a curve's mean over its steps (area / width)
      "units_to_recall@95": {...}, "units_to_recall@100": {...},
      "units_to_f1": {"mechanism@0.5": {"mean", ..., "reached": 2, "of": 3}, ...},
      "accept_exact": {...}, "accept_partial": {...},   # over all suggestions shown, end of run
@@ -26,8 +27,9 @@ from mechcode.experiments import metrics
 
 F1_TARGETS: dict[str, tuple[float, ...]] = {"mechanism": (0.5, 0.6, 0.7), "role": (0.6, 0.75)}
 RECALLS = (0.95, 1.0)
-CURVE_METRICS = ("recall", "f1_mechanism", "f1_mechanism_micro", "f1_role", "accept_exact",
-                 "accept_partial")
+CURVE_METRICS = ("recall", "f1_mechanism", "f1_mechanism_micro", "f1_role", "holdout_f1_mechanism",
+                 "holdout_f1_role", "accept_exact", "accept_partial")
+AREA_METRICS = ("f1_mechanism", "f1_role", "holdout_f1_mechanism", "holdout_f1_role", "recall")
 
 
 def _pct(r: float) -> str:
@@ -42,7 +44,9 @@ def seed_summary(state: Mapping[str, Any], evidence: Mapping[str, bool]) -> dict
     out: dict[str, Any] = {"seed": state["seed"], "n_coded": len(flags), "finished": state["finished"]}
     for rec in RECALLS:
         out[f"wss@{_pct(rec)}"] = metrics.wss(flags, rec, n, r)
+        out[f"wss_max@{_pct(rec)}"] = metrics.wss_max(n, r, rec)
         out[f"units_to_recall@{_pct(rec)}"] = metrics.units_to_recall(flags, rec, r)
+    out["curve_mean"] = {m: metrics.spread(st.get(m) for st in steps)["mean"] for m in AREA_METRICS}
     out["units_to_f1"] = {
         f"{task}@{t}": metrics.first_reaching(((s["n_coded"], s[f"f1_{task}"]) for s in steps), t)
         for task, targets in F1_TARGETS.items() for t in targets}
@@ -73,14 +77,14 @@ def aggregate(states: Sequence[Mapping[str, Any]], evidence: Mapping[str, bool],
               backend: str, config: Mapping[str, Any]) -> dict[str, Any]:
     """The ``summary.json`` of one backend x strategy over its seeds."""
     per_seed = [seed_summary(s, evidence) for s in states]
-    n, r = states[0]["n_units"], states[0]["n_evidence"]
     out: dict[str, Any] = {"strategy": strategy, "backend": backend, "seeds": [s["seed"] for s in states],
-                           "n_units": n, "n_evidence": r, "config": dict(config)}
+                           "n_units": states[0]["n_units"], "n_evidence": states[0]["n_evidence"],
+                           "n_holdout": len(states[0].get("holdout") or []), "config": dict(config)}
     for rec in RECALLS:
         key = _pct(rec)
-        out[f"wss@{key}"] = metrics.spread(p[f"wss@{key}"] for p in per_seed)
-        out[f"wss_max@{key}"] = metrics.wss_max(n, r, rec)
-        out[f"units_to_recall@{key}"] = metrics.spread(p[f"units_to_recall@{key}"] for p in per_seed)
+        for name in (f"wss@{key}", f"wss_max@{key}", f"units_to_recall@{key}"):
+            out[name] = metrics.spread(p[name] for p in per_seed)
+    out["curve_mean"] = {m: metrics.spread(p["curve_mean"][m] for p in per_seed) for m in AREA_METRICS}
     out["units_to_f1"] = {}
     for key in per_seed[0]["units_to_f1"]:
         sp = metrics.spread(p["units_to_f1"][key] for p in per_seed)

@@ -14,7 +14,7 @@ from collections import Counter
 from dataclasses import dataclass, field
 
 from mechcode.ingest.clean import join_lines
-from mechcode.ingest.front import is_body_heading
+from mechcode.ingest.front import _same_style, is_body_heading
 from mechcode.ingest.lines import Line
 from mechcode.ingest.styles import (AUTHOR_DETAILS, BACK_MATTER, BOILERPLATE, CAPTION,
                                     CAPTION_STRICT, REFERENCES, FontStats, ends_sentence,
@@ -71,6 +71,7 @@ def classify_body(lines: list[Line], start: int, fs: FontStats, heights: dict[in
         if is_body_heading(lines, i, fs):
             ln.kind = "heading"
             state = "body" if state == "author" else state
+            _heading_continuation(lines, i)
             continue
         if state == "author":
             ln.kind = "author"
@@ -90,6 +91,15 @@ def classify_body(lines: list[Line], start: int, fs: FontStats, heights: dict[in
         low = ln.top > 0.62 * heights.get(ln.page, 800.0)
         foot = low and ln.size < fs.body_size and (foot or _marker(t))
         ln.kind = "footnote" if foot else "other"
+
+
+def _heading_continuation(lines: list[Line], i: int) -> None:
+    """Mark the second line of a two-line heading (same style, just below)."""
+    head = lines[i]
+    for ln in lines[i + 1:i + 3]:
+        if ln.kind or not _same_style(head, ln):
+            return
+        ln.kind, head = "heading", ln
 
 
 def _marker(t: str) -> bool:
@@ -147,6 +157,8 @@ def _leading(lines: list[Line]) -> float:
 def _breaks(p: Line, n: Line, adjacent: bool, first: bool, cols: _Columns, lead: float) -> bool:
     """True when paragraph line ``n`` starts a new paragraph after ``p``."""
     size = max(p.size, 1.0)
+    if "bullet" in n.tags:
+        return True
     short = p.x1 < cols.right(p) - 1.5 * size
     if short and ends_sentence(p.text):
         return True

@@ -8,6 +8,7 @@ with offsets and sentences (assemble).  Results are cached by content hash.
 from __future__ import annotations
 
 import hashlib
+import re
 from pathlib import Path
 
 from mechcode.document import Document
@@ -23,12 +24,15 @@ from mechcode.ingest.pdf import MAX_BYTES, MAX_PAGES, Box, PageData, read_pages
 from mechcode.ingest.styles import FontStats
 from mechcode.ingest.tables import mark_tables
 
-_CID = __import__("re").compile(r"\(cid:\d+\)")
+_CID = re.compile(r"\(cid:\d+\)")
+BULLET = re.compile(r"^\s*(\(cid:\d+\)|[\u2022\u25aa\u25cf\u25e6\u2023\u2043\u25a0\u25a1\u2013\u2014\-*\uf0b7\uf0a7])\s")
 
 
 def _page_lines(page: PageData) -> list[Line]:
     lines = group_lines(page.chars, page.number)
     for ln in lines:
+        if BULLET.match(ln.text):
+            ln.tags.add("bullet")
         if "(cid:" in ln.text:
             ln.text = _CID.sub("", ln.text).strip()
     return [ln for ln in lines if ln.text]
@@ -69,11 +73,13 @@ def _column_width(per_page: list[list[Line]], fs: FontStats) -> float:
 
 
 def extract_pdf(path, *, cache_dir=None, max_pages: int = MAX_PAGES,
-                max_bytes: int = MAX_BYTES) -> Document:
+                max_bytes: int = MAX_BYTES, progress=None) -> Document:
     """Extract a PDF into a :class:`Document` (raises :class:`BadPDF` on bad input).
 
     With ``cache_dir`` the result is stored as JSON under the file's SHA-256 and
-    reused the next time the same bytes are extracted.
+    reused the next time the same bytes are extracted.  ``max_pages`` and
+    ``max_bytes`` bound the work on huge files; ``progress(done, total)`` is
+    called as pages are read.
     """
     path = Path(path)
     if cache_dir is not None:
@@ -83,7 +89,8 @@ def extract_pdf(path, *, cache_dir=None, max_pages: int = MAX_PAGES,
             if hit is not None:
                 hit.file_name = path.name
                 return hit
-    data, pages, info = read_pages(path, max_pages=max_pages, max_bytes=max_bytes)
+    data, pages, info = read_pages(path, max_pages=max_pages, max_bytes=max_bytes,
+                                   progress=progress)
     digest = hashlib.sha256(data).hexdigest()
     blocks, running, all_lines = structure(pages)
     meta = metadata(info, blocks, all_lines)

@@ -48,9 +48,10 @@ def is_body_heading(lines: list[Line], i: int, fs: FontStats) -> bool:
     skipped; an italic heading must also stand apart from the line above.
     """
     ln = lines[i]
-    if not (fs.distinct(ln) and heading_text(ln.text)) or ABSTRACT.match(ln.text):
+    if not (fs.distinct(ln) and heading_text(ln.text)) or ABSTRACT.match(ln.text) \
+            or "bullet" in ln.tags:
         return False
-    if ln.italic and not ln.bold and not _apart(lines, i):
+    if not _apart(lines, i) and not _after_heading(lines, i, fs):
         return False
     prev = ln
     for nxt in lines[i + 1:i + 6]:
@@ -73,6 +74,15 @@ def _same_style(a: Line, b: Line) -> bool:
             and 0 <= b.top - a.bottom < 0.8 * a.size and abs(a.x0 - b.x0) < 2 * a.size)
 
 
+def _after_heading(lines: list[Line], i: int, fs: FontStats) -> bool:
+    """The line above is a heading (a subheading right under its section heading)."""
+    if i == 0:
+        return False
+    prev = lines[i - 1]
+    return prev.kind == "heading" or (not prev.kind and fs.distinct(prev)
+                                      and heading_text(prev.text) and prev.size > lines[i].size)
+
+
 def _apart(lines: list[Line], i: int) -> bool:
     """No line sits directly above ``lines[i]`` in its column (a gap or column start)."""
     ln = lines[i]
@@ -81,7 +91,9 @@ def _apart(lines: list[Line], i: int) -> bool:
     prev = lines[i - 1]
     if prev.page != ln.page or prev.top >= ln.top:
         return True
-    return ln.top - prev.bottom > 0.6 * ln.size
+    if min(prev.x1, ln.x1) <= max(prev.x0, ln.x0):
+        return True  # the line above is in another column
+    return ln.top - prev.bottom > 0.45 * ln.size
 
 
 def _body_run(lines: list[Line], i: int, fs: FontStats, n: int = 3) -> bool:
@@ -140,7 +152,10 @@ def _abstract_after_label(lines: list[Line], label: int, fs: FontStats) -> int:
         if ln.kind:
             i += 1
             continue
-        if KEYWORDS.match(ln.text) or is_body_heading(lines, i, fs):
+        if KEYWORDS.match(ln.text):
+            _mark_keywords(lines, i)
+            break
+        if is_body_heading(lines, i, fs):
             break
         if abs(ln.size - ref.size) > 0.6 or BOILERPLATE.search(ln.text):
             # a different font: footnotes, affiliations, or the start of the body
@@ -152,6 +167,17 @@ def _abstract_after_label(lines: list[Line], label: int, fs: FontStats) -> int:
         ln.kind = "abstract"
         i += 1
     return _body_start(lines, i, fs)
+
+
+def _mark_keywords(lines: list[Line], i: int) -> None:
+    """The keyword line and its continuation lines become ``other``."""
+    lines[i].kind = "other"
+    prev = lines[i]
+    for ln in lines[i + 1:i + 4]:
+        if ln.page != prev.page or abs(ln.size - prev.size) > 0.3 \
+                or not 0 <= ln.top - prev.bottom < 0.8 * ln.size:
+            return
+        ln.kind, prev = "other", ln
 
 
 def _body_start(lines: list[Line], i: int, fs: FontStats) -> int:

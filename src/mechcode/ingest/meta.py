@@ -10,6 +10,7 @@ from mechcode.ingest.lines import Line
 DOI = re.compile(r"\b(10\.\d{4,9}/[^\s\"<>,;]+[^\s\"<>,;.)\]])")
 YEAR = re.compile(r"(?<!\d)((?:19[5-9]|20[0-4])\d)(?!\d)")
 _BAD_TITLE = re.compile(r"(untitled|microsoft word|\.docx?$|\.pdf$|^\d[\d .]*$|\d\.\.\d)", re.I)
+_BAD_AUTHOR = re.compile(r"(^\s*(anonymous|unknown|admin\w*|user|owner)\s*$|\{et al|et al\.?\}?$)", re.I)
 _SUP = re.compile(r"[\d*\u2020\u2021\u00a7,]+$")
 
 
@@ -22,7 +23,7 @@ def _title(info: dict, blocks: list[Block]) -> str:
 
 def _authors(info: dict, blocks: list[Block]) -> list[str]:
     raw = info.get("Author", "").strip()
-    if raw and re.search(r"[A-Za-z]{2}", raw) and "{et al" not in raw:
+    if raw and re.search(r"[A-Za-z]{2}", raw) and not _BAD_AUTHOR.search(raw):
         parts = re.split(r"\s*(?:;|,|\band\b|&)\s*", raw)
     else:
         block = next((b for b in blocks if b.kind == "author"), None)

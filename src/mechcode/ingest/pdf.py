@@ -106,19 +106,22 @@ def open_pdf(data: bytes, name: str):
     try:
         pdf = pdfplumber.open(io.BytesIO(data))
         _ = pdf.pages  # forces the page tree to be read
-    except (PDFPasswordIncorrect, PDFEncryptionError) as exc:
-        raise BadPDF(f"{name}: encrypted PDF (password protected); remove the password first") from exc
     except Exception as exc:  # pdfminer raises many unrelated types on damage
-        if "password" in str(exc).lower() or "encrypt" in type(exc).__name__.lower():
+        inner = exc.args[0] if exc.args and isinstance(exc.args[0], Exception) else exc
+        if isinstance(inner, (PDFPasswordIncorrect, PDFEncryptionError)) \
+                or "password" in str(inner).lower():
             raise BadPDF(f"{name}: encrypted PDF (password protected); "
                          "remove the password first") from exc
-        raise BadPDF(f"{name}: truncated or corrupt PDF ({type(exc).__name__})") from exc
+        raise BadPDF(f"{name}: truncated or corrupt PDF ({type(inner).__name__})") from exc
     return pdf
 
 
 def read_pages(path: Path, *, max_pages: int = MAX_PAGES, max_bytes: int = MAX_BYTES,
-               ) -> tuple[bytes, list[PageData], dict]:
-    """Return (file bytes, page data, PDF info metadata) or raise BadPDF."""
+               progress=None) -> tuple[bytes, list[PageData], dict]:
+    """Return (file bytes, page data, PDF info metadata) or raise BadPDF.
+
+    ``progress(done, total)`` is called after each page when given.
+    """
     path = Path(path)
     data = check_file(path, max_bytes)
     pdf = open_pdf(data, path.name)
@@ -138,6 +141,8 @@ def read_pages(path: Path, *, max_pages: int = MAX_PAGES, max_bytes: int = MAX_B
                 raise BadPDF(f"{path.name}: corrupt PDF, page {i} cannot be read "
                              f"({type(exc).__name__})") from exc
             page.close()
+            if progress is not None:
+                progress(i, n)
         info = _info(pdf)
     finally:
         pdf.close()

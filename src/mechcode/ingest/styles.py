@@ -125,7 +125,10 @@ def heading_text(text: str) -> bool:
     t = text.strip()
     if not t or len(t) > 120 or len(t.split()) > 16:
         return False
-    if t.endswith((",", ";")) or sum(c.isalpha() for c in t) < 2 or t[0].islower():
+    if t.endswith((",", ";")) or sum(c.isalpha() for c in t) < 2:
+        return False
+    words = NUMBERED.sub(lambda m: m.group(0)[-1], t)  # drop "2.1 " before the first word
+    if words[:1].islower():
         return False
     if CAPTION_STRICT.match(t) or BOILERPLATE.search(t):
         return False

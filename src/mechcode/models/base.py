@@ -263,3 +263,33 @@ def load_skops(path: Path, allowed: Sequence[str] = ()) -> Any:
         return sio.load(path, trusted=sorted(set(found)))
     except Exception as exc:  # noqa: BLE001
         raise ModelError(f"{path}: cannot load ({exc.__class__.__name__}: {exc})") from exc
+
+
+def strip_vocabularies(vecs: dict[str, Any]) -> tuple[dict[str, Any], dict[str, list[str]]]:
+    """Shallow copies of fitted text vectorizers without their vocabulary, plus the vocabularies
+    as term lists in column order (skops is slow on big dicts; a JSON list is fast and safe)."""
+    import copy
+
+    stripped, vocab = {}, {}
+    for key, vec in vecs.items():
+        if vec is None:
+            stripped[key] = None
+            continue
+        terms = [""] * len(vec.vocabulary_)
+        for term, col in vec.vocabulary_.items():
+            terms[col] = term
+        v = copy.copy(vec)
+        v.vocabulary_ = {}
+        if hasattr(v, "stop_words_"):
+            v.stop_words_ = None  # only informative; sklearn documents it as safe to drop
+        stripped[key], vocab[key] = v, terms
+    return stripped, vocab
+
+
+def restore_vocabularies(vecs: dict[str, Any], vocab: dict[str, list[str]]) -> None:
+    """Put the vocabularies from :func:`strip_vocabularies` back (in place)."""
+    for key, vec in vecs.items():
+        if vec is not None:
+            if key not in vocab or len(vocab[key]) != len(vec.idf_):
+                raise ModelError(f"vocabulary of {key!r} is missing or does not match its weights")
+            vec.vocabulary_ = {t: i for i, t in enumerate(vocab[key])}

@@ -88,8 +88,10 @@ def _solve(stats: tuple, alpha: float) -> tuple[np.ndarray, np.ndarray]:
     return w, ybar - mu @ w
 
 
-def _stats(X: np.ndarray, Y: np.ndarray) -> tuple:
-    return len(X), X.sum(0), Y.sum(0), X.T @ X, X.T @ Y
+def _stats(X: np.ndarray, Y: np.ndarray, w: np.ndarray) -> tuple:
+    """Weighted sufficient statistics: total weight, sums, Gram and cross products."""
+    Xw = X * w[:, None]
+    return w.sum(), Xw.sum(0), w @ Y, Xw.T @ X, Xw.T @ Y
 
 
 def _folds(groups: list[str], k: int, seed: int) -> list[np.ndarray]:
@@ -106,19 +108,23 @@ def _folds(groups: list[str], k: int, seed: int) -> list[np.ndarray]:
     return [te for _, te in KFold(n_splits=k, shuffle=True, random_state=seed).split(idx)]
 
 
-def fit_ridge(X: np.ndarray, Y: np.ndarray, groups: list[str], alpha: float, k: int,
-              seed: int) -> tuple[np.ndarray, np.ndarray, np.ndarray | None]:
-    """Weights, intercepts and out-of-fold scores (None when too few rows for folds)."""
+def fit_ridge(X: np.ndarray, Y: np.ndarray, groups: list[str], alpha: float, k: int, seed: int,
+              weights: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray, np.ndarray | None]:
+    """Weights, intercepts and out-of-fold scores (None when too few rows for folds).
+
+    One solve covers every column of ``Y``; folds reuse the full statistics minus the
+    held-out part, so k-fold costs little more than a single fit."""
     X = X.astype(np.float64)
     Y = Y.astype(np.float64)
-    full = _stats(X, Y)
+    weights = np.ones(len(X)) if weights is None else np.asarray(weights, dtype=np.float64)
+    full = _stats(X, Y, weights)
     w, b = _solve(full, alpha)
     folds = _folds(groups, k, seed)
     if not folds:
         return w, b, None
     oof = np.zeros_like(Y)
     for te in folds:
-        part = _stats(X[te], Y[te])
+        part = _stats(X[te], Y[te], weights[te])
         rest = tuple(a - p for a, p in zip(full, part))
         wf, bf = _solve(rest, alpha)
         oof[te] = X[te] @ wf + bf
@@ -133,7 +139,7 @@ class EmbedBackend:
 
     def __init__(self, model_path: str | None = None, cache_dir: str | os.PathLike | None = None,
                  context: str = "concat", context_weight: float = 0.5, alpha: float = 1.0,
-                 folds: int = 5, definitions: bool = True, max_length: int = 128,
+                 folds: int = 5, definitions: bool = True, definition_weight: float = 1.0, max_length: int = 128,
                  batch_size: int = 32, quantize: bool = False, seed: int = 0):
         if context not in CONTEXT_MODES:
             raise ModelError(f"context must be one of {', '.join(CONTEXT_MODES)}, not {context!r}")
@@ -144,6 +150,7 @@ class EmbedBackend:
         self.alpha = float(alpha)
         self.folds = int(folds)
         self.definitions = bool(definitions)
+        self.definition_weight = float(definition_weight)
         self.max_length = int(max_length)
         self.batch_size = int(batch_size)
         self.quantize = bool(quantize)
@@ -160,7 +167,8 @@ class EmbedBackend:
     def hyperparameters(self) -> dict[str, Any]:
         return {"model_path": self.model_path, "context": self.context,
                 "context_weight": self.context_weight, "alpha": self.alpha, "folds": self.folds,
-                "definitions": self.definitions, "max_length": self.max_length,
+                "definitions": self.definitions, "definition_weight": self.definition_weight,
+                "max_length": self.max_length,
                 "batch_size": self.batch_size, "quantize": self.quantize, "seed": self.seed}
 
     @property
@@ -206,7 +214,8 @@ class EmbedBackend:
 
     def _task(self, X, Y, rows, groups, mask):
         idx = np.flatnonzero(mask)
-        return fit_ridge(X[idx], Y[idx], [groups[i] for i in idx], self.alpha, self.folds, self.seed)
+        w = np.array([self.definition_weight if rows[i].id.startswith("codebook:") else 1.0 for i in idx])
+        return fit_ridge(X[idx], Y[idx], [groups[i] for i in idx], self.alpha, self.folds, self.seed, w)
 
     def _fit_mechanisms(self, X, rows, groups) -> None:
         col = {m: j for j, m in enumerate(self.mechanism_ids)}

@@ -165,7 +165,7 @@ def evaluate(units: list[LabelledUnit], codebook: Codebook, backend: str, protoc
              n_folds: int = 5, params: dict[str, Any] | None = None, baselines: Sequence[str] = BASELINES,
              zeroshot_params: dict[str, Any] | None = None, threshold: float = 0.5,
              figures_dir: Path | None = None, seed: int = 0, progress: bool = False,
-             exclude_definition_units: bool = True) -> dict[str, Any]:
+             exclude_definition_units: bool = True, figure_prefix: str = "") -> dict[str, Any]:
     """Evaluate ``backend`` on ``units``; the report dict (figures written to ``figures_dir``)."""
     if protocol not in PROTOCOLS:
         raise ModelError(f"unknown protocol {protocol!r}; expected one of {', '.join(PROTOCOLS)}")
@@ -198,7 +198,7 @@ def evaluate(units: list[LabelledUnit], codebook: Codebook, backend: str, protoc
     report["summary"] = {"backend": summary(report),
                          **{b: summary(r) for b, r in report["baselines"].items()}}
     if figures_dir is not None:
-        report["figures"] = [p.name for p in plot_confusions(report, Path(figures_dir))]
+        report["figures"] = [p.name for p in plot_confusions(report, Path(figures_dir), figure_prefix)]
     return report
 
 

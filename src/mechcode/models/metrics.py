@@ -3,7 +3,9 @@
 How units count (also written into every report under ``"counting"``):
 
 - mechanisms: a mechanism is *suggested* when its probability is at least ``threshold``
-  (default 0.5). Each mechanism is a binary presence task over **all** test units, including
+  (default 0.5); in addition, when the prediction gives ``no_mechanism`` < 0.5 (the model
+  says the unit supports some mechanism), its most probable mechanism is suggested even if
+  below the threshold. Each mechanism is a binary presence task over **all** test units, including
   units with no mechanism, so a mechanism suggested for a "no mechanism" unit is a false
   positive of that mechanism. Macro-F1 averages over the mechanisms with at least one positive
   in the test data. The "no mechanism" class (nothing suggested vs nothing true) is reported
@@ -36,11 +38,21 @@ def prf(tp: int, fp: int, fn: int) -> dict[str, float]:
     return {"precision": round(p, 4), "recall": round(r, 4), "f1": round(f, 4), "support": tp + fn}
 
 
+def suggested(probs: np.ndarray, threshold: float = 0.5, no_mechanism: np.ndarray | None = None) -> np.ndarray:
+    """(n, M) booleans: mechanisms at or above ``threshold``, plus the top one where
+    ``no_mechanism`` < 0.5."""
+    pred = probs >= threshold
+    if no_mechanism is not None and probs.shape[1]:
+        some = np.asarray(no_mechanism, dtype=float) < 0.5
+        pred[np.flatnonzero(some), probs.argmax(axis=1)[some]] = True
+    return pred
+
+
 def mechanism_scores(truth: Sequence[set[str]], probs: np.ndarray, ids: list[str],
-                     threshold: float = 0.5) -> dict[str, Any]:
+                     threshold: float = 0.5, no_mechanism: np.ndarray | None = None) -> dict[str, Any]:
     """Per-mechanism presence scores, macro/micro F1 and the "no mechanism" class."""
     y = np.array([[m in t for m in ids] for t in truth], dtype=bool).reshape(len(truth), len(ids))
-    pred = probs >= threshold
+    pred = suggested(probs, threshold, no_mechanism)
     per_class, f1s = {}, []
     tp_all = fp_all = fn_all = 0
     for j, mid in enumerate(ids):
@@ -85,7 +97,10 @@ def score(units: Sequence[LabelledUnit], preds: Sequence[dict[str, Any]], codebo
     probs = np.array([[p["mechanisms"].get(m, 0.0) for m in ids] for p in preds]).reshape(len(preds), len(ids))
     truth = [set(map_labels(u.mechanisms, codebook)) for u in units]
     y = np.array([[m in t for m in ids] for t in truth], dtype=float).reshape(probs.shape)
-    out: dict[str, Any] = {"mechanism": mechanism_scores(truth, probs, ids, threshold)}
+    no_mech = None
+    if preds and all("no_mechanism" in p for p in preds):
+        no_mech = np.array([p["no_mechanism"] for p in preds], dtype=float)
+    out: dict[str, Any] = {"mechanism": mechanism_scores(truth, probs, ids, threshold, no_mech)}
     ece_out = {"mechanism": round(ece(probs, y), 4)}
     for task, labels in (("role", list(ROLE_IDS)), ("polarity", list(POLARITY_IDS))):
         keep = [i for i, u in enumerate(units) if getattr(u, task) is not None

@@ -32,7 +32,7 @@ import scipy.sparse as sp
 from mechcode.codebook import POLARITY_IDS, ROLE_IDS, Codebook
 from mechcode.errors import ModelError
 from mechcode.models.base import (Example, LabelledUnit, Unit, label_space, load_skops, prediction,
-                                  save_skops, training_examples)
+                                  restore_vocabularies, save_skops, strip_vocabularies, training_examples)
 from mechcode.models.calibration import Platt, Temperature, sigmoid
 
 # Types in sparse.skops beyond skops' own defaults. TfidfVectorizer, LogisticRegression and the
@@ -48,9 +48,10 @@ DEFAULTS: dict[str, Any] = {
     "class_weight": "balanced",
     "context_weight": 0.5,     # scale of the paragraph (context) features; 0 = sentence only
     "word_ngrams": [1, 2],
-    "char_ngrams": [2, 5],
+    "char_ngrams": [2, 5],     # null = no character n-grams
     "min_df": 1,
     "max_features": 200000,    # per vectorizer
+    "hierarchical": True,      # mechanism heads trained on mechanism units only; p(m) = p(any) p(m | any)
     "use_definitions": True,   # codebook definitions as extra training examples
     "definition_weight": 1.0,
     "cal_folds": 3,            # group folds for out-of-fold calibration scores
@@ -70,20 +71,24 @@ class Features:
         self.word = TfidfVectorizer(ngram_range=tuple(params["word_ngrams"]), min_df=params["min_df"],
                                     token_pattern=r"(?u)\b\w[\w'-]*\b", **common)
         self.char = TfidfVectorizer(analyzer="char_wb", ngram_range=tuple(params["char_ngrams"]),
-                                    min_df=params["min_df"], **common)
+                                    min_df=params["min_df"], **common) if params["char_ngrams"] else None
         self.ctx = TfidfVectorizer(ngram_range=(1, 2), min_df=1, stop_words="english", **common) \
             if self.context_weight > 0 else None
         self._names: np.ndarray | None = None
 
-    def fit(self, texts: list[str], contexts: list[str]) -> "Features":
-        self.word.fit(texts)
-        self.char.fit(texts)
+    def fit_transform(self, texts: list[str], contexts: list[str]) -> sp.csr_matrix:
+        """Fit the vocabularies and return the training matrix (one pass over the texts)."""
+        blocks = [self.word.fit_transform(texts)]
+        if self.char is not None:
+            blocks.append(self.char.fit_transform(texts))
         if self.ctx is not None:
-            self.ctx.fit([c or t for c, t in zip(contexts, texts)])
-        return self
+            blocks.append(self.ctx.fit_transform([c or t for c, t in zip(contexts, texts)]) * self.context_weight)
+        return sp.hstack(blocks, format="csr", dtype=np.float32)
 
     def transform(self, texts: list[str], contexts: list[str]) -> sp.csr_matrix:
-        blocks = [self.word.transform(texts), self.char.transform(texts)]
+        blocks = [self.word.transform(texts)]
+        if self.char is not None:
+            blocks.append(self.char.transform(texts))
         if self.ctx is not None:
             blocks.append(self.ctx.transform(contexts) * self.context_weight)
         return sp.hstack(blocks, format="csr", dtype=np.float32)
@@ -103,7 +108,7 @@ class Features:
     @classmethod
     def from_parts(cls, parts: dict[str, Any], params: dict[str, Any]) -> "Features":
         self = cls.__new__(cls)
-        self.word, self.char, self.ctx = parts["word"], parts["char"], parts.get("ctx")
+        self.word, self.char, self.ctx = parts["word"], parts.get("char"), parts.get("ctx")
         self.context_weight = float(params["context_weight"])
         self._names = None
         return self
@@ -176,8 +181,12 @@ def _logits(model, X, classes: list[str]) -> np.ndarray:
 def _lr(C: float, params: dict[str, Any], multiclass: bool):
     from sklearn.linear_model import LogisticRegression
 
-    return LogisticRegression(C=C, class_weight=params["class_weight"], max_iter=2000,
-                              solver="lbfgs" if multiclass else "liblinear", random_state=params["seed"])
+    if multiclass:
+        return LogisticRegression(C=C, class_weight=params["class_weight"], max_iter=1000, tol=1e-3,
+                                  random_state=params["seed"])
+    # dual liblinear: fast when features far outnumber examples, as with n-grams
+    return LogisticRegression(C=C, class_weight=params["class_weight"], solver="liblinear", dual=True,
+                              max_iter=2000, random_state=params["seed"])
 
 
 def _folds(groups: list[str], n_folds: int) -> list[tuple[np.ndarray, np.ndarray]]:
@@ -258,8 +267,8 @@ class SparseBackend:
         if not ex:
             raise ModelError("sparse backend: nothing to train on (no units and no definitions)")
         self.mechanisms = label_space(codebook)
-        self.features = Features(p).fit([e.text for e in ex], [e.context for e in ex])
-        X = self.features.transform([e.text for e in ex], [e.context for e in ex])
+        self.features = Features(p)
+        X = self.features.fit_transform([e.text for e in ex], [e.context for e in ex])
         self.heads = {}
         self._fit_mechanisms(X, ex)
         self._fit_task(X, ex, "role", list(ROLE_IDS), p["role_C"])
@@ -273,11 +282,15 @@ class SparseBackend:
         w = np.array([ex[i].weight for i in rows])
         groups = [ex[i].group for i in rows]
         labels = [set(ex[i].mechanisms or ()) for i in rows]
+        y_any = ["yes" if s else "no" for s in labels]
+        self.heads["any"] = fit_head(Xm, y_any, w, groups, ["no", "yes"], self.params["C"], self.params)
+        if self.params["hierarchical"]:  # mechanism heads learn P(m | some mechanism)
+            sub = np.array([j for j, s in enumerate(labels) if s], dtype=int)
+            if sub.size:
+                Xm, w, groups, labels = Xm[sub], w[sub], [groups[j] for j in sub], [labels[j] for j in sub]
         for mid in self.mechanisms:
             y = ["yes" if mid in s else "no" for s in labels]
             self.heads[f"mech:{mid}"] = fit_head(Xm, y, w, groups, ["no", "yes"], self.params["C"], self.params)
-        y_any = ["yes" if s else "no" for s in labels]
-        self.heads["any"] = fit_head(Xm, y_any, w, groups, ["no", "yes"], self.params["C"], self.params)
 
     def _fit_task(self, X, ex: list[Example], task: str, classes: list[str], C: float) -> None:
         rows = np.array([i for i, e in enumerate(ex) if getattr(e, task) is not None], dtype=int)
@@ -314,6 +327,8 @@ class SparseBackend:
         X = self.features.transform([u.text for u in units], [u.context or "" for u in units])
         mech = self._mechanism_proba(X)
         p_any = self.heads["any"].proba(X)
+        if self.params["hierarchical"]:
+            mech = mech * p_any[:, None]
         role = self.heads["role"].proba(X)
         pol = self.heads["polarity"].proba(X)  # P("+"); classes ["-", "+"]
         out = []
@@ -347,10 +362,11 @@ class SparseBackend:
     def save(self, directory: Path) -> None:
         directory = Path(directory)
         models = {k: h.model for k, h in self.heads.items() if h.model is not None}
-        save_skops({**self.features.parts(), "models": models}, directory / SKOPS_FILE)
+        vecs, vocab = strip_vocabularies(self.features.parts())
+        save_skops({**vecs, "models": models}, directory / SKOPS_FILE)
         meta = {"params": self.params, "mechanisms": self.mechanisms,
-                "heads": {k: h.meta() for k, h in self.heads.items()}}
-        (directory / META_FILE).write_text(json.dumps(meta, indent=1), encoding="utf-8")
+                "heads": {k: h.meta() for k, h in self.heads.items()}, "vocabulary": vocab}
+        (directory / META_FILE).write_text(json.dumps(meta, ensure_ascii=False), encoding="utf-8")
 
     @classmethod
     def load(cls, directory: Path, card: dict[str, Any]) -> "SparseBackend":
@@ -364,12 +380,16 @@ class SparseBackend:
             raise ModelError(f"{directory}: unreadable {META_FILE} ({exc})") from exc
         parts = load_skops(directory / SKOPS_FILE, ALLOWED_TYPES)
         models = parts.get("models") if isinstance(parts, dict) else None
-        ok = isinstance(models, dict) and all(isinstance(parts.get(k), TfidfVectorizer) for k in ("word", "char")) \
+        ok = isinstance(models, dict) and isinstance(parts.get("word"), TfidfVectorizer) \
             and all(isinstance(m, LogisticRegression) for m in models.values())
         if not ok:
             raise ModelError(f"{directory / SKOPS_FILE}: unexpected content for a sparse model")
         self = cls(**meta["params"])
         self.mechanisms = list(meta["mechanisms"])
-        self.features = Features.from_parts(parts, self.params)
+        vecs = {k: parts.get(k) for k in ("word", "char", "ctx")}
+        if not all(v is None or isinstance(v, TfidfVectorizer) for v in vecs.values()):
+            raise ModelError(f"{directory / SKOPS_FILE}: unexpected content for a sparse model")
+        restore_vocabularies(vecs, meta.get("vocabulary", {}))
+        self.features = Features.from_parts(vecs, self.params)
         self.heads = {k: Head.from_meta(m, models.get(k)) for k, m in meta["heads"].items()}
         return self

@@ -30,8 +30,8 @@ import numpy as np
 
 from mechcode.codebook import POLARITY_IDS, ROLE_IDS, Codebook
 from mechcode.errors import ModelError
-from mechcode.models.base import (LabelledUnit, Unit, label_space, load_skops, prediction, save_skops,
-                                  split_sentences)
+from mechcode.models.base import (LabelledUnit, Unit, label_space, load_skops, prediction,
+                                  restore_vocabularies, save_skops, split_sentences, strip_vocabularies)
 from mechcode.models.calibration import Temperature, softmax
 
 META_FILE = "zeroshot.json"
@@ -226,7 +226,8 @@ class ZeroShotBackend:
         meta = {"params": self.params, "mechanisms": self.mechanisms, "temperature": self.t,
                 "owners": self.owners, "sentences": self.sentences}
         if self.params["encoder"] == "tfidf":
-            save_skops(self._enc.vec, directory / SKOPS_FILE)
+            vecs, meta["vocabulary"] = strip_vocabularies({"tfidf": self._enc.vec})
+            save_skops(vecs["tfidf"], directory / SKOPS_FILE)
         else:
             meta["encoder_key"] = self._encoder().model_key
         (directory / META_FILE).write_text(json.dumps(meta, indent=1, ensure_ascii=False), encoding="utf-8")
@@ -248,6 +249,7 @@ class ZeroShotBackend:
             vec = load_skops(directory / SKOPS_FILE, ALLOWED_TYPES)
             if not isinstance(vec, TfidfVectorizer):
                 raise ModelError(f"{directory / SKOPS_FILE}: unexpected content for a zeroshot model")
+            restore_vocabularies({"tfidf": vec}, meta.get("vocabulary", {}))
             self._enc = _Tfidf(vec)
         elif self._encoder().model_key != meta.get("encoder_key"):
             raise ModelError(f"{directory}: the embedding model differs from the one this model was "

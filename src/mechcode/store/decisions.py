@@ -138,14 +138,27 @@ def decisions(con: sqlite3.Connection, unit_id: int | None = None,
     return [_decode(r) for r in con.execute(sql + " ORDER BY id", args)]
 
 
-def current_codes(con: sqlite3.Connection, reviewer: str | None = None) -> dict[int, dict[str, Any]]:
-    """unit id -> its current code, derived from the event log."""
-    undone = {r[0] for r in con.execute("SELECT undoes FROM decisions WHERE action = 'undo'")}
-    sql = ("SELECT id, unit_id, reviewer, action, mechanisms, role, polarity, note, created_at"
-           " FROM decisions WHERE action IN ('accept', 'correct', 'reject', 'adjudicate')")
+def current_codes(con: sqlite3.Connection, reviewer: str | None = None,
+                  versions: Iterable[str] | None = None) -> dict[int, dict[str, Any]]:
+    """unit id -> its current code, derived from the event log.
+
+    ``versions`` (codebook versions) limits the log to the events recorded
+    under those versions: the codes as they stood at an earlier codebook.
+    The mechanism ids are as recorded (``codebook_version`` says under which
+    codebook); ``mechcode.store.revisions`` carries them to a later version.
+    """
+    undo_sql, sql = ("SELECT undoes FROM decisions WHERE action = 'undo'",
+                     "SELECT id, unit_id, reviewer, action, mechanisms, role, polarity, note, created_at,"
+                     " codebook_version FROM decisions WHERE action IN ('accept', 'correct', 'reject', 'adjudicate')")
     args: list[Any] = []
+    if versions is not None:
+        versions = list(versions)
+        marks = ", ".join("?" * len(versions))
+        undo_sql += f" AND codebook_version IN ({marks})"
+        sql, args = sql + f" AND codebook_version IN ({marks})", args + versions
+    undone = {r[0] for r in con.execute(undo_sql, versions or [])}
     if reviewer is not None:
-        sql, args = sql + " AND reviewer = ?", [reviewer]
+        sql, args = sql + " AND reviewer = ?", args + [reviewer]
     last: dict[int, sqlite3.Row] = {}
     adjudicated: dict[int, sqlite3.Row] = {}
     for r in con.execute(sql + " ORDER BY id", args):
@@ -161,15 +174,15 @@ def current_codes(con: sqlite3.Connection, reviewer: str | None = None) -> dict[
 def _code(r: sqlite3.Row) -> dict[str, Any]:
     return {"mechanisms": json.loads(r["mechanisms"] or "[]"), "role": r["role"], "polarity": r["polarity"],
             "reviewer": r["reviewer"], "action": r["action"], "decision_id": r["id"], "note": r["note"],
-            "created_at": r["created_at"]}
+            "created_at": r["created_at"], "codebook_version": r["codebook_version"]}
 
 
-def labelled_units(con: sqlite3.Connection) -> list[dict[str, Any]]:
-    """Units with a current code, in the ``units.jsonl`` training shape.
+def labelled_units(con: sqlite3.Connection, codes: dict[int, dict[str, Any]] | None = None) -> list[dict[str, Any]]:
+    """Units with a current code (or with one of ``codes``), in the ``units.jsonl`` training shape.
 
     A rejected unit is a negative example: no mechanisms, role ``none``.
     """
-    codes = current_codes(con)
+    codes = current_codes(con) if codes is None else codes
     if not codes:
         return []
     out = []

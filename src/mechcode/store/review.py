@@ -28,6 +28,7 @@ from mechcode.errors import StoreError
 from mechcode.store import decisions as _dec
 from mechcode.store import documents as _docs
 from mechcode.store import models as _models
+from mechcode.store import revisions as _rev
 from mechcode.store.db import connect, migrate, now, transaction, user_version
 
 DB_NAME = "review.db"
@@ -212,11 +213,33 @@ class Review:
     def decisions(self, unit_id: int | None = None, reviewer: str | None = None) -> list[dict[str, Any]]:
         return _dec.decisions(self.connect(), unit_id, reviewer)
 
-    def current_codes(self, reviewer: str | None = None) -> dict[int, dict[str, Any]]:
-        return _dec.current_codes(self.connect(), reviewer)
+    def current_codes(self, reviewer: str | None = None, version: str | None = None) -> dict[int, dict[str, Any]]:
+        """unit id -> current code in the ids of codebook ``version`` (default: the current codebook).
+
+        Codes recorded under older codebooks are carried through the stored
+        revision mappings (``mechcode.store.revisions``); decisions are never rewritten.
+        """
+        return _rev.codes_at_version(self.connect(), version, reviewer)
 
     def labelled_units(self) -> list[dict[str, Any]]:
-        return _dec.labelled_units(self.connect())
+        """Training units: final codes only, in the current codebook (``mechcode.team.assign.training_units``)."""
+        from mechcode.team.assign import training_units
+
+        return training_units(self)
+
+    # ------------------------------------------------------------------ codebook revisions
+    def revise_codebook(self, ops: Iterable[dict[str, Any]], version: str | None = None,
+                        definitions: Codebook | None = None, change: str | None = None) -> dict[str, Any]:
+        """A new codebook version from rename/merge/split/retire/add ops (``revisions.apply_revision``)."""
+        return _rev.apply_revision(self, ops, version, definitions, change)
+
+    def codebook_changes(self) -> list[dict[str, Any]]:
+        """Every codebook operation with its mapping, oldest first."""
+        return _rev.codebook_changes(self.connect())
+
+    def recode_queue(self, reviewer: str | None = None) -> list[dict[str, Any]]:
+        """Units waiting for re-coding after a split (or a merge into several codes)."""
+        return _rev.recode_queue(self.connect(), reviewer)
 
     # ------------------------------------------------------------------ summary
     def info(self) -> dict[str, Any]:

@@ -20,6 +20,17 @@ Tables (version 1):
   updated or deleted. The current code of a unit is derived from it.
 - ``reviewers``: named users with a hashed personal token.
 - ``retrains``: background retraining runs and their outcome.
+
+Added by version 2 (team coding and codebook revisions):
+
+- ``assignments``: double coding. One row per (unit or whole document, reviewer);
+  a unit with two assigned reviewers is coded independently (blind) by both.
+- ``codebook_changes``: one row per codebook operation (rename, merge, split,
+  retire, add) with the explicit old-id -> new-ids mapping used to carry
+  decisions made under ``version_from`` to ``version_to`` (decisions
+  themselves are never rewritten; see ``mechcode.store.revisions``).
+- ``models.stale``: why a model no longer matches the current codebook (NULL
+  while it does); set when the codebook changes, so the next retrain uses it.
 """
 from __future__ import annotations
 
@@ -138,6 +149,36 @@ MIGRATIONS: list[str] = [
         metrics TEXT,
         error TEXT
     );
+    """,
+    # 2: team coding (double-coding assignments) and codebook revisions
+    """
+    CREATE TABLE assignments (
+        id INTEGER PRIMARY KEY,
+        unit_id INTEGER REFERENCES units(id) ON DELETE CASCADE,
+        document_id INTEGER REFERENCES documents(id) ON DELETE CASCADE,
+        reviewer TEXT NOT NULL,
+        batch INTEGER NOT NULL,
+        created_at TEXT NOT NULL,
+        CHECK ((unit_id IS NULL) != (document_id IS NULL)),
+        UNIQUE (unit_id, reviewer),
+        UNIQUE (document_id, reviewer)
+    );
+    CREATE INDEX assignments_unit ON assignments(unit_id);
+    CREATE INDEX assignments_document ON assignments(document_id);
+    CREATE TABLE codebook_changes (
+        id INTEGER PRIMARY KEY,
+        version_from TEXT NOT NULL REFERENCES codebooks(version),
+        version_to TEXT NOT NULL REFERENCES codebooks(version),
+        op TEXT NOT NULL CHECK (op IN ('rename', 'merge', 'split', 'retire', 'add')),
+        source TEXT NOT NULL DEFAULT '[]',
+        target TEXT NOT NULL DEFAULT '[]',
+        mapping TEXT NOT NULL DEFAULT '{}',
+        review INTEGER NOT NULL DEFAULT 0,
+        note TEXT,
+        created_at TEXT NOT NULL
+    );
+    CREATE INDEX codebook_changes_versions ON codebook_changes(version_from, version_to);
+    ALTER TABLE models ADD COLUMN stale TEXT;
     """,
 ]
 

@@ -10,7 +10,7 @@ const POLL_MS = 4000;
 const S = {
   codebook: null, mechs: [], reviewer: "", mode: "paper", mechanism: "", paper: null,
   queue: [], cur: null, sel: null, history: [], done: new Set(), busy: false,
-  version: undefined, view: "queue", loading: false,
+  version: undefined, view: "queue", loading: false, dirty: false,
 };
 M.S = S;
 
@@ -87,7 +87,7 @@ function renderChips(boxId, options, probs, suggestedValue, selected, onPick) {
   for (const [value, label, key] of options) {
     const cls = ["chip", selected === value ? "selected" : "", suggestedValue === value ? "suggested" : ""];
     const btn = M.el("button", { type: "button", class: cls.join(" "), dataset: { value },
-                                 onclick: (ev) => { ev.currentTarget.blur(); onPick(value); } },
+                                 onclick: (ev) => { ev.currentTarget.blur(); onPick(value, true); } },
       M.el("kbd", {}, key), " ", label, probs && value in probs ? M.el("span", { class: "p" }, M.pct(probs[value])) : null);
     box.append(btn);
   }
@@ -99,7 +99,7 @@ function renderCodes() {
   const sg = S.cur.suggestion;
   const roleOpts = Object.entries(ROLE_KEYS).map(([k, r]) => [r, ROLE_LABELS[r], k]);
   renderChips("roles", roleOpts, sg ? sg.role : null, sg ? sg.suggested.role : null, S.sel.role, setRole);
-  renderChips("polarity", [["+", "Present / works", "+"], ["-", "Absent / fails", "-"]], sg ? sg.polarity : null,
+  renderChips("polarity", [["+", "Present", "+"], ["-", "Absent", "-"]], sg ? sg.polarity : null,
               sg ? sg.suggested.polarity : null, S.sel.polarity, setPolarity);
   M.$("btn-accept").disabled = !sg;
 }
@@ -127,6 +127,7 @@ function showCurrent() {
 function setCurrent(item) {
   S.cur = item || null;
   S.sel = freshSelection(S.cur);
+  S.dirty = false;
   showCurrent();
 }
 
@@ -134,17 +135,21 @@ function setCurrent(item) {
 function toggleMechanism(id) {
   if (!S.cur) return;
   if (S.sel.mechanisms.has(id)) S.sel.mechanisms.delete(id); else S.sel.mechanisms.add(id);
+  S.dirty = true;
   renderCodes();
 }
-function setRole(role) {
+/* Keys set a value; clicking a chip that is already selected clears it. */
+function setRole(role, toggle) {
   if (!S.cur) return;
-  S.sel.role = S.sel.role === role ? null : role;
+  S.sel.role = toggle && S.sel.role === role ? null : role;
   if (S.sel.role === "none") S.sel.polarity = null;
+  S.dirty = true;
   renderCodes();
 }
-function setPolarity(p) {
+function setPolarity(p, toggle) {
   if (!S.cur) return;
-  S.sel.polarity = S.sel.polarity === p ? null : p;
+  S.sel.polarity = toggle && S.sel.polarity === p ? null : p;
+  S.dirty = true;
   renderCodes();
 }
 
@@ -213,14 +218,18 @@ function queueUrl() {
   return `/api/queue?${q}`;
 }
 
-async function loadQueue(keepCurrent) {
+/* Fetch the queue. keepCurrent: the unit on screen stays; refresh: ...unless the reviewer has not
+ * touched it, then it is replaced by its fresh copy (new model's suggestion) when the queue has it. */
+async function loadQueue(keepCurrent, refresh) {
   S.loading = true;
   if (!keepCurrent || !S.cur) { S.cur = null; showCurrent(); }
   try {
     const data = await M.api(queueUrl());
     const curId = keepCurrent && S.cur ? S.cur.id : null;
+    const fresh = refresh && curId !== null ? data.units.find((u) => u.id === curId) : null;
     S.queue = data.units.filter((u) => u.id !== curId && !S.done.has(u.id));
-    if (!keepCurrent || !S.cur) setCurrent(S.queue.shift());
+    if (fresh) setCurrent(fresh);
+    else if (!keepCurrent || !S.cur) setCurrent(S.queue.shift());
   } catch (err) {
     M.toast(err.message, "error");
   } finally {
@@ -280,7 +289,8 @@ function renderStatus(st) {
   if (st.model_error) M.$("model-version").setAttribute("title", st.model_error);
   if (S.version !== undefined && st.model_version && st.model_version !== S.version) {
     M.toast(`New model ${st.model_version} is now suggesting.`, "good");
-    loadQueue(true);
+    // untouched current unit: show it (or the new first pick) with the new model's suggestion
+    loadQueue(true, !S.dirty && M.$("note").value.trim() === "");
   }
   S.version = st.model_version;
 }

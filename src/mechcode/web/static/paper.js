@@ -117,6 +117,7 @@
     const a = offsetOf(r.startContainer, r.startOffset);
     const b = offsetOf(r.endContainer, r.endOffset);
     if (a === null || b === null || b <= a) return;
+    if (selection && selection.start === a && selection.end === b) return;  // e.g. a click in the panel
     selection = { start: a, end: b, text: sel.toString() };
     renderSpanPanel();
   }
@@ -147,8 +148,9 @@
                      role: role.value || null, polarity: pol.value || null, note: note.value.trim() || null };
       try {
         await M.api("/api/spans", { method: "POST", body });
-        M.toast("Span coded.", "good");
+        window.getSelection().removeAllRanges();
         await M.openPaper(paper.id);
+        M.toast("Span coded.", "good");
         M.refreshProgress();
       } catch (err) { M.toast(err.message, "error"); }
     } }, "Save span");

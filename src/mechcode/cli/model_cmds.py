@@ -1,0 +1,408 @@
+"""``mechcode train | predict | suggest | evaluate | mlflow-ui``: the suggestion models."""
+from __future__ import annotations
+
+import json
+import os
+import re
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import click
+
+from mechcode.cli.options import quiet_opt
+from mechcode.errors import DataError, ModelError
+
+BACKEND_HELP = "Backend: sparse (default; TF-IDF + calibrated linear models), zeroshot (no labels), embed, finetune."
+param_opt = click.option(
+    "--param", "params", multiple=True, metavar="KEY=VALUE",
+    help="Backend hyperparameter, repeatable; VALUE is read as JSON when it parses (4, 0.5, true, null, [1,2]) "
+         "and as a string otherwise. Example: --param C=4 --param encoder=tfidf.")
+track_opts = [
+    click.option("--tracking-uri", default=None, metavar="URI",
+                 help="MLflow tracking store. Default: sqlite:///REVIEW_DIR/mlflow.db for a review, "
+                      "else sqlite:///experiments/mlflow.db (relative to the current folder)."),
+    click.option("--no-track", is_flag=True, help="Do not record the run in MLflow (faster)."),
+]
+
+
+def _tracking(f):
+    for opt in reversed(track_opts):
+        f = opt(f)
+    return f
+
+
+def parse_params(items: tuple[str, ...]) -> dict[str, Any]:
+    """``("C=4", "encoder=tfidf")`` -> ``{"C": 4, "encoder": "tfidf"}``."""
+    out: dict[str, Any] = {}
+    for item in items:
+        key, sep, raw = item.partition("=")
+        if not sep or not key.strip():
+            raise click.BadParameter(f"{item!r} is not KEY=VALUE", param_hint="--param")
+        try:
+            out[key.strip()] = json.loads(raw)
+        except json.JSONDecodeError:
+            out[key.strip()] = raw
+    return out
+
+
+def _slug(text: str) -> str:
+    return re.sub(r"[^A-Za-z0-9_-]+", "-", text).strip("-").lower() or "review"
+
+
+def _track_model(uri: str, card: dict, model_dir: Path, registry_name: str) -> dict[str, Any]:
+    """Log a trained model's run and register it; the card on disk gains an ``mlflow`` entry."""
+    from mechcode.models import tracking
+    from mechcode.models.base import write_card
+
+    info = tracking.log_run(uri, f"train-{card['backend']}",
+                            {"backend": card["backend"], "version": card["version"], "n_units": card["n_units"],
+                             "data_hash": card["data_hash"], "codebook": card["codebook"]["version"],
+                             "hyperparameters": card["hyperparameters"]},
+                            card["metrics"], [model_dir / "model.json"], model_dir, registry_name,
+                            tags={"mechcode.command": "train", "mechcode.model_version": card["version"]})
+    card = {k: v for k, v in card.items() if k != "files"}
+    return write_card(model_dir, {**card, "mlflow": info})
+
+
+# ---------------------------------------------------------------------------------------- train
+@click.command()
+@click.argument("review_dir", required=False, type=click.Path(file_okay=False, path_type=str))
+@click.option("--data", type=click.Path(dir_okay=False, path_type=str),
+              help="Labelled units JSONL (id, text, context, group, mechanisms, role, polarity). "
+                   "Without REVIEW_DIR.")
+@click.option("--codebook", "codebook_path", type=click.Path(dir_okay=False, path_type=str),
+              help="Codebook YAML the labels refer to. Without REVIEW_DIR.")
+@click.option("--out", type=click.Path(file_okay=False, path_type=str),
+              help="Model directory to create (must not exist or be empty). Without REVIEW_DIR.")
+@click.option("--seed-data", type=click.Path(dir_okay=False, path_type=str),
+              help="With REVIEW_DIR: extra labelled units JSONL added to the review's accepted decisions.")
+@click.option("--backend", default="sparse", show_default=True, help=BACKEND_HELP)
+@param_opt
+@click.option("--no-holdout", is_flag=True, help="Skip the 20% group-holdout figures in the card (trains once).")
+@click.option("--registry-name", default=None,
+              help="MLflow registered-model name (default mechcode-BACKEND, or REVIEWNAME-BACKEND).")
+@_tracking
+@quiet_opt
+def train(review_dir, data, codebook_path, out, seed_data, backend, params, no_holdout, registry_name,
+          tracking_uri, no_track, quiet) -> None:
+    """Train a suggestion model and write it as a model directory.
+
+    Two forms:
+
+    \b
+      mechcode train --data units.jsonl --codebook codebook.yaml --backend sparse --out DIR
+      mechcode train REVIEW_DIR [--seed-data units.jsonl] [--backend sparse]
+
+    The second trains on the review's accepted/corrected decisions (plus --seed-data),
+    writes REVIEW_DIR/models/VERSION and registers it in the review. The directory holds the
+    backend's files (safe formats only) and model.json, the card: backend, hyperparameters,
+    data hash, codebook version, training and holdout metrics, creation time and the SHA-256
+    of every file. The run is recorded in MLflow and the model registered there (--no-track
+    to skip).
+    """
+    from mechcode.models.train import new_version, train_model
+
+    hp = parse_params(params)
+    if review_dir:
+        if data or codebook_path or out:
+            raise click.UsageError("with REVIEW_DIR, use --seed-data for extra data; --data/--codebook/--out "
+                                   "are for training from files")
+        from mechcode.models.base import LabelledUnit
+        from mechcode.store.review import Review
+
+        rv = Review.open(review_dir)
+        codebook = rv.codebook
+        units = [LabelledUnit.from_dict(d) for d in rv.labelled_units()]
+        if seed_data:
+            from mechcode.models.data import read_labelled
+
+            seed = read_labelled(seed_data, codebook)
+            for u in seed:
+                u.id, u.group = f"seed:{u.id}", f"seed:{u.group if u.group is not None else u.id}"
+            units += seed
+        version = new_version(backend, units)
+        out_dir = Path(rv.models_dir) / version
+        uri = tracking_uri or _default_uri(rv.path)
+        registry_name = registry_name or f"{_slug(Path(rv.path).name)}-{backend}"
+    else:
+        if not (data and codebook_path and out):
+            raise click.UsageError("give REVIEW_DIR, or all of --data, --codebook and --out")
+        if seed_data:
+            raise click.UsageError("--seed-data goes with REVIEW_DIR; without it, put all units in --data")
+        from mechcode.codebook import load_codebook
+        from mechcode.models.data import read_labelled
+
+        codebook = load_codebook(codebook_path)
+        units = read_labelled(data, codebook)
+        version, out_dir = None, Path(out)
+        uri = tracking_uri or _default_uri("experiments")
+        registry_name = registry_name or f"mechcode-{backend}"
+    if not units:
+        click.echo("no labelled units yet: training on the codebook definitions only", err=True)
+    card = train_model(units, codebook, backend, out_dir, holdout=not no_holdout, version=version,
+                       progress=not quiet, **hp)
+    if not no_track:
+        card = _track_model(uri, card, out_dir, registry_name)
+    if review_dir:
+        mlf = card.get("mlflow", {})
+        rv.register_model(card["version"], backend, str(out_dir), card, mlf.get("registry_name"),
+                          mlf.get("registry_version"))
+    _print_card(card, out_dir)
+
+
+def _default_uri(base: str | Path) -> str:
+    from mechcode.models.tracking import default_uri
+
+    return default_uri(base)
+
+
+def _print_card(card: dict, out_dir: Path) -> None:
+    m = card.get("metrics", {})
+    ho = m.get("holdout") or {}
+    line = f"model {card['version']} ({card['backend']}, {card['n_units']} units) -> {out_dir}"
+    if ho:
+        line += (f"; holdout mechanism macro-F1 {ho.get('mechanism_macro_f1')}, "
+                 f"role macro-F1 {ho.get('role_macro_f1')}")
+    if "mlflow" in card:
+        mlf = card["mlflow"]
+        line += f"; MLflow run {mlf['run_id']}"
+        if mlf.get("registry_version"):
+            line += f", registered {mlf['registry_name']} v{mlf['registry_version']}"
+    click.echo(line)
+
+
+# -------------------------------------------------------------------------------------- predict
+@click.command()
+@click.option("--model", "model_dir", required=True, type=click.Path(file_okay=False, path_type=str),
+              help="Model directory written by mechcode train (its file hashes are verified first).")
+@click.option("--input", "input_path", required=True, type=click.Path(dir_okay=False, path_type=str),
+              help='JSONL, one unit a line: {"id": ..., "text": ..., "context": optional}.')
+@click.option("--output", "output_path", required=True, type=click.Path(dir_okay=False, path_type=str),
+              help="JSONL to write (replaced atomically; nothing is written on error).")
+@click.option("--batch-size", default=512, show_default=True, type=click.IntRange(1), help="Units per batch.")
+@quiet_opt
+def predict(model_dir, input_path, output_path, batch_size, quiet) -> None:
+    """Suggest mechanisms, CMO role and polarity for each unit of a JSONL file.
+
+    Output lines: {"id", "mechanisms": {id: p}, "role": {context, mechanism-resource,
+    mechanism-reasoning, outcome, none: p}, "polarity": {"+": p, "-": p}, "rationale": [...],
+    "no_mechanism": p}. The whole input is validated first: a bad line (invalid JSON, missing
+    id or text, wrong types, duplicate id) is an error naming its line number, and no output
+    file is written.
+
+    Example: mechcode predict --model models/sparse --input units.jsonl --output suggestions.jsonl
+    """
+    from mechcode.models.train import predict_file
+
+    n = predict_file(model_dir, input_path, output_path, batch_size, progress=not quiet)
+    click.echo(f"wrote {n} predictions to {output_path}")
+
+
+# -------------------------------------------------------------------------------------- suggest
+@click.command()
+@click.argument("review_dir", type=click.Path(file_okay=False, path_type=str))
+@click.option("--model", "model_ref", default=None, metavar="DIR|VERSION",
+              help="A model directory, or the version of a model registered in the review. "
+                   "Default: the review's latest model, or a new zeroshot model if it has none.")
+@click.option("--backend", default=None,
+              help="Build a new model of this backend from the review's labelled units (none needed for "
+                   "zeroshot), register it and use it.")
+@click.option("--batch-size", default=256, show_default=True, type=click.IntRange(1),
+              help="Units predicted and stored per transaction.")
+@_tracking
+@quiet_opt
+def suggest(review_dir, model_ref, backend, batch_size, tracking_uri, no_track, quiet) -> None:
+    """Store a suggestion for every unit of the review REVIEW_DIR.
+
+    Each suggestion records the model version that made it; the model's MLflow registry
+    name and version are kept with the review's model entry (mechcode info shows them).
+
+    Example: mechcode suggest my-review --backend zeroshot
+    """
+    from mechcode.store.review import Review
+
+    if model_ref and backend:
+        raise click.UsageError("give --model or --backend, not both")
+    rv = Review.open(review_dir)
+    uri = tracking_uri or _default_uri(rv.path)
+    entry = _suggest_model(rv, model_ref, backend, uri, no_track, quiet)
+    from mechcode.models.train import load_model
+
+    model, _ = load_model(entry["path"])
+    n = _store_suggestions(rv, model, entry["version"], batch_size, quiet)
+    reg = f" (MLflow {entry['registry_name']} v{entry['registry_version']})" if entry.get("registry_version") else ""
+    click.echo(f"stored {n} suggestions from model {entry['version']}{reg}")
+
+
+def _suggest_model(rv, model_ref, backend, uri, no_track, quiet) -> dict[str, Any]:
+    """The review's model entry to suggest with (registering or building one if needed)."""
+    models = {m["version"]: m for m in rv.models()}
+    if model_ref and model_ref in models:
+        return models[model_ref]
+    if model_ref:
+        from mechcode.models.base import verify_dir
+
+        if not Path(model_ref).is_dir():
+            raise ModelError(f"{model_ref}: neither a model version of this review nor a model directory")
+        card = verify_dir(Path(model_ref))
+        if card.get("version") in models:
+            return models[card["version"]]
+        mlf = card.get("mlflow", {})
+        return rv.register_model(card.get("version") or Path(model_ref).name, card["backend"],
+                                 str(Path(model_ref).resolve()), card, mlf.get("registry_name"),
+                                 mlf.get("registry_version"))
+    if backend is None and rv.latest_model() is not None:
+        return rv.latest_model()
+    return _build_for_review(rv, backend or "zeroshot", uri, no_track, quiet)
+
+
+def _build_for_review(rv, backend: str, uri: str, no_track: bool, quiet: bool) -> dict[str, Any]:
+    from mechcode.models.base import LabelledUnit
+    from mechcode.models.train import new_version, train_model
+
+    units = [] if backend == "zeroshot" else [LabelledUnit.from_dict(d) for d in rv.labelled_units()]
+    version = new_version(backend, units)
+    out_dir = Path(rv.models_dir) / version
+    click.echo(f"building a {backend} model {version}", err=True)
+    card = train_model(units, rv.codebook, backend, out_dir, version=version, progress=not quiet)
+    if not no_track:
+        card = _track_model(uri, card, out_dir, f"{_slug(Path(rv.path).name)}-{backend}")
+    mlf = card.get("mlflow", {})
+    return rv.register_model(version, backend, str(out_dir), card, mlf.get("registry_name"),
+                             mlf.get("registry_version"))
+
+
+def _store_suggestions(rv, model, version: str, batch_size: int, quiet: bool) -> int:
+    from tqdm import tqdm
+
+    from mechcode.models.base import Unit
+    from mechcode.models.train import batched
+
+    units = rv.units()
+    n = 0
+    with tqdm(total=len(units), desc="suggesting", unit="unit", disable=quiet) as bar:
+        for chunk in batched(units, batch_size):
+            preds = model.predict([Unit(str(u["id"]), u["text"], u.get("context") or "") for u in chunk])
+            n += rv.add_suggestions(version, [{**p, "unit_id": int(p["id"])} for p in preds])
+            bar.update(len(chunk))
+    return n
+
+
+# ------------------------------------------------------------------------------------- evaluate
+@click.command()
+@click.option("--data", required=True, type=click.Path(dir_okay=False, path_type=str),
+              help="Labelled units JSONL (id, text, context, group, mechanisms, role, polarity).")
+@click.option("--codebook", "codebook_path", required=True, type=click.Path(dir_okay=False, path_type=str),
+              help="Codebook YAML the labels refer to.")
+@click.option("--backend", default="sparse", show_default=True, help=BACKEND_HELP)
+@click.option("--protocol", type=click.Choice(["grouped-cv", "definitions-to-evidence"]), default="grouped-cv",
+              show_default=True,
+              help="grouped-cv: k folds that never split a source paragraph (group). definitions-to-evidence: "
+                   "train on the codebook definitions only, test on the evidence units (cold start).")
+@click.option("--output", required=True, type=click.Path(dir_okay=False, path_type=str),
+              help="REPORT.json to write; confusion-matrix PNGs go next to it (REPORT_role_confusion.png, "
+                   "REPORT_mechanism_confusion.png).")
+@click.option("--folds", default=5, show_default=True, type=click.IntRange(2), help="Folds for grouped-cv.")
+@param_opt
+@click.option("--baselines", default="majority,zeroshot", show_default=True,
+              help="Comma-separated baselines scored side by side (majority, zeroshot); '' for none.")
+@click.option("--zeroshot-encoder", type=click.Choice(["minilm", "tfidf"]), default="minilm", show_default=True,
+              help="Encoder of the zeroshot baseline (tfidf needs no torch).")
+@click.option("--threshold", default=0.5, show_default=True, type=click.FloatRange(0, 1),
+              help="Probability at which a mechanism counts as suggested.")
+@click.option("--include-definition-units", is_flag=True,
+              help="Also test on units whose text repeats a codebook definition (leaks when the backend "
+                   "trains on definitions; off by default).")
+@click.option("--seed", default=0, show_default=True, help="Random seed of the fold assignment.")
+@_tracking
+@quiet_opt
+def evaluate(data, codebook_path, backend, protocol, output, folds, params, baselines, zeroshot_encoder, threshold,
+             include_definition_units, seed, tracking_uri, no_track, quiet) -> None:
+    """Measure a backend on labelled data and write a JSON report.
+
+    The report has macro- and per-class precision/recall/F1 for mechanisms, role and
+    polarity, expected calibration error, confusion matrices (also as PNGs), timing, and the
+    same figures for the baselines (majority class, zeroshot). How units count (no-mechanism
+    units, unknown roles) is written into the report under "counting".
+
+    Example: mechcode evaluate --data corpora/sims2021/units.jsonl --codebook
+    corpora/sims2021/codebook.yaml --backend sparse --protocol grouped-cv --output report.json
+    """
+    from mechcode.codebook import load_codebook
+    from mechcode.models.data import read_labelled
+    from mechcode.models.evaluate import evaluate as run_evaluation
+
+    codebook = load_codebook(codebook_path)
+    units = read_labelled(data, codebook)
+    out = Path(output)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    report = run_evaluation(
+        units, codebook, backend, protocol, folds, parse_params(params),
+        [b.strip() for b in baselines.split(",") if b.strip()], {"encoder": zeroshot_encoder}, threshold,
+        figures_dir=out.parent, figure_prefix=f"{out.stem}_", seed=seed, progress=not quiet,
+        exclude_definition_units=not include_definition_units)
+    _write_json(out, report)
+    if not no_track:
+        from mechcode.models import tracking
+
+        info = tracking.log_run(tracking_uri or _default_uri("experiments"), f"evaluate-{backend}-{protocol}",
+                                {"backend": backend, "protocol": protocol, "folds": folds, "data": data,
+                                 "threshold": threshold, "params": report["params"]},
+                                {k: v for k, v in report.items() if k in ("mechanism", "role", "polarity", "ece",
+                                                                          "baselines", "timing")},
+                                [out, *(out.parent / f for f in report.get("figures", []))],
+                                tags={"mechcode.command": "evaluate"})
+        report["mlflow"] = info
+        _write_json(out, report)
+    s = report["summary"]
+    click.echo(f"{backend} ({protocol}): mechanism macro-F1 {s['backend']['mechanism_macro_f1']}, role macro-F1 "
+               f"{s['backend']['role_macro_f1']}, polarity macro-F1 {s['backend']['polarity_macro_f1']}, "
+               f"ECE mechanism {s['backend']['ece_mechanism']} -> {out}")
+    for b in report["baselines"]:
+        click.echo(f"  baseline {b}: mechanism macro-F1 {s[b]['mechanism_macro_f1']}, "
+                   f"role macro-F1 {s[b]['role_macro_f1']}")
+
+
+def _write_json(path: Path, obj: Any) -> None:
+    tmp = path.with_name(f".{path.name}.tmp")
+    tmp.write_text(json.dumps(obj, indent=2, ensure_ascii=False), encoding="utf-8")
+    os.replace(tmp, path)
+
+
+# ------------------------------------------------------------------------------------ mlflow-ui
+def mlflow_ui_command(uri: str, port: int) -> list[str]:
+    """The ``mlflow ui`` command line (one worker, local interface only)."""
+    return [sys.executable, "-m", "mlflow", "ui", "--workers", "1", "--host", "127.0.0.1",
+            "--backend-store-uri", uri, "--port", str(port)]
+
+
+@click.command("mlflow-ui")
+@click.option("--review", "review_dir", type=click.Path(file_okay=False, path_type=str),
+              help="Show the runs of this review (sqlite:///REVIEW_DIR/mlflow.db).")
+@click.option("--tracking-uri", default=None, metavar="URI",
+              help="Any MLflow tracking store URI (default sqlite:///experiments/mlflow.db).")
+@click.option("--port", default=5000, show_default=True, type=click.IntRange(1, 65535), help="Port to listen on.")
+def mlflow_ui(review_dir, tracking_uri, port) -> None:
+    """Browse tracked train/evaluate runs and registered models in the MLflow UI.
+
+    Runs `mlflow ui --workers 1 --host 127.0.0.1 --backend-store-uri URI` until stopped (Ctrl-C).
+
+    Example: mechcode mlflow-ui --review my-review --port 5001
+    """
+    if review_dir and tracking_uri:
+        raise click.UsageError("give --review or --tracking-uri, not both")
+    if review_dir:
+        db = Path(review_dir) / "mlflow.db"
+        if not db.is_file():
+            raise DataError(f"{review_dir}: no MLflow runs yet ({db} does not exist)")
+        uri = f"sqlite:///{db.resolve()}"
+    else:
+        uri = tracking_uri or f"sqlite:///{(Path('experiments') / 'mlflow.db').resolve()}"
+    env = {**os.environ, "MLFLOW_DISABLE_TELEMETRY": "true"}
+    click.echo(f"MLflow UI for {uri} on http://127.0.0.1:{port} (Ctrl-C to stop)", err=True)
+    try:
+        sys.exit(subprocess.call(mlflow_ui_command(uri, port), env=env))
+    except KeyboardInterrupt:
+        sys.exit(0)

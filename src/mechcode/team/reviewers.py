@@ -1,0 +1,91 @@
+"""Named reviewers of a review, each with a personal access token.
+
+A token is 32 random bytes (``secrets.token_urlsafe``), shown once when the
+reviewer is added. Only its SHA-256 digest is stored (``reviewers.token_hash``,
+``sha256:<hex>``): a token of that strength needs no salt or slow hash to
+resist guessing, and a digest lets :func:`authenticate` look a token up
+directly. Re-issuing a token (``add_reviewer(..., new_token=True)``) makes
+the old one stop working.
+"""
+from __future__ import annotations
+
+import hashlib
+import re
+import secrets
+from typing import Any
+
+from mechcode.errors import StoreError
+from mechcode.store.db import now
+
+TOKEN_PREFIX = "mc_"
+NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9 ._@-]{0,63}$")
+RESERVED = ("codebook-migration", "model")
+
+
+def hash_token(token: str) -> str:
+    """The stored form of a token."""
+    return "sha256:" + hashlib.sha256(token.encode("utf-8")).hexdigest()
+
+
+def check_name(name: str) -> str:
+    """A valid reviewer name (stripped); StoreError otherwise."""
+    name = str(name or "").strip()
+    if not NAME_RE.match(name):
+        raise StoreError(f"reviewer name {name!r} must be 1-64 characters: letters, digits, space . _ @ -")
+    if name.lower() in RESERVED:
+        raise StoreError(f"reviewer name {name!r} is reserved; choose another")
+    return name
+
+
+def add_reviewer(review, name: str, new_token: bool = False) -> str:
+    """Register ``name`` and return its new token (printed once, stored hashed).
+
+    An existing name is refused unless ``new_token`` (then its token is replaced).
+    """
+    name = check_name(name)
+    token = TOKEN_PREFIX + secrets.token_urlsafe(32)
+    with review.transaction() as con:
+        exists = con.execute("SELECT 1 FROM reviewers WHERE name = ?", (name,)).fetchone()
+        if exists and not new_token:
+            raise StoreError(f"reviewer {name!r} already exists; use --new-token to issue a new token")
+        if exists:
+            con.execute("UPDATE reviewers SET token_hash = ? WHERE name = ?", (hash_token(token), name))
+        else:
+            con.execute("INSERT INTO reviewers (name, token_hash, created_at) VALUES (?, ?, ?)",
+                        (name, hash_token(token), now()))
+    return token
+
+
+def authenticate(review, token: str | None) -> str | None:
+    """The reviewer name a token belongs to, or None (for the web layer)."""
+    if not token or not isinstance(token, str) or not token.startswith(TOKEN_PREFIX) or len(token) > 200:
+        return None
+    digest = hash_token(token)
+    row = review.connect().execute("SELECT name, token_hash FROM reviewers WHERE token_hash = ?",
+                                   (digest,)).fetchone()
+    if row is None or not secrets.compare_digest(row["token_hash"], digest):
+        return None
+    return str(row["name"])
+
+
+def reviewer_names(review) -> list[str]:
+    """Registered reviewer names, in the order they were added."""
+    return [r[0] for r in review.connect().execute("SELECT name FROM reviewers ORDER BY created_at, rowid")]
+
+
+def reviewers(review) -> list[dict[str, Any]]:
+    """Registered reviewers with their activity: name, created_at, decisions, coded units, assigned units."""
+    con = review.connect()
+    counts = {r["reviewer"]: (r["n"], r["units"]) for r in con.execute(
+        "SELECT reviewer, COUNT(*) AS n, COUNT(DISTINCT unit_id) AS units FROM decisions"
+        " WHERE action != 'undo' GROUP BY reviewer")}
+    assigned = {r["reviewer"]: r["n"] for r in con.execute(
+        "SELECT reviewer, COUNT(*) AS n FROM (SELECT unit_id AS uid, reviewer FROM assignments"
+        " WHERE unit_id IS NOT NULL UNION SELECT u.id, a.reviewer FROM assignments a"
+        " JOIN units u ON u.document_id = a.document_id) GROUP BY reviewer")}
+    out = []
+    for r in con.execute("SELECT name, created_at FROM reviewers ORDER BY created_at, rowid"):
+        n, units = counts.get(r["name"], (0, 0))
+        out.append({"name": r["name"], "created_at": r["created_at"], "decisions": n, "units": units,
+                    "double_coding": assigned.get(r["name"], 0)})
+    return out
