@@ -75,15 +75,15 @@ def _review(tmp_path, corpus_dir, name="review") -> Review:
 
 
 def _state(rv: Review) -> dict:
-    """content hash -> [(start, end, rounded suggestion)] for comparing runs."""
+    """content hash -> [(start, end, text, {label: probability})] for comparing runs."""
     sugg = rv.suggestions("sparse-test")
     out = {}
     for d in rv.documents():
         rows = []
         for u in rv.units(d["id"]):
             s = sugg[u["id"]]
-            rows.append((u["start"], u["end"], sorted((k, round(v, 6)) for k, v in s["mechanisms"].items()),
-                         sorted((k, round(v, 6)) for k, v in s["role"].items())))
+            probs = {**{f"m:{k}": v for k, v in s["mechanisms"].items()}, **s["role"], **s["polarity"]}
+            rows.append((u["start"], u["end"], u["text"], probs))
         out[d["content_hash"]] = rows
     return out
 
@@ -153,5 +153,11 @@ def test_dask_cluster_gives_the_local_result(tmp_path, corpus_dir, pdf_folder, m
                       dashboard_address=None) as cluster:
         summary = code_files(remote, [pdf_folder], model=str(model_dir), executor="dask",
                              scheduler=cluster.scheduler_address, progress=False, report=lambda _: None)
-    assert summary.papers == 4 and len(summary.failures) == 1 and "broken.pdf" in summary.failures[0][1]
-    assert _state(remote) == _state(local)
+    assert summary.papers == 4, summary.failures
+    assert len(summary.failures) == 1 and "broken.pdf" in summary.failures[0][1], summary.failures
+    local_state, remote_state = _state(local), _state(remote)
+    assert sorted(remote_state) == sorted(local_state)
+    for key, rows in local_state.items():
+        assert [r[:3] for r in remote_state[key]] == [r[:3] for r in rows], key
+        for a, b in zip(remote_state[key], rows):
+            assert a[3] == pytest.approx(b[3], abs=1e-6), (key, a[:2])

@@ -198,3 +198,13 @@ def test_service_concurrent_decisions_on_one_store(service):
     for t in threads:
         t.join()
     assert len(set(ids)) == 4 * len(us) == len(service.review.decisions())
+
+
+def test_uncertain_queue_ranks_only_scored_units_when_some_are_scored():
+    us = units(2, 10)
+    sg = {uid: s for uid, s in random_suggestions(20, seed=2).items() if uid <= 8}
+    state = q.QueueState(units=us, suggestions=sg, coded=set(), labelled_counts={m: 9 for m in MECHS},
+                         mechanisms=MECHS)
+    assert {p.unit_id for p in q.select(state, "uncertain", 20)} == set(range(1, 9))
+    state.suggestions = {}
+    assert len(q.select(state, "uncertain", 20)) == 20  # nothing scored yet: everything is a candidate

@@ -124,7 +124,7 @@ def train(review_dir, data, codebook_path, out, seed_data, backend, params, no_h
             units += seed
         version = new_version(backend, units)
         out_dir = Path(rv.models_dir) / version
-        uri = tracking_uri or _default_uri(rv.path)
+        uri_base = rv.path
         registry_name = registry_name or f"{_slug(Path(rv.path).name)}-{backend}"
     else:
         if not (data and codebook_path and out):
@@ -137,14 +137,14 @@ def train(review_dir, data, codebook_path, out, seed_data, backend, params, no_h
         codebook = load_codebook(codebook_path)
         units = read_labelled(data, codebook)
         version, out_dir = None, Path(out)
-        uri = tracking_uri or _default_uri("experiments")
+        uri_base = "experiments"
         registry_name = registry_name or f"mechcode-{backend}"
     if not units:
         click.echo("no labelled units yet: training on the codebook definitions only", err=True)
     card = train_model(units, codebook, backend, out_dir, holdout=not no_holdout, version=version,
                        progress=not quiet, **hp)
     if not no_track:
-        card = _track_model(uri, card, out_dir, registry_name)
+        card = _track_model(tracking_uri or _default_uri(uri_base), card, out_dir, registry_name)
     if review_dir:
         mlf = card.get("mlflow", {})
         rv.register_model(card["version"], backend, str(out_dir), card, mlf.get("registry_name"),
@@ -226,8 +226,8 @@ def suggest(review_dir, model_ref, backend, batch_size, tracking_uri, no_track, 
     if model_ref and backend:
         raise click.UsageError("give --model or --backend, not both")
     rv = Review.open(review_dir)
-    uri = tracking_uri or _default_uri(rv.path)
-    entry = _suggest_model(rv, model_ref, backend, uri, no_track, quiet)
+    uri = None if no_track else (tracking_uri or _default_uri(rv.path))
+    entry = _suggest_model(rv, model_ref, backend, uri, quiet)
     from mechcode.models.train import load_model
 
     model, _ = load_model(entry["path"])
@@ -236,7 +236,7 @@ def suggest(review_dir, model_ref, backend, batch_size, tracking_uri, no_track, 
     click.echo(f"stored {n} suggestions from model {entry['version']}{reg}")
 
 
-def _suggest_model(rv, model_ref, backend, uri, no_track, quiet) -> dict[str, Any]:
+def _suggest_model(rv, model_ref, backend, uri: str | None, quiet: bool) -> dict[str, Any]:
     """The review's model entry to suggest with (registering or building one if needed)."""
     models = {m["version"]: m for m in rv.models()}
     if model_ref and model_ref in models:
@@ -255,10 +255,11 @@ def _suggest_model(rv, model_ref, backend, uri, no_track, quiet) -> dict[str, An
                                  mlf.get("registry_version"))
     if backend is None and rv.latest_model() is not None:
         return rv.latest_model()
-    return _build_for_review(rv, backend or "zeroshot", uri, no_track, quiet)
+    return _build_for_review(rv, backend or "zeroshot", uri, quiet)
 
 
-def _build_for_review(rv, backend: str, uri: str, no_track: bool, quiet: bool) -> dict[str, Any]:
+def _build_for_review(rv, backend: str, uri: str | None, quiet: bool) -> dict[str, Any]:
+    """Train (zeroshot: build) a model into the review, track it unless ``uri`` is None, register it."""
     from mechcode.models.base import LabelledUnit
     from mechcode.models.train import new_version, train_model
 
@@ -267,7 +268,7 @@ def _build_for_review(rv, backend: str, uri: str, no_track: bool, quiet: bool) -
     out_dir = Path(rv.models_dir) / version
     click.echo(f"building a {backend} model {version}", err=True)
     card = train_model(units, rv.codebook, backend, out_dir, version=version, progress=not quiet)
-    if not no_track:
+    if uri is not None:
         card = _track_model(uri, card, out_dir, f"{_slug(Path(rv.path).name)}-{backend}")
     mlf = card.get("mlflow", {})
     return rv.register_model(version, backend, str(out_dir), card, mlf.get("registry_name"),

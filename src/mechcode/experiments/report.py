@@ -166,7 +166,9 @@ def goals(runs: Sequence[Mapping[str, Any]]) -> list[str]:
     out = []
     wss = [(spread_of(r["metrics"], "wss_95"), r) for r in runs]
     wss = [(s, r) for s, r in wss if s and s["mean"] is not None]
-    if wss:
+    if not wss:
+        out.append("WSS@95 ≥ 0.60: not computed — the runs stopped before 95 % recall (max_steps).")
+    else:
         best, r = max(wss, key=lambda x: x[0]["mean"])
         ceiling = spread_of(r["metrics"], "wss_max_95") or {}
         met = "met" if best["mean"] >= 0.60 else "not met"
@@ -207,7 +209,7 @@ def results_markdown(experiments: Sequence[Mapping[str, Any]], uri: str) -> str:
     for e in experiments:
         tags, kind = e["tags"], e["tags"].get("mechcode.kind", "")
         parts += [f"## {e['name']} ({kind})", "",
-                  f"`experiments/{tags.get('mechcode.config', e['name'] + '.toml')}`, run {e['batch']} "
+                  f"`experiments/{tags.get('mechcode.config', e['name'] + '.toml')}`, run {e['batch'][:15]} "
                   f"({tags.get('mechcode.seconds', '?')} s).", ""]
         if tags.get("mechcode.description"):
             parts += [tags["mechcode.description"], ""]

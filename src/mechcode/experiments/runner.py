@@ -143,7 +143,7 @@ def run_experiment(path: str | Path, *, tracking_uri: str | None = None, progres
     t0 = time.perf_counter()
     kwargs = {"fresh": fresh} if exp.kind == "simulate" else {}
     records = KINDS[exp.kind](exp, progress, log, **kwargs)
-    batch = datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%S")
+    batch = datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%S.%f")
     run_ids = track(exp, records, uri, batch, time.perf_counter() - t0)
     md_path, csv_path, markdown = write_table(exp.kind, records, exp.results_dir / exp.name)
     return {"name": exp.name, "kind": exp.kind, "records": records, "run_ids": run_ids,

@@ -10,6 +10,7 @@ length, also across column and page breaks.
 """
 from __future__ import annotations
 
+import re
 from collections import Counter
 from dataclasses import dataclass, field
 
@@ -56,7 +57,10 @@ def classify_body(lines: list[Line], start: int, fs: FontStats, heights: dict[in
             state, ln.kind, back_size = "back", "heading", None
             continue
         if state == "refs":
-            ln.kind = "reference"
+            prev = lines[i - 1]
+            boiler_cont = (prev.kind == "other" and prev.page == ln.page and prev.font == ln.font
+                           and 0 <= ln.top - prev.bottom < 0.6 * ln.size)
+            ln.kind = "other" if BOILERPLATE.search(t) or boiler_cont else "reference"
             continue
         if cap is not None and _continues(cap, ln):
             ln.kind, cap = "caption", ln
@@ -204,8 +208,34 @@ def build_blocks(lines: list[Line], vocab: Counter) -> list[Block]:
             continue
         last = Block(kind, [ln])
         blocks.append(last)
+    blocks = [entry for b in blocks for entry in
+              (split_references(b) if b.kind == "reference" else [b])]
     _finish(blocks, vocab)
     return blocks
+
+
+REF_LABEL = re.compile(r"^\s*(\[\d{1,3}\]|\d{1,3}\.\s|\d{1,3}\s+[A-Z])")
+
+
+def split_references(block: Block) -> list[Block]:
+    """One block per reference entry: a label, an outdent or a finished short line starts one."""
+    out: list[Block] = []
+    prev: Line | None = None
+    cols = _Columns(block.lines)
+    for ln in block.lines:
+        new = prev is None or REFERENCES.match(ln.text) or REFERENCES.match(prev.text)
+        if not new:
+            same_col = ln.page == prev.page and min(ln.x1, prev.x1) > max(ln.x0, prev.x0)
+            new = bool(REF_LABEL.match(ln.text)) or (
+                same_col and ln.x0 < prev.x0 - 0.4 * ln.size) or (
+                ends_sentence(prev.text) and prev.x1 < cols.right(prev) - 3 * prev.size
+                and same_col and ln.x0 <= prev.x0 + 0.4 * ln.size)
+        if new:
+            out.append(Block("reference", [ln]))
+        else:
+            out[-1].lines.append(ln)
+        prev = ln
+    return out
 
 
 def _same_block(p: Line, n: Line, kind: str) -> bool:

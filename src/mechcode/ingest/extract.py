@@ -73,13 +73,15 @@ def _column_width(per_page: list[list[Line]], fs: FontStats) -> float:
 
 
 def extract_pdf(path, *, cache_dir=None, max_pages: int = MAX_PAGES,
-                max_bytes: int = MAX_BYTES, progress=None) -> Document:
+                max_bytes: int = MAX_BYTES, progress=None, backend: str | None = None,
+                ) -> Document:
     """Extract a PDF into a :class:`Document` (raises :class:`BadPDF` on bad input).
 
     With ``cache_dir`` the result is stored as JSON under the file's SHA-256 and
     reused the next time the same bytes are extracted.  ``max_pages`` and
     ``max_bytes`` bound the work on huge files; ``progress(done, total)`` is
-    called as pages are read.
+    called as pages are read.  ``backend`` picks the char reader ("pdfium",
+    the default, or "pdfplumber"; see :mod:`mechcode.ingest.pdf`).
     """
     path = Path(path)
     if cache_dir is not None:
@@ -90,7 +92,7 @@ def extract_pdf(path, *, cache_dir=None, max_pages: int = MAX_PAGES,
                 hit.file_name = path.name
                 return hit
     data, pages, info = read_pages(path, max_pages=max_pages, max_bytes=max_bytes,
-                                   progress=progress)
+                                   progress=progress, backend=backend)
     digest = hashlib.sha256(data).hexdigest()
     blocks, running, all_lines = structure(pages)
     meta = metadata(info, blocks, all_lines)

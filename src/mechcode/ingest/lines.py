@@ -201,6 +201,9 @@ def _finish(o: _Open, page: int) -> Line | None:
 LABEL = re.compile(r"^(\d+(\.\d+)*\.?|[A-Z]\.|[IVX]+\.|[\u2022\u25cf\u25aa\u2013\u2014*\-])$")
 
 
+ENUM_LABEL = re.compile(r"^(\[\d{1,3}\]|\d{1,3}\.)$")  # "[12]" or "12." before a reference
+
+
 def merge_row_segments(lines: list[Line]) -> list[Line]:
     """Join a section number or run-in heading to the text on its right.
 
@@ -227,7 +230,8 @@ def _joinable(a: Line, b: Line, starts: Counter) -> bool:
     gap = b.x0 - a.x1
     if not 0 <= gap < 2.5 * a.size:
         return False
-    if sum(starts.get(round(b.x0) + d, 0) for d in (-1, 0, 1)) >= 3:
+    if sum(starts.get(round(b.x0) + d, 0) for d in (-1, 0, 1)) >= 3 \
+            and not ENUM_LABEL.match(a.text):
         return False
     return bool(LABEL.match(a.text)) or (a.bold and not b.bold and a.text.endswith((".", ":")))
 

@@ -56,7 +56,8 @@ class FontStats:
         """Statistics over prose-like lines (25+ chars) before the reference list."""
         sizes: Counter = Counter()
         fonts: Counter = Counter()
-        prose = [ln for ln in _before_references(pages) if ln.n_chars >= 25]
+        lines = _before_references(pages)
+        prose = [ln for ln in lines if ln.n_chars >= 25] or lines
         for ln in prose:
             sizes[round(ln.size * 2) / 2] += ln.n_chars
         body = sizes.most_common(1)[0][0] if sizes else 10.0

@@ -78,6 +78,8 @@ def uncertain_queue(state: QueueState, limit: int) -> list[Pick]:
     pool = [u["id"] for u in state.units if u["id"] not in state.coded and u["id"] not in state.skipped]
     if not pool:
         pool = [u["id"] for u in state.units if u["id"] not in state.coded]
+    scored = [u for u in pool if u in state.suggestions]
+    pool = scored or pool  # rank what the model has scored (unscored units would all look "unsure")
     return select_uncertain(pool, state.suggestions, limit, labelled_counts=state.labelled_counts,
                             mechanisms=state.mechanisms, seed=state.seed)
 

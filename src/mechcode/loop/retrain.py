@@ -153,6 +153,7 @@ class RetrainScheduler:
         try:
             units = self.training_units()
             labelled = len(units)
+            log.info("retrain %s: training %s on %d labelled units", rid, self.backend, labelled)
             if not units:
                 raise ModelError("nothing to train on yet: no accepted or corrected decisions and no seed data")
             version, path, card = train_into(self.review, units, self.backend, self.params)
@@ -163,6 +164,7 @@ class RetrainScheduler:
             self.review.register_model(version, self.backend, str(path), card)
             self.serving.swap(version, self.backend, str(path), backend)
             self._finish(rid, "ok", version=version, labelled=labelled, metrics=card.get("metrics"))
+            log.info("retrain %s: model %s is now suggesting", rid, version)
         except Exception as exc:  # noqa: BLE001 - any failure must leave the old model serving
             log.warning("retrain %s failed: %s", rid, exc)
             log.debug("%s", traceback.format_exc())

@@ -20,6 +20,7 @@ from mechcode.loop.views import paper_progress, paper_view, unit_item
 log = logging.getLogger(__name__)
 
 LABEL_ACTIONS = ("accept", "correct", "reject")
+LAZY_LIMIT = 2000  # at most this many units are scored inside one queue request
 ACTIONS = LABEL_ACTIONS + ("skip",)
 
 
@@ -103,6 +104,7 @@ class LoopService:
             if missing:
                 try:
                     score_units(self.review, version, backend, missing)
+                    self.model_error = None
                 except Exception as exc:  # noqa: BLE001
                     self.model_error = f"{exc.__class__.__name__}: {exc}"
                     log.warning("scoring failed: %s", self.model_error)
@@ -159,8 +161,9 @@ class LoopService:
         coded = set(self.review.current_codes(reviewer))
         skipped = self._skipped(reviewer)
         open_units = [u for u in units if u["id"] not in coded]
-        if q.needs_all_suggestions(mode) and mode in q.MODES:
-            self.ensure_suggestions(open_units)
+        if q.needs_all_suggestions(mode):
+            stored = self.suggestions(self.serving.version)
+            self.ensure_suggestions([u for u in open_units if u["id"] not in stored][:LAZY_LIMIT])
         state = q.QueueState(units=units, suggestions=self.suggestions(self.serving.version), coded=coded,
                              skipped=skipped, labelled_counts=self._labelled_counts(),
                              mechanisms=self.mechanism_ids(), seed=q.stable_seed(reviewer, len(coded)))

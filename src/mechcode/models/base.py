@@ -97,6 +97,37 @@ class Backend(Protocol):
     def hyperparameters(self) -> dict[str, Any]: ...
 
 
+def check_params(backend: str, defaults: dict[str, Any], params: dict[str, Any],
+                 nullable: Sequence[str] = ()) -> dict[str, Any]:
+    """``defaults`` updated with ``params``; ModelError for unknown names or wrong value types.
+
+    A value must have the type of its default (int and float interchangeable); ``None`` is
+    accepted where the default is ``None`` or the name is in ``nullable``.
+    """
+    unknown = sorted(set(params) - set(defaults))
+    if unknown:
+        raise ModelError(f"{backend} backend: unknown parameter(s) {', '.join(unknown)}; "
+                         f"known: {', '.join(defaults)}")
+    for key, value in params.items():
+        d = defaults[key]
+        if value is None:
+            ok = d is None or key in nullable
+        elif d is None:
+            ok = True
+        elif isinstance(d, bool):
+            ok = isinstance(value, bool)
+        elif isinstance(d, (int, float)):
+            ok = isinstance(value, (int, float)) and not isinstance(value, bool)
+        elif isinstance(d, (list, tuple)):
+            ok = isinstance(value, (list, tuple)) and len(value) == len(d) \
+                and all(isinstance(v, type(x)) for v, x in zip(value, d))
+        else:
+            ok = isinstance(value, type(d))
+        if not ok:
+            raise ModelError(f"{backend} backend: parameter {key}={value!r} should be like {d!r}")
+    return {**defaults, **params}
+
+
 def sha256_file(path: Path) -> str:
     h = hashlib.sha256()
     with open(path, "rb") as fh:
@@ -237,7 +268,12 @@ def training_examples(units: Sequence[LabelledUnit], codebook: Codebook, use_def
 # -- safe scikit-learn persistence (skops, explicit trusted types) ------------------------------
 
 def save_skops(obj: Any, path: Path) -> None:
-    """Write scikit-learn objects with skops (no pickle)."""
+    """Write scikit-learn objects with skops (no pickle).
+
+    Note: importing ``skops.io`` runs scikit-learn's estimator discovery, which imports torch
+    when it is installed (seconds). The sparse and zeroshot backends therefore store plain
+    arrays + JSON instead (:func:`save_arrays`); skops is for backends that need whole estimators.
+    """
     import skops.io as sio
 
     sio.dump(obj, Path(path))
@@ -265,31 +301,40 @@ def load_skops(path: Path, allowed: Sequence[str] = ()) -> Any:
         raise ModelError(f"{path}: cannot load ({exc.__class__.__name__}: {exc})") from exc
 
 
-def strip_vocabularies(vecs: dict[str, Any]) -> tuple[dict[str, Any], dict[str, list[str]]]:
-    """Shallow copies of fitted text vectorizers without their vocabulary, plus the vocabularies
-    as term lists in column order (skops is slow on big dicts; a JSON list is fast and safe)."""
-    import copy
 
-    stripped, vocab = {}, {}
-    for key, vec in vecs.items():
-        if vec is None:
-            stripped[key] = None
-            continue
-        terms = [""] * len(vec.vocabulary_)
-        for term, col in vec.vocabulary_.items():
-            terms[col] = term
-        v = copy.copy(vec)
-        v.vocabulary_ = {}
-        if hasattr(v, "stop_words_"):
-            v.stop_words_ = None  # only informative; sklearn documents it as safe to drop
-        stripped[key], vocab[key] = v, terms
-    return stripped, vocab
+# -- plain-array persistence (npz without pickle + JSON) -----------------------------------------
+
+def vectorizer_state(vec: Any) -> tuple[list[str], Any]:
+    """A fitted TF-IDF vectorizer's vocabulary (terms in column order) and idf weights."""
+    terms = [""] * len(vec.vocabulary_)
+    for term, col in vec.vocabulary_.items():
+        terms[col] = term
+    return terms, vec.idf_
 
 
-def restore_vocabularies(vecs: dict[str, Any], vocab: dict[str, list[str]]) -> None:
-    """Put the vocabularies from :func:`strip_vocabularies` back (in place)."""
-    for key, vec in vecs.items():
-        if vec is not None:
-            if key not in vocab or len(vocab[key]) != len(vec.idf_):
-                raise ModelError(f"vocabulary of {key!r} is missing or does not match its weights")
-            vec.vocabulary_ = {t: i for i, t in enumerate(vocab[key])}
+def restore_vectorizer(vec: Any, terms: list[str], idf: Any) -> Any:
+    """Give an unfitted vectorizer, built with the same settings, its vocabulary and idf back."""
+    if len(terms) != len(idf) or len(set(terms)) != len(terms):
+        raise ModelError("stored vocabulary does not match its idf weights")
+    vec.vocabulary_ = {t: i for i, t in enumerate(terms)}
+    vec.idf_ = idf
+    return vec
+
+
+def save_arrays(path: Path, arrays: dict[str, Any]) -> None:
+    """Write named numeric arrays as an ``.npz`` (plain arrays, no pickle)."""
+    import numpy as np
+
+    with open(path, "wb") as fh:
+        np.savez(fh, **{k: np.asarray(v) for k, v in arrays.items()})
+
+
+def load_arrays(path: Path) -> dict[str, Any]:
+    """Read an ``.npz`` written by :func:`save_arrays`; object (pickled) arrays are refused."""
+    import numpy as np
+
+    try:
+        with np.load(Path(path), allow_pickle=False) as data:
+            return {k: data[k] for k in data.files}
+    except (OSError, ValueError, EOFError) as exc:
+        raise ModelError(f"{path}: unreadable array file ({exc})") from exc

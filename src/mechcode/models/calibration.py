@@ -64,22 +64,22 @@ class Platt:
         return cls(float(d["a"]), float(d["b"]), str(d.get("method", "platt")))
 
 
-def _fit_logistic_1d(x: np.ndarray, t: np.ndarray, iters: int = 100) -> tuple[float, float]:
-    """Newton's method for ``min -sum t log p + (1-t) log(1-p)``, ``p = sigmoid(a x + b)``."""
-    a, b = 1.0, 0.0
-    for _ in range(iters):
-        p = sigmoid(a * x + b)
-        g = np.array([np.sum((p - t) * x), np.sum(p - t)])
-        w = p * (1 - p) + 1e-9
-        h = np.array([[np.sum(w * x * x), np.sum(w * x)], [np.sum(w * x), np.sum(w)]])
-        h += 1e-6 * np.eye(2)
-        step = np.linalg.solve(h, g)
-        a, b = a - step[0], b - step[1]
-        if np.abs(step).max() < 1e-8:
-            break
-    if not np.isfinite(a) or not np.isfinite(b) or a <= 0:
+def _fit_logistic_1d(x: np.ndarray, t: np.ndarray) -> tuple[float, float]:
+    """Minimise the log loss of ``p = sigmoid(a x + b)`` against soft targets ``t`` (L-BFGS)."""
+    from scipy.optimize import minimize
+
+    def loss(w: np.ndarray) -> tuple[float, np.ndarray]:
+        z = w[0] * x + w[1]
+        # log(1 + e^z) computed stably; loss = sum log(1 + e^z) - t z
+        val = np.sum(np.logaddexp(0.0, z) - t * z)
+        g = sigmoid(z) - t
+        return float(val), np.array([np.sum(g * x), np.sum(g)])
+
+    res = minimize(loss, np.array([1.0, 0.0]), jac=True, method="L-BFGS-B")
+    a, b = (float(v) for v in res.x)
+    if not (np.isfinite(a) and np.isfinite(b)) or a <= 0:
         return 1.0, 0.0  # a degenerate or inverted fit is worse than none
-    return float(a), float(b)
+    return a, b
 
 
 @dataclass

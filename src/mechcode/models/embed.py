@@ -38,11 +38,11 @@ from mechcode.codebook import POLARITY_IDS, ROLE_IDS, Codebook
 from mechcode.errors import ModelError
 from mechcode.models.base import LabelledUnit, Unit, prediction
 from mechcode.models.calibration import Platt, Temperature
+from mechcode.models.embed_heads import EPS, SOLVERS, decision, fit_heads, prior_shift
 from mechcode.models.embedding_cache import Encoder, default_model_path
 
 HEADS = "heads.npz"
 META = "embed.json"
-EPS = 1e-3
 CONTEXT_MODES = ("concat", "mix", "none")
 CACHE_ENV = "MECHCODE_EMBED_CACHE"
 _SENT_RE = re.compile(r"(?<=[.!?;])\s+")
@@ -71,66 +71,6 @@ def definition_units(codebook: Codebook) -> list[LabelledUnit]:
     return out
 
 
-def to_logit(scores: np.ndarray) -> np.ndarray:
-    """Ridge scores estimate probabilities; their clipped logit is the decision value."""
-    s = np.clip(np.asarray(scores, dtype=np.float64), EPS, 1 - EPS)
-    return np.log(s / (1 - s))
-
-
-def _solve(stats: tuple, alpha: float) -> tuple[np.ndarray, np.ndarray]:
-    """Ridge weights with an unpenalised intercept from sufficient statistics."""
-    n, sx, sy, gram, cross = stats
-    mu, ybar = sx / n, sy / n
-    g = gram - n * np.outer(mu, mu)
-    c = cross - n * np.outer(mu, ybar)
-    g[np.diag_indices_from(g)] += alpha
-    w = np.linalg.solve(g, c)
-    return w, ybar - mu @ w
-
-
-def _stats(X: np.ndarray, Y: np.ndarray, w: np.ndarray) -> tuple:
-    """Weighted sufficient statistics: total weight, sums, Gram and cross products."""
-    Xw = X * w[:, None]
-    return w.sum(), Xw.sum(0), w @ Y, Xw.T @ X, Xw.T @ Y
-
-
-def _folds(groups: list[str], k: int, seed: int) -> list[np.ndarray]:
-    """Test-index arrays of a (grouped when possible) k-fold split."""
-    from sklearn.model_selection import GroupKFold, KFold
-
-    n = len(groups)
-    idx = np.arange(n)
-    if n < 2 * k:
-        return []
-    if len(set(groups)) >= k:
-        splitter = GroupKFold(n_splits=k, shuffle=True, random_state=seed)
-        return [te for _, te in splitter.split(idx, groups=groups)]
-    return [te for _, te in KFold(n_splits=k, shuffle=True, random_state=seed).split(idx)]
-
-
-def fit_ridge(X: np.ndarray, Y: np.ndarray, groups: list[str], alpha: float, k: int, seed: int,
-              weights: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray, np.ndarray | None]:
-    """Weights, intercepts and out-of-fold scores (None when too few rows for folds).
-
-    One solve covers every column of ``Y``; folds reuse the full statistics minus the
-    held-out part, so k-fold costs little more than a single fit."""
-    X = X.astype(np.float64)
-    Y = Y.astype(np.float64)
-    weights = np.ones(len(X)) if weights is None else np.asarray(weights, dtype=np.float64)
-    full = _stats(X, Y, weights)
-    w, b = _solve(full, alpha)
-    folds = _folds(groups, k, seed)
-    if not folds:
-        return w, b, None
-    oof = np.zeros_like(Y)
-    for te in folds:
-        part = _stats(X[te], Y[te], weights[te])
-        rest = tuple(a - p for a, p in zip(full, part))
-        wf, bf = _solve(rest, alpha)
-        oof[te] = X[te] @ wf + bf
-    return w, b, oof
-
-
 class EmbedBackend:
     """Embeddings + ridge heads + out-of-fold calibration (see the module docstring)."""
 
@@ -138,14 +78,19 @@ class EmbedBackend:
     version: ClassVar[str] = "1"
 
     def __init__(self, model_path: str | None = None, cache_dir: str | os.PathLike | None = None,
-                 context: str = "concat", context_weight: float = 0.5, alpha: float = 1.0,
-                 folds: int = 5, definitions: bool = True, definition_weight: float = 1.0, max_length: int = 128,
+                 context: str = "concat", context_weight: float = 1.0, solver: str = "logreg",
+                 C: float = 10.0, alpha: float = 0.1, folds: int = 5, definitions: bool = True,
+                 definition_weight: float = 1.0, max_length: int = 128,
                  batch_size: int = 32, quantize: bool = False, seed: int = 0):
         if context not in CONTEXT_MODES:
             raise ModelError(f"context must be one of {', '.join(CONTEXT_MODES)}, not {context!r}")
         self.model_path = None if model_path and str(model_path) == default_model_path() else model_path
         self.cache_dir = cache_dir or os.environ.get(CACHE_ENV) or None
+        if solver not in SOLVERS:
+            raise ModelError(f"solver must be one of {', '.join(SOLVERS)}, not {solver!r}")
         self.context = context
+        self.solver = solver
+        self.C = float(C)
         self.context_weight = float(context_weight)
         self.alpha = float(alpha)
         self.folds = int(folds)
@@ -166,7 +111,8 @@ class EmbedBackend:
     # -- configuration ---------------------------------------------------------------------
     def hyperparameters(self) -> dict[str, Any]:
         return {"model_path": self.model_path, "context": self.context,
-                "context_weight": self.context_weight, "alpha": self.alpha, "folds": self.folds,
+                "context_weight": self.context_weight, "solver": self.solver, "C": self.C,
+                "alpha": self.alpha, "folds": self.folds,
                 "definitions": self.definitions, "definition_weight": self.definition_weight,
                 "max_length": self.max_length,
                 "batch_size": self.batch_size, "quantize": self.quantize, "seed": self.seed}
@@ -204,60 +150,62 @@ class EmbedBackend:
             raise ModelError("no training units (and no codebook definitions) to fit the embed backend")
         X, emb = self.features(rows)
         groups = [u.group or u.id for u in rows]
-        self._fit_mechanisms(X, rows, groups)
-        self._fit_role(X, rows, groups)
-        self._fit_polarity(X, rows, groups)
-        self.arrays["examples"] = emb.astype(np.float16)
-        self.examples = example_meta(rows)
-        self.encoder_key = self.encoder.model_key
-        return self
-
-    def _task(self, X, Y, rows, groups, mask):
-        idx = np.flatnonzero(mask)
-        w = np.array([self.definition_weight if rows[i].id.startswith("codebook:") else 1.0 for i in idx])
-        return fit_ridge(X[idx], Y[idx], [groups[i] for i in idx], self.alpha, self.folds, self.seed, w)
-
-    def _fit_mechanisms(self, X, rows, groups) -> None:
         col = {m: j for j, m in enumerate(self.mechanism_ids)}
         Y = np.zeros((len(rows), len(col)))
         for i, u in enumerate(rows):
             for m in u.mechanisms:
                 if m in col:
                     Y[i, col[m]] = 1.0
-        mask = np.array([not (u.id.startswith("codebook:role:") or u.id.startswith("codebook:polarity:"))
-                         for u in rows])
-        w, b, oof = self._task(X, Y, rows, groups, mask)
-        self.arrays["mech_w"], self.arrays["mech_b"] = w, b
+        not_def = np.array([not u.id.startswith(("codebook:role:", "codebook:polarity:")) for u in rows])
+        self._fit_binary("mech", X, Y, rows, groups, not_def)
+        self._fit_role(X, rows, groups)
+        pol = np.array([u.polarity in POLARITY_IDS for u in rows])
+        self._fit_binary("pol", X, np.array([[float(u.polarity == "+")] for u in rows]), rows, groups, pol)
+        self.arrays["examples"] = emb.astype(np.float16)
+        self.examples = example_meta(rows)
+        self.encoder_key = self.encoder.model_key
+        return self
+
+    def _heads(self, X, Y, rows, groups, mask):
+        idx = np.flatnonzero(mask)
+        w = np.array([self.definition_weight if rows[i].id.startswith("codebook:") else 1.0 for i in idx])
+        reg = self.C if self.solver == "logreg" else self.alpha
+        return fit_heads(self.solver, X[idx], Y[idx], [groups[i] for i in idx], reg, self.folds, self.seed, w)
+
+    def _fit_binary(self, name: str, X, Y, rows, groups, mask) -> None:
+        """Independent binary heads (mechanisms one-vs-rest, polarity) with Platt calibration."""
+        if not mask.any():  # no labels at all: p = 0.5 for polarity
+            self.arrays[f"{name}_w"], self.arrays[f"{name}_b"] = np.zeros((X.shape[1], Y.shape[1])), np.zeros(Y.shape[1])
+            self.calibrators[name] = [Platt(a=0.0).to_dict() for _ in range(Y.shape[1])]
+            return
+        w, b, oof = self._heads(X, Y, rows, groups, mask)
+        self.arrays[f"{name}_w"], self.arrays[f"{name}_b"] = w, b
         Ym = Y[mask]
-        self.calibrators["mechanisms"] = [
-            (Platt().fit(to_logit(oof[:, j]), Ym[:, j]) if oof is not None else Platt()).to_dict()
-            for j in range(Y.shape[1])]
+        shift = prior_shift(Ym, self.solver)
+        self.calibrators[name] = [
+            (Platt().fit(decision(oof[:, j], self.solver), Ym[:, j], prior_shift=shift[j]) if oof is not None
+             else Platt(b=shift[j], method="prior-shift")).to_dict() for j in range(Y.shape[1])]
 
     def _fit_role(self, X, rows, groups) -> None:
+        """Role heads over the five roles (rows with a known role) with temperature scaling."""
         mask = np.array([u.role in ROLE_IDS for u in rows])
-        y = np.array([ROLE_IDS.index(u.role) if u.role in ROLE_IDS else -1 for u in rows])
-        Y = np.eye(len(ROLE_IDS))[np.clip(y, 0, None)] * mask[:, None]
-        if not mask.any():
-            self.arrays["role_w"] = np.zeros((X.shape[1], len(ROLE_IDS)))
-            self.arrays["role_b"] = np.full(len(ROLE_IDS), 1.0 / len(ROLE_IDS))
+        y = np.array([ROLE_IDS.index(u.role) if u.role in ROLE_IDS else 0 for u in rows])
+        Y = np.eye(len(ROLE_IDS))[y] * mask[:, None]
+        if not mask.any():  # no role labels at all: uniform
+            self.arrays["role_w"], self.arrays["role_b"] = np.zeros((X.shape[1], 5)), np.zeros(5)
+            self.arrays["role_shift"] = np.zeros(5)
             self.calibrators["role"] = Temperature().to_dict()
             return
-        w, b, oof = self._task(X, Y, rows, groups, mask)
+        w, b, oof = self._heads(X, Y, rows, groups, mask)
         self.arrays["role_w"], self.arrays["role_b"] = w, b
-        temp = Temperature().fit(np.log(np.clip(oof, EPS, None)), y[mask]) if oof is not None else Temperature()
+        self.arrays["role_shift"] = prior_shift(Y[mask], self.solver)
+        temp = Temperature().fit(self._role_logits(oof), y[mask]) if oof is not None else Temperature()
         self.calibrators["role"] = temp.to_dict()
 
-    def _fit_polarity(self, X, rows, groups) -> None:
-        mask = np.array([u.polarity in POLARITY_IDS for u in rows])
-        Y = np.array([[1.0 if u.polarity == "+" else 0.0] for u in rows])
-        if not mask.any():
-            self.arrays["pol_w"], self.arrays["pol_b"] = np.zeros((X.shape[1], 1)), np.array([0.5])
-            self.calibrators["polarity"] = Platt().to_dict()
-            return
-        w, b, oof = self._task(X, Y, rows, groups, mask)
-        self.arrays["pol_w"], self.arrays["pol_b"] = w, b
-        platt = Platt().fit(to_logit(oof[:, 0]), Y[mask, 0]) if oof is not None else Platt()
-        self.calibrators["polarity"] = platt.to_dict()
+    def _role_logits(self, scores: np.ndarray) -> np.ndarray:
+        if self.solver == "logreg":
+            return scores + self.arrays["role_shift"]
+        return np.log(np.clip(scores, EPS, None))
 
     # -- prediction ------------------------------------------------------------------------
     def predict_arrays(self, units: list[Unit]) -> dict[str, np.ndarray]:
@@ -269,14 +217,14 @@ class EmbedBackend:
         X, emb = self.features(units)
         X = X.astype(np.float64)
         a = self.arrays
-        mech_s = to_logit(X @ a["mech_w"] + a["mech_b"])
-        mech = np.column_stack([Platt.from_dict(c).transform(mech_s[:, j])
-                                for j, c in enumerate(self.calibrators["mechanisms"])]) \
-            if self.mechanism_ids else np.zeros((len(units), 0))
+        out = {"emb": emb}
+        for name in ("mech", "pol"):
+            dec = decision(X @ a[f"{name}_w"] + a[f"{name}_b"], self.solver)
+            cols = [Platt.from_dict(c).transform(dec[:, j]) for j, c in enumerate(self.calibrators[name])]
+            out[name] = np.column_stack(cols) if cols else np.zeros((len(units), 0))
         role = Temperature.from_dict(self.calibrators["role"]).transform(
-            np.log(np.clip(X @ a["role_w"] + a["role_b"], EPS, None)))
-        pol = Platt.from_dict(self.calibrators["polarity"]).transform(to_logit(X @ a["pol_w"] + a["pol_b"])[:, 0])
-        return {"mechanisms": mech, "role": role, "polarity": pol, "emb": emb}
+            self._role_logits(X @ a["role_w"] + a["role_b"]))
+        return {"mechanisms": out["mech"], "role": role, "polarity": out["pol"][:, 0], "emb": emb}
 
     def predict(self, units: list[Unit]) -> list[dict[str, Any]]:
         """Predictions in the :func:`mechcode.models.base.prediction` contract."""

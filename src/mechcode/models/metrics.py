@@ -27,7 +27,7 @@ from mechcode.codebook import POLARITY_IDS, ROLE_IDS, Codebook
 from mechcode.models.base import LabelledUnit, label_space, map_labels
 from mechcode.models.calibration import ece, top_label_ece
 
-COUNTING = __doc__.split("How units count")[1].split("\n\n")[0].strip()
+COUNTING = " ".join(__doc__[__doc__.index("- mechanisms:"):].split())
 
 
 def prf(tp: int, fp: int, fn: int) -> dict[str, float]:

@@ -17,8 +17,9 @@ Platt scaling for binary heads, temperature scaling for the role head; tiny clas
 as described in :mod:`mechcode.models.calibration`.
 
 Rationale: the word n-grams that contribute most to the top mechanism and the top role.
-Saved as ``sparse.skops`` (vectorizers + models; skops with an explicit trusted-type list)
-and ``sparse.json`` (label space, calibrators, parameters). torch is never imported.
+Saved as plain arrays and JSON, no pickle: ``sparse.npz`` (idf weights, head coefficients)
+and ``sparse.json`` (vocabularies, label space, calibrators, parameters). Neither torch nor
+skops is imported (importing skops pulls in torch through scikit-learn's estimator discovery).
 """
 from __future__ import annotations
 
@@ -31,15 +32,12 @@ import scipy.sparse as sp
 
 from mechcode.codebook import POLARITY_IDS, ROLE_IDS, Codebook
 from mechcode.errors import ModelError
-from mechcode.models.base import (Example, LabelledUnit, Unit, label_space, load_skops, prediction,
-                                  restore_vocabularies, save_skops, strip_vocabularies, training_examples)
+from mechcode.models.base import (Example, LabelledUnit, Unit, check_params, label_space, load_arrays,
+                                  prediction, restore_vectorizer, save_arrays, training_examples,
+                                  vectorizer_state)
 from mechcode.models.calibration import Platt, Temperature, sigmoid
 
-# Types in sparse.skops beyond skops' own defaults. TfidfVectorizer, LogisticRegression and the
-# numpy/scipy parts they hold are all skops defaults (checked with skops.io.get_untrusted_types),
-# so the list is empty: anything else in the file is refused.
-ALLOWED_TYPES: tuple[str, ...] = ()
-SKOPS_FILE = "sparse.skops"
+ARRAYS_FILE = "sparse.npz"
 META_FILE = "sparse.json"
 
 DEFAULTS: dict[str, Any] = {
@@ -103,15 +101,27 @@ class Features:
         return self._names
 
     def parts(self) -> dict[str, Any]:
-        return {"word": self.word, "char": self.char, "ctx": self.ctx}
+        return {k: v for k, v in (("word", self.word), ("char", self.char), ("ctx", self.ctx)) if v is not None}
+
+
+class Linear:
+    """A fitted linear model as plain arrays (what prediction needs of a LogisticRegression)."""
+
+    def __init__(self, coef: np.ndarray, intercept: np.ndarray, classes: list[str]):
+        self.coef_ = np.asarray(coef, dtype=np.float64)
+        self.intercept_ = np.asarray(intercept, dtype=np.float64)
+        self.classes_ = [str(c) for c in classes]
+        if self.coef_.ndim != 2 or self.coef_.shape[0] != self.intercept_.shape[0] \
+                or self.coef_.shape[0] != (1 if len(self.classes_) == 2 else len(self.classes_)):
+            raise ModelError("sparse model: coefficient shapes do not match the classes")
 
     @classmethod
-    def from_parts(cls, parts: dict[str, Any], params: dict[str, Any]) -> "Features":
-        self = cls.__new__(cls)
-        self.word, self.char, self.ctx = parts["word"], parts.get("char"), parts.get("ctx")
-        self.context_weight = float(params["context_weight"])
-        self._names = None
-        return self
+    def of(cls, lr) -> "Linear":
+        return cls(lr.coef_, lr.intercept_, list(lr.classes_))
+
+    def decision_function(self, X) -> np.ndarray:
+        d = np.asarray(X @ self.coef_.T) + self.intercept_
+        return d.ravel() if d.shape[1] == 1 else d
 
 
 class Head:
@@ -208,7 +218,7 @@ def fit_head(X, y: list[str], w: np.ndarray, groups: list[str], classes: list[st
     if (counts > 0).sum() < 2:  # one class only: the smoothed class frequencies
         return Head(classes, const=list((counts + 1.0) / (counts.sum() + len(classes))))
     multiclass = len(classes) > 2
-    model = _lr(C, params, multiclass).fit(X, y, sample_weight=w)
+    model = Linear.of(_lr(C, params, multiclass).fit(X, y, sample_weight=w))
     oof, seen = _oof_logits(X, y, w, groups, classes, C, params, multiclass)
     if multiclass:
         calib = Temperature().fit(oof[seen], idx[seen]) if seen.any() else Temperature()
@@ -240,11 +250,7 @@ class SparseBackend:
     version: ClassVar[str] = "1"
 
     def __init__(self, **params: Any):
-        unknown = sorted(set(params) - set(DEFAULTS))
-        if unknown:
-            raise ModelError(f"sparse backend: unknown parameter(s) {', '.join(unknown)}; "
-                             f"known: {', '.join(DEFAULTS)}")
-        self.params = {**DEFAULTS, **params}
+        self.params = check_params("sparse", DEFAULTS, params, nullable=("class_weight", "char_ngrams"))
         self.mechanisms: list[str] = []
         self.features: Features | None = None
         self.heads: dict[str, Head] = {}
@@ -361,35 +367,39 @@ class SparseBackend:
     # -- persistence -------------------------------------------------------------------------
     def save(self, directory: Path) -> None:
         directory = Path(directory)
-        models = {k: h.model for k, h in self.heads.items() if h.model is not None}
-        vecs, vocab = strip_vocabularies(self.features.parts())
-        save_skops({**vecs, "models": models}, directory / SKOPS_FILE)
-        meta = {"params": self.params, "mechanisms": self.mechanisms,
-                "heads": {k: h.meta() for k, h in self.heads.items()}, "vocabulary": vocab}
+        arrays, vocab = {}, {}
+        for key, vec in self.features.parts().items():
+            vocab[key], arrays[f"idf.{key}"] = vectorizer_state(vec)
+        heads = {}
+        for name, h in self.heads.items():
+            heads[name] = h.meta()
+            if h.model is not None:
+                arrays[f"coef.{name}"], arrays[f"intercept.{name}"] = h.model.coef_, h.model.intercept_
+                heads[name]["model_classes"] = h.model.classes_
+        save_arrays(directory / ARRAYS_FILE, arrays)
+        meta = {"params": self.params, "mechanisms": self.mechanisms, "heads": heads, "vocabulary": vocab}
         (directory / META_FILE).write_text(json.dumps(meta, ensure_ascii=False), encoding="utf-8")
 
     @classmethod
     def load(cls, directory: Path, card: dict[str, Any]) -> "SparseBackend":
-        from sklearn.feature_extraction.text import TfidfVectorizer
-        from sklearn.linear_model import LogisticRegression
-
         directory = Path(directory)
         try:
             meta = json.loads((directory / META_FILE).read_text(encoding="utf-8"))
-        except (OSError, json.JSONDecodeError) as exc:
-            raise ModelError(f"{directory}: unreadable {META_FILE} ({exc})") from exc
-        parts = load_skops(directory / SKOPS_FILE, ALLOWED_TYPES)
-        models = parts.get("models") if isinstance(parts, dict) else None
-        ok = isinstance(models, dict) and isinstance(parts.get("word"), TfidfVectorizer) \
-            and all(isinstance(m, LogisticRegression) for m in models.values())
-        if not ok:
-            raise ModelError(f"{directory / SKOPS_FILE}: unexpected content for a sparse model")
-        self = cls(**meta["params"])
-        self.mechanisms = list(meta["mechanisms"])
-        vecs = {k: parts.get(k) for k in ("word", "char", "ctx")}
-        if not all(v is None or isinstance(v, TfidfVectorizer) for v in vecs.values()):
-            raise ModelError(f"{directory / SKOPS_FILE}: unexpected content for a sparse model")
-        restore_vocabularies(vecs, meta.get("vocabulary", {}))
-        self.features = Features.from_parts(vecs, self.params)
-        self.heads = {k: Head.from_meta(m, models.get(k)) for k, m in meta["heads"].items()}
+            self = cls(**meta["params"])
+            arrays = load_arrays(directory / ARRAYS_FILE)
+            self.mechanisms = list(meta["mechanisms"])
+            self.features = Features(self.params)
+            for key, vec in self.features.parts().items():
+                restore_vectorizer(vec, meta["vocabulary"][key], arrays[f"idf.{key}"])
+            self.heads = {}
+            for name, m in meta["heads"].items():
+                model = Linear(arrays[f"coef.{name}"], arrays[f"intercept.{name}"], m["model_classes"]) \
+                    if "model_classes" in m else None
+                self.heads[name] = Head.from_meta(m, model)
+        except (OSError, KeyError, TypeError, ValueError) as exc:
+            raise ModelError(f"{directory}: not a readable sparse model ({exc.__class__.__name__}: {exc})") from exc
+        missing = [f"mech:{m}" for m in self.mechanisms if f"mech:{m}" not in self.heads]
+        missing += [h for h in ("any", "role", "polarity") if h not in self.heads]
+        if missing:
+            raise ModelError(f"{directory}: sparse model lacks heads {', '.join(missing)}")
         return self

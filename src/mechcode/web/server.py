@@ -97,7 +97,10 @@ def serve(opts: ServerOptions, echo: Callable[[str], None] | None = None) -> Non
     app, service, token = build(opts)
     sock = bind(opts.host, opts.port, tries=1 if opts.port == 0 else PORT_TRIES)
     port = sock.getsockname()[1]
-    logging.basicConfig(level=logging.INFO, stream=sys.stderr, format="%(asctime)s %(name)s: %(message)s")
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(logging.Formatter("%(asctime)s %(message)s", "%H:%M:%S"))
+    logging.getLogger("mechcode").addHandler(handler)
+    logging.getLogger("mechcode").setLevel(logging.INFO)
     echo(f"mechcode review server for {opts.review_dir} (reviewer: {service.reviewer}, "
          f"model: {service.serving.version or 'zeroshot, created on first use'})")
     if not is_loopback(opts.host):
