@@ -5,6 +5,7 @@ Static files come only from the package's ``web/static`` folder, by an explicit 
 """
 from __future__ import annotations
 
+import logging
 from importlib import resources
 
 from fastapi import Body, FastAPI, Query, Request
@@ -16,6 +17,8 @@ from mechcode.errors import MechcodeError
 from mechcode.loop.service import InvalidRequest, LoopService, NotFound
 from mechcode.web.auth import MAX_BODY, Guard
 from mechcode.web.schemas import DecisionIn, SpanIn, UndoIn
+
+log = logging.getLogger(__name__)
 
 # name -> content type; nothing else is ever served from the package
 STATIC_FILES = {
@@ -57,6 +60,12 @@ def _handlers(app: FastAPI) -> None:
     @app.exception_handler(RequestValidationError)
     async def unprocessable(_req: Request, exc: RequestValidationError):
         return JSONResponse({"error": _validation_message(exc)}, status_code=422)
+
+    @app.exception_handler(Exception)
+    async def crashed(_req: Request, exc: Exception):
+        log.exception("unexpected error")
+        return JSONResponse({"error": f"internal error ({exc.__class__.__name__}); see the server log"},
+                            status_code=500)
 
     @app.exception_handler(StarletteHTTPException)
     async def http_error(_req: Request, exc: StarletteHTTPException):
