@@ -18,11 +18,11 @@ from __future__ import annotations
 
 import argparse
 import os
+import resource
 import shutil
 import sys
 import tempfile
 import threading
-import time
 from pathlib import Path
 
 import psutil
@@ -90,14 +90,23 @@ def run(folder: Path, model: Path, workers: int, tmp: Path) -> dict:
 
     review_dir = tmp / f"review-{workers}-{len(list(folder.iterdir()))}"
     rv = Review.init(review_dir, CODEBOOK)
+    cpu0 = _cpu()
     with PeakRSS() as mem:
         s = code_files(rv, [folder], workers=workers, model=str(model), progress=True,
                        report=lambda line: print(line, file=sys.stderr))
+    cpu = _cpu() - cpu0
     rv.close()
     shutil.rmtree(review_dir, ignore_errors=True)
     return {"workers": workers, "files": len(list(folder.iterdir())), "papers": s.papers, "pages": s.pages,
             "units": s.units, "seconds": s.seconds, "pages_s": s.pages_per_s, "failed": len(s.failures),
-            "peak_mb": mem.peak / 2**20, "peak_main_mb": mem.peak_main / 2**20}
+            "peak_mb": mem.peak / 2**20, "peak_main_mb": mem.peak_main / 2**20, "cpu_s": cpu,
+            "pages_cpu_s": s.pages / cpu if cpu else 0.0}
+
+
+def _cpu() -> float:
+    """CPU seconds (user + system) of this process and its finished children (the workers)."""
+    me, kids = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN)
+    return me.ru_utime + me.ru_stime + kids.ru_utime + kids.ru_stime
 
 
 def main() -> None:
@@ -121,15 +130,19 @@ def main() -> None:
                 r = run(folder, model, w, tmp)
                 results.append(r)
                 print(f"workers={r['workers']} files={r['files']}: {r['pages']} pages, {r['units']} units in "
-                      f"{r['seconds']:.1f} s = {r['pages_s']:.2f} pages/s; peak RSS {r['peak_mb']:.0f} MB "
+                      f"{r['seconds']:.1f} s = {r['pages_s']:.2f} pages/s ({r['cpu_s']:.0f} CPU s, "
+                      f"{r['pages_cpu_s']:.2f} pages per CPU s); peak RSS {r['peak_mb']:.0f} MB "
                       f"(main {r['peak_main_mb']:.0f} MB); failed {r['failed']}", flush=True)
             shutil.rmtree(folder)
-    print("\n| files | workers | pages | seconds | pages/s | peak RSS MB (all) | peak RSS MB (main) |")
-    print("|---:|---:|---:|---:|---:|---:|---:|")
+    print("\n| files | workers | pages | seconds | pages/s | CPU s | pages/CPU s | peak RSS MB (all) "
+          "| peak RSS MB (main) |")
+    print("|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
     for r in results:
         print(f"| {r['files']} | {r['workers']} | {r['pages']} | {r['seconds']:.1f} | {r['pages_s']:.2f} "
-              f"| {r['peak_mb']:.0f} | {r['peak_main_mb']:.0f} |")
-    print("\ngoal: >= 10 pages/s with 2 workers on 2 cores")
+              f"| {r['cpu_s']:.0f} | {r['pages_cpu_s']:.2f} | {r['peak_mb']:.0f} | {r['peak_main_mb']:.0f} |")
+    print(f"\nload average now: {os.getloadavg()[0]:.1f} (pages/s is only meaningful on an idle machine; "
+          "pages per CPU second x cores bounds it)")
+    print("goal: >= 10 pages/s with 2 workers on 2 cores")
 
 
 if __name__ == "__main__":

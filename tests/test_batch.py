@@ -161,3 +161,19 @@ def test_dask_cluster_gives_the_local_result(tmp_path, corpus_dir, pdf_folder, m
         assert [r[:3] for r in remote_state[key]] == [r[:3] for r in rows], key
         for a, b in zip(remote_state[key], rows):
             assert a[3] == pytest.approx(b[3], abs=1e-6), (key, a[:2])
+
+
+def test_resolve_model(tmp_path, corpus_dir, model_dir):
+    from mechcode.batch import resolve_model
+    from mechcode.errors import ModelError
+
+    rv = _review(tmp_path, corpus_dir)
+    with pytest.raises(ModelError, match="not a model directory, a model version"):
+        resolve_model(rv, "no-such-model")
+    spec = resolve_model(rv, str(model_dir))
+    assert spec["version"] == "sparse-test" and [m["version"] for m in rv.models()] == ["sparse-test"]
+    assert resolve_model(rv, "sparse-test") == spec == resolve_model(rv, None)
+    assert resolve_model(rv, str(model_dir)) == spec and len(rv.models()) == 1  # registered once
+    res = CliRunner().invoke(cli, ["code", str(rv.path), str(tmp_path / "missing.pdf"), "--model", "sparse-test",
+                                   "-q", "--workers", "1"])
+    assert res.exit_code == 1 and "missing.pdf: no such file" in res.stderr

@@ -37,7 +37,9 @@ def seed_boxes(seed_text: str) -> dict[int, dict]:
 
 def mechanism_for(name: str, codebook) -> str:
     """The codebook mechanism a Box title names (prefix of a name, else most shared words)."""
-    words = lambda s: {w for w in re.findall(r"[a-z]+", s.lower()) if len(w) > 3}  # noqa: E731
+    def words(s: str) -> set[str]:
+        return {w for w in re.findall(r"[a-z]+", s.lower()) if len(w) > 3}
+
     for m in codebook.mechanisms:
         if m.name.lower().startswith(name.lower()):
             return m.id

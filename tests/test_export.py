@@ -202,3 +202,24 @@ def test_export_cli_errors_and_files(review, tmp_path):
     assert zipfile.is_zipfile(out)
     res = runner.invoke(cli, ["export", str(review.path), "--format", "md"])
     assert res.exit_code == 0 and "# Methods appendix" in res.stdout
+
+
+def test_qdpx_real_pdf_positions(tmp_path, corpus_dir, pdf_dir, schema):
+    """A real paper (ligatures, curly quotes, dashes): every selection selects its unit's text."""
+    from mechcode.ingest import extract_pdf
+
+    rv = Review.init(tmp_path / "r", corpus_dir / "codebook.yaml")
+    doc_id, _ = rv.add_document(extract_pdf(pdf_dir / "hindawi2010_heartfailure_focusgroups.pdf"))
+    units = rv.units(doc_id)
+    rv.add_suggestions("m", [{"unit_id": u["id"], "mechanisms": {"inspiring-intent": 0.9},
+                              "role": {"context": 0.8}, "polarity": {"+": 0.9}} for u in units])
+    zf, root = _qdpx(rv, tmp_path, "suggestions")
+    assert schema.validate(root), schema.error_log
+    src = root.find(f"{Q}Sources/{Q}TextSource")
+    text = zf.read("sources/" + src.get("plainTextPath")[len("internal://"):]).decode("utf-8")
+    assert text == rv.document(doc_id)["text"] and any(ord(c) > 127 for c in text)
+    sels = src.findall(f"{Q}PlainTextSelection")
+    assert len(sels) == len(units) > 50
+    for sel, u in zip(sels, units):
+        assert text[int(sel.get("startPosition")):int(sel.get("endPosition"))] == u["text"]
+        assert len(sel.findall(f"{Q}Coding")) == 3

@@ -182,3 +182,20 @@ def test_matrix_cli(table2, tmp_path, corpus_dir):
     assert res.exit_code == 0 and out.stat().st_size > 0
     res = runner.invoke(cli, ["matrix", str(tmp_path / "nope"), "--format", "csv"])
     assert res.exit_code == 2 and "error:" in res.output
+
+
+def test_paper_labels():
+    from mechcode.synthesis.coded import _disambiguate, paper_label
+
+    assert paper_label({"label": "Aitken (2014)", "metadata": {"authors": ["X Y"]}}) == "Aitken (2014)"
+    assert paper_label({"metadata": {"authors": ["Tom P Thompson", "C Greaves"], "year": 2015}}) \
+        == "Thompson (2015)"
+    assert paper_label({"metadata": {"authors": ["Thompson TP"], "year": None,
+                                     "CreationDate": "D:20150102"}}) == "Thompson (2015)"
+    assert paper_label({"metadata": {"author": "Jane van Eyk and Bob Baum", "year": "2002"}}) == "Van Eyk (2002)"
+    page1 = [{"page": 1, "kind": "author", "text": "Sarah Sims, Simon Fletcher"},
+             {"page": 1, "kind": "header", "text": "Int J Integr Care 2021;21(4):26"}]
+    assert paper_label({"metadata": {}, "file_name": "x.pdf"}, page1) == "Sims (2021)"
+    assert paper_label({"metadata": {}, "file_name": "paper7.PDF"}) == "paper7"
+    assert _disambiguate({1: "Williams (2012)", 2: "Williams (2012)", 3: "Ling (2012)"}) == \
+        {1: "Williams (2012a)", 2: "Williams (2012b)", 3: "Ling (2012)"}

@@ -14,7 +14,8 @@ import pytest
 from mechcode.codebook import POLARITY_IDS, ROLE_IDS, parse_codebook
 from mechcode.errors import ModelError
 from mechcode.models.base import LabelledUnit, Unit, verify_dir, write_card
-from mechcode.models.embed import EmbedBackend, definition_units, fit_ridge, nearest_examples
+from mechcode.models.embed import EmbedBackend, definition_units, nearest_examples
+from mechcode.models.embed_heads import fit_logreg, fit_ridge
 from mechcode.models.embedding_cache import CACHE_FILE, Encoder, default_model_path
 
 CODEBOOK = parse_codebook({"name": "test", "version": "1", "mechanisms": [
@@ -119,6 +120,17 @@ def test_fit_ridge_matches_sklearn_ridge():
     assert oof.shape == Y.shape and not np.allclose(oof, X @ w + b)  # genuinely out of fold
 
 
+def test_fit_logreg_heads_and_constant_columns():
+    rng = np.random.default_rng(2)
+    X = rng.normal(size=(80, 5))
+    Y = np.column_stack([X[:, 0] > 0.5, np.zeros(80)]).astype(float)
+    w, b, oof = fit_logreg(X, Y, [str(i // 4) for i in range(80)], C=10.0, k=4, seed=0)
+    assert w.shape == (5, 2) and oof.shape == (80, 2)
+    assert np.argmax(np.abs(w[:, 0])) == 0 and w[0, 0] > 0  # learns the informative feature
+    assert np.all(w[:, 1] == 0) and b[1] < -5  # a class never seen stays far negative
+    assert np.mean((oof[:, 0] > 0) == (Y[:, 0] > 0)) > 0.85
+
+
 def test_definition_units_cover_descriptions_and_roles():
     defs = definition_units(CODEBOOK)
     trust = [u for u in defs if u.mechanisms == ["trust"]]
@@ -132,10 +144,10 @@ def test_definition_units_cover_descriptions_and_roles():
 
 # -- backend with the tiny model -----------------------------------------------------------
 
-@pytest.mark.parametrize("context", ["concat", "mix", "none"])
-def test_embed_round_trip_tiny(tiny_model, tmp_path, context):
+@pytest.mark.parametrize("context,solver", [("concat", "ridge"), ("mix", "logreg"), ("none", "ridge")])
+def test_embed_round_trip_tiny(tiny_model, tmp_path, context, solver):
     units = labelled()
-    be = EmbedBackend(model_path=str(tiny_model), context=context, folds=3).fit(units, CODEBOOK)
+    be = EmbedBackend(model_path=str(tiny_model), context=context, solver=solver, folds=3).fit(units, CODEBOOK)
     assert be.mechanism_ids == ["trust", "vision"]
     queries = [Unit(id=u.id, text=u.text, context=u.context) for u in units[:8]] + [Unit(id="q", text="trust")]
     preds = be.predict(queries)
@@ -173,6 +185,8 @@ def test_embed_unknown_roles_and_no_units(tiny_model):
         EmbedBackend(model_path=str(tiny_model), definitions=False).fit([], CODEBOOK)
     with pytest.raises(ModelError, match="context must be"):
         EmbedBackend(context="sideways")
+    with pytest.raises(ModelError, match="solver must be"):
+        EmbedBackend(solver="svm")
 
 
 def test_embed_load_detects_changed_encoder(tiny_model, tmp_path):

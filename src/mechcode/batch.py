@@ -276,7 +276,10 @@ def _dask_results(todo: list[str], model_path: str, cache_dir: str | None, sched
 
     cluster = None
     if scheduler:
-        client = Client(scheduler, timeout="30s")
+        try:
+            client = Client(scheduler, timeout="10s")
+        except (OSError, TimeoutError) as exc:
+            raise MechcodeError(f"cannot reach the dask scheduler at {scheduler} ({exc})") from exc
     else:
         cluster = LocalCluster(n_workers=workers, processes=True, threads_per_worker=1,
                                host="127.0.0.1", dashboard_address=None)
@@ -330,13 +333,16 @@ def code_files(rv, inputs: Iterable[str | Path], workers: int = 0, model: str | 
     if executor not in ("local", "dask"):
         raise MechcodeError(f"unknown executor {executor!r}; expected local or dask")
     workers = workers or os.cpu_count() or 1
+    say = report or (lambda line: tqdm.write(line, file=sys.stderr))
+    if model is None and rv.latest_model() is None:
+        say(f"the review has no model yet: training a {DEFAULT_BACKEND} model on its labelled units "
+            "and the codebook definitions")
     spec = resolve_model(rv, model)
     summary = Summary(model_version=spec["version"])
     todo = _todo(rv, iter_pdfs(inputs), spec["version"], summary)
     t0 = time.perf_counter()
     bar = tqdm(total=len(todo), unit="paper", file=sys.stderr, disable=not progress or not todo,
                desc="coding")
-    say = report or (lambda line: tqdm.write(line, file=sys.stderr))
     cache = str(rv.cache_dir)  # dask workers may run elsewhere: no cache there
     results = _dask_results(todo, spec["path"], None, scheduler, workers) if executor == "dask" \
         else _local_results(todo, spec["path"], cache, min(workers, max(len(todo), 1)))

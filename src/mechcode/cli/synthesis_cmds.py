@@ -143,8 +143,10 @@ def export(review_dir, fmt, what, threshold, output):
 @review_dir_arg
 @click.argument("inputs", nargs=-1, required=True, metavar="PDF_OR_DIR...")
 @workers_opt
-@click.option("--model", help="Model directory or model version of this review "
-                              "(default: the review's latest model).")
+@click.option("--model", help="Model directory, model version of this review, or a backend name "
+                              "(sparse, zeroshot ...) to train now. Default: the review's latest "
+                              "model; if it has none, a sparse model trained on its labelled units "
+                              "and the codebook definitions.")
 @click.option("--executor", type=click.Choice(["local", "dask"]), default="local", show_default=True,
               help="local: worker processes on this machine; dask: dask.distributed workers.")
 @click.option("--scheduler", metavar="tcp://HOST:PORT",

@@ -94,17 +94,20 @@ def run_learning_curve(exp, progress: bool, log: Log) -> list[dict[str, Any]]:
     records = []
     for backend in exp.backends:
         params = exp.params.get(backend, {})
-        by_size: dict[int, list[dict[str, Any]]] = {}
+        by_size: dict[Any, list[dict[str, Any]]] = {}  # a size, or "all" (the whole training side)
         for seed in exp.seeds:
             train, test = _lc_split(units, cb, seed, test_size)
-            for n in sorted({min(s, len(train)) for s in sizes} | {len(train)}):
+            points = [(s, s) for s in sorted(set(sizes)) if s < len(train)] + [("all", len(train))]
+            for key, n in points:
                 log(f"learning-curve: {backend}, seed {seed}, {n} training units")
                 t0 = time.perf_counter()
                 model = make_backend(backend, params).fit([units[i] for i in train[:n]], cb)
                 fit_s = time.perf_counter() - t0
                 s = summary(score([units[i] for i in test], model.predict([units[i] for i in test]), cb))
-                by_size.setdefault(n, []).append({**s, "fit_s": fit_s, "n_test": len(test)})
-        curve = {n: _spreads(pts, SCORE_KEYS + ("fit_s",)) for n, pts in sorted(by_size.items())}
+                by_size.setdefault(key, []).append({**s, "fit_s": fit_s, "n_test": len(test), "n_train": n})
+        # the "all" point sits at the mean training-side size over seeds
+        curve = {round(sum(p["n_train"] for p in pts) / len(pts)): _spreads(pts, SCORE_KEYS + ("fit_s",))
+                 for _, pts in sorted(by_size.items(), key=lambda kv: kv[1][0]["n_train"])}
         last = curve[max(curve)]
         steps = {f"{k}.{stat}": [(n, c[k][stat]) for n, c in curve.items() if c[k][stat] is not None]
                  for k in ("mechanism_macro_f1", "role_macro_f1", "fit_s") for stat in ("mean", "std")}
@@ -112,7 +115,7 @@ def run_learning_curve(exp, progress: bool, log: Log) -> list[dict[str, Any]]:
             "backend": backend,
             "params": {"sizes": sizes, "test_size": test_size, "seeds": exp.seeds, "backend_params": params},
             "metrics": {"at_max": last, "max_train_units": max(curve),
-                        "n_test_units": by_size[max(curve)][0]["n_test"]},
+                        "n_test_units": by_size["all"][0]["n_test"]},
             "steps": steps, "artifacts": [], "curve": curve})
     plot = _plot_learning_curves(records, exp.results_dir / exp.name / "learning_curves.png")
     for r in records:

@@ -24,28 +24,43 @@ def _open(data: bytes, name: str):
         raise corrupt(name, str(exc).split("(")[-1].rstrip(")") or "unreadable") from exc
 
 
-def _objects(raw, i: int, R, cache: dict, fonts: dict, buf, mat) -> tuple[float, str, bool]:
-    """(size, font name, upright) of the text object owning char ``i`` (cached)."""
-    obj = R.FPDFText_GetTextObject(raw, i)
-    key = ctypes.addressof(obj.contents) if obj else 0
-    info = cache.get(key)
-    if info is not None:
-        return info
+def _object_info(raw, i: int, obj, R, fonts: dict, buf, mat) -> tuple[float, str, bool]:
+    """(size, font name, upright) of the text object owning char ``i``."""
     R.FPDFText_GetMatrix(raw, i, mat)
     size = R.FPDFText_GetFontSize(raw, i) * math.hypot(mat.c, mat.d)
     upright = abs(mat.b) < 1e-6 and abs(mat.c) < 1e-6 and mat.a > 0 and mat.d > 0
-    font = R.FPDFTextObj_GetFont(obj) if obj else None
+    font = R.FPDFTextObj_GetFont(R.FPDFText_GetTextObject(raw, i)) if obj else None
     fkey = ctypes.addressof(font.contents) if font else 0
     fname = fonts.get(fkey)
     if fname is None:
         n = R.FPDFFont_GetBaseFontName(font, buf, len(buf)) if font else 0
         fname = fonts[fkey] = buf.raw[:max(0, n - 1)].decode("utf-8", "replace")
-    info = cache[key] = (round(size, 3), fname, upright)
-    return info
+    return round(size, 3), fname, upright
+
+
+_TEXT_OBJECT = None
+
+
+def _text_object_fn(R):
+    """FPDFText_GetTextObject returning a plain int (a cheap dictionary key)."""
+    global _TEXT_OBJECT
+    if _TEXT_OBJECT is None:
+        addr = ctypes.cast(R.FPDFText_GetTextObject, ctypes.c_void_p).value
+        proto = ctypes.CFUNCTYPE(ctypes.c_void_p, ctypes.c_void_p, ctypes.c_int)
+        _TEXT_OBJECT = proto(addr)
+    return _TEXT_OBJECT
 
 
 def _same_box(a: Char, b: Char) -> bool:
     return a.x0 == b.x0 and a.x1 == b.x1 and a.top == b.top and a.x1 > a.x0
+
+
+def _spread(out: list[Char], run: list[Char]) -> None:
+    """Give the letters of a ligature equal slices of its box (in order)."""
+    k = len(run)
+    x0, w = run[0].x0, (run[0].x1 - run[0].x0) / k
+    del out[len(out) - (k - 1):]
+    out.extend(c._replace(x0=x0 + j * w, x1=x0 + (j + 1) * w) for j, c in enumerate(run))
 
 
 def _chars(page, height: float) -> list[Char]:
@@ -61,23 +76,33 @@ def _chars(page, height: float) -> list[Char]:
         buf = ctypes.create_string_buffer(256)
         cache: dict = {}
         fonts: dict = {}
-        out = []
+        out: list[Char] = []
+        run: list[Char] = []  # chars sharing one box (a ligature), original boxes
+        text_object = _text_object_fn(R)
+        loose_box = R.FPDFText_GetLooseCharBox
+        raw_ptr = ctypes.cast(raw, ctypes.c_void_p)
         for i in range(n):
             ch = chr(R.FPDFText_GetUnicode(raw, i) or 0xFFFD) if per_char else text[i]
-            if ch.isspace() and R.FPDFText_IsGenerated(raw, i):
-                continue
             if ch in "\ufffe\x02":  # PDFium's mark for a hyphen that breaks a word
                 ch = "-"
             elif ch in "\r\n\x00":
+                continue  # generated line breaks (generated spaces are kept: word breaks)
+            obj = text_object(raw_ptr, i)
+            info = cache.get(obj)
+            if info is None:
+                info = cache[obj] = _object_info(raw, i, obj, R, fonts, buf, mat)
+            loose_box(raw, i, rect)
+            c = Char(ch, rect.left, rect.right, height - rect.top, height - rect.bottom, *info)
+            if ch.isspace():  # generated word breaks have no height: borrow the last char's
+                if not out or out[-1].text.isspace():
+                    continue
+                p = out[-1]
+                c = c._replace(x0=p.x1, x1=max(p.x1, rect.left), top=p.top, bottom=p.bottom)
+            if run and _same_box(run[0], c):  # a ligature split into its letters
+                run.append(c)
+                _spread(out, run)
                 continue
-            size, fname, upright = _objects(raw, i, R, cache, fonts, buf, mat)
-            R.FPDFText_GetLooseCharBox(raw, i, rect)
-            c = Char(ch, rect.left, rect.right, height - rect.top, height - rect.bottom,
-                     size, fname, upright)
-            if out and _same_box(out[-1], c):  # a ligature split into its letters
-                mid = (c.x0 + c.x1) / 2
-                out[-1] = out[-1]._replace(x1=mid)
-                c = c._replace(x0=mid)
+            run = [c]
             out.append(c)
         return out
     finally:

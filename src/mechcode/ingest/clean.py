@@ -52,7 +52,14 @@ def vocabulary(lines: list[Line]) -> Counter:
         if ln.text.rstrip().endswith(HYPHENS):
             words = words[:-1]  # the first half of a broken word
         for w in words[1:]:  # the first word may be the second half of one
-            vocab[w.lower()] += 1
+            w = w.lower()
+            vocab[w] += 1
+            parts = re.split(r"[-\u2010]", w)
+            if len(parts) > 1:  # "harder-to-reach" also counts "harder", "harder-to", ...
+                for k, part in enumerate(parts):
+                    vocab[part] += 1
+                    if k:
+                        vocab[parts[k - 1] + "-" + part] += 1
     return vocab
 
 
@@ -84,6 +91,8 @@ def join_lines(texts: list[str], vocab: Counter) -> str:
 
 def _drop_hyphen(head: str, tail: str, vocab: Counter) -> bool:
     """True if ``head-`` + ``tail`` is a word broken at a line end."""
+    if "-" in tail or "\u2010" in tail:
+        return False  # "harder-" + "to-reach": a compound continues
     last = head.split("-")[-1].lower()
     first = tail.split("-")[0].lower()
     joined = last + first

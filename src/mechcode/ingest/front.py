@@ -98,7 +98,8 @@ def _apart(lines: list[Line], i: int) -> bool:
 
 def _body_run(lines: list[Line], i: int, fs: FontStats, n: int = 3) -> bool:
     run = lines[i:i + n]
-    return len(run) == n and all(fs.body_style(l) and not l.kind for l in run)
+    return len(run) == n and all(fs.body_style(l) and not fs.distinct(l) and not l.kind
+                                 for l in run)
 
 
 def split_front(lines: list[Line], fs: FontStats) -> int:

@@ -13,6 +13,7 @@ import bisect
 import re
 from collections import Counter
 from dataclasses import dataclass, field
+from functools import lru_cache
 
 from mechcode.ingest.pdf import Char
 
@@ -38,11 +39,13 @@ def normalise(text: str) -> str:
     return text
 
 
+@lru_cache(maxsize=4096)
 def is_bold(font: str) -> bool:
     f = font.lower().split("+")[-1]
     return any(m in f for m in BOLD_MARKS)
 
 
+@lru_cache(maxsize=4096)
 def is_italic(font: str) -> bool:
     f = font.lower().split("+")[-1]
     return any(m in f for m in ITALIC_MARKS)
@@ -88,12 +91,6 @@ class _Open:
         self.key = (c.top + c.bottom) / 2
 
 
-def _overlap(c: Char, ln: _Open) -> float:
-    ov = min(c.bottom, ln.bottom) - max(c.top, ln.top)
-    h = min(c.bottom - c.top, ln.bottom - ln.top)
-    return ov / h if h > 0 else 0.0
-
-
 def group_lines(chars: list[Char], page: int) -> list[Line]:
     """Group a page's upright chars into lines (see module docstring)."""
     chars = sorted((c for c in chars if c.upright and c.text and c.bottom > c.top),
@@ -108,19 +105,22 @@ def group_lines(chars: list[Char], page: int) -> list[Line]:
         mid = (c.top + c.bottom) / 2
         lo = bisect.bisect_left(keys, mid - 1.5 * h)
         hi = bisect.bisect_right(keys, mid + 1.5 * h)
-        best, best_ov, stale = None, MIN_OVERLAP, []
+        best, best_ov, stale = None, MIN_OVERLAP, None
+        x0, top, bottom, size = c.x0, c.top, c.bottom, c.size
         for i in range(lo, hi):
             ln = opened[i]
-            gap = c.x0 - ln.last_x1
-            if gap > MAX_GAP * max(ln.size, c.size):
-                stale.append(i)
+            if x0 - ln.last_x1 > MAX_GAP * (ln.size if ln.size > size else size):
+                stale = [i] if stale is None else stale + [i]
                 continue
-            ov = _overlap(c, ln)
-            if ov > best_ov:
-                best, best_ov = ln, ov
-        for i in reversed(stale):
-            done.append(opened.pop(i))
-            keys.pop(i)
+            lb, lt = ln.bottom, ln.top
+            ov = (lb if lb < bottom else bottom) - (lt if lt > top else top)
+            hh = lb - lt if lb - lt < h else h
+            if hh > 0 and ov > best_ov * hh:
+                best, best_ov = ln, ov / hh
+        if stale:
+            for i in reversed(stale):
+                done.append(opened.pop(i))
+                keys.pop(i)
         if best is None:
             if c.text.isspace():
                 continue
@@ -186,16 +186,20 @@ def _finish(o: _Open, page: int) -> Line | None:
     if not text:
         return None
     ink = [c for c in chars if not c.text.isspace()]
-    sizes = Counter(round(c.size, 1) for c in ink)
-    fonts = Counter(c.font for c in ink)
+    styles = Counter((c.font, c.size) for c in ink)
+    fonts: Counter = Counter()
+    sizes: Counter = Counter()
+    for (f, sz), k in styles.items():
+        fonts[f] += k
+        sizes[round(sz, 1)] += k
     font = fonts.most_common(1)[0][0]
-    n_bold = sum(1 for c in ink if is_bold(c.font))
-    n_ital = sum(1 for c in ink if is_italic(c.font))
+    n = len(ink)
+    n_bold = sum(k for f, k in fonts.items() if is_bold(f))
+    n_ital = sum(k for f, k in fonts.items() if is_italic(f))
     return Line(page=page, x0=min(c.x0 for c in ink), x1=max(c.x1 for c in ink),
                 top=o.top, bottom=o.bottom, text=text, size=sizes.most_common(1)[0][0],
-                font=font, purity=fonts[font] / len(ink), bold=n_bold > 0.85 * len(ink),
-                italic=n_ital > 0.85 * len(ink),
-                n_chars=len(ink))
+                font=font, purity=fonts[font] / n, bold=n_bold > 0.85 * n,
+                italic=n_ital > 0.85 * n, n_chars=n)
 
 
 LABEL = re.compile(r"^(\d+(\.\d+)*\.?|[A-Z]\.|[IVX]+\.|[\u2022\u25cf\u25aa\u2013\u2014*\-])$")
@@ -225,7 +229,8 @@ def merge_row_segments(lines: list[Line]) -> list[Line]:
 
 
 def _joinable(a: Line, b: Line, starts: Counter) -> bool:
-    if abs(a.bottom - b.bottom) > 0.25 * a.size or abs(a.size - b.size) > 0.6:
+    overlap = min(a.bottom, b.bottom) - max(a.top, b.top)
+    if overlap < 0.6 * min(a.height, b.height) or abs(a.size - b.size) > 0.6:
         return False
     gap = b.x0 - a.x1
     if not 0 <= gap < 2.5 * a.size:

@@ -75,9 +75,8 @@ class FontStats:
         return cls(body, body_fonts, set())
 
     def body_style(self, ln: Line) -> bool:
-        """Near the body size and not a bold line."""
-        return abs(ln.size - self.body_size) <= SIZE_TOL and not (
-            ln.bold and not any(_bold_name(f) for f in self.body_fonts))
+        """Set in (about) the body font size."""
+        return abs(ln.size - self.body_size) <= SIZE_TOL
 
     def distinct(self, ln: Line) -> bool:
         """Visibly different from running body text (weight, size or font)."""

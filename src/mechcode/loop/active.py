@@ -6,6 +6,7 @@ A *suggestion* is a predict-contract dict: ``{"mechanisms": {id: p}, "role": {ro
 """
 from __future__ import annotations
 
+import heapq
 import random
 from dataclasses import dataclass
 from typing import Any, Iterable, Mapping
@@ -86,7 +87,8 @@ def _coverage_picks(candidates: list[int], suggestions: Mapping[int, Mapping[str
 def select_uncertain(candidates: Iterable[int], suggestions: Mapping[int, Mapping[str, Any]],
                      limit: int, *, labelled_counts: Mapping[str, int] | None = None,
                      mechanisms: Iterable[str] = (), random_share: float = 0.1,
-                     min_examples: int = 5, seed: int = 0) -> list[Pick]:
+                     min_examples: int = 5, seed: int = 0,
+                     scores: Mapping[int, float] | None = None) -> list[Pick]:
     """Choose ``limit`` units to code next.
 
     - about ``random_share`` of the slots are drawn uniformly at random (so the model also
@@ -94,23 +96,29 @@ def select_uncertain(candidates: Iterable[int], suggestions: Mapping[int, Mappin
     - up to a third of the slots go to mechanisms with fewer than ``min_examples`` labels
       (coverage rule: the most likely unit for each rare mechanism, rarest first);
     - the rest are the least confident units (highest :func:`uncertainty`) first.
+
+    ``scores`` may give precomputed uncertainties per unit (the service caches them per model).
     """
     pool = sorted(set(candidates))
     if limit <= 0 or not pool:
         return []
+    if scores is None:
+        scores = {u: uncertainty(suggestions.get(u)) for u in pool}
     rng = random.Random(seed)
     n_random = min(len(pool), int(limit * random_share + 0.5)) if random_share > 0 else 0
     cover = _coverage_picks(pool, suggestions, labelled_counts or {}, list(mechanisms), min_examples,
                             slots=max(0, min(limit - n_random, limit // 3)))
     used = {p.unit_id for p in cover}
-    ranked = sorted((u for u in pool if u not in used),
-                    key=lambda u: (-uncertainty(suggestions.get(u)), u))
+    def score(u: int) -> float:
+        s = scores.get(u)
+        return uncertainty(suggestions.get(u)) if s is None else s
+
     n_uncertain = max(0, limit - n_random - len(cover))
-    top = [Pick(u, "uncertain", uncertainty(suggestions.get(u))) for u in ranked[:n_uncertain]]
+    ranked = heapq.nsmallest(n_uncertain, (u for u in pool if u not in used), key=lambda u: (-score(u), u))
+    top = [Pick(u, "uncertain", score(u)) for u in ranked]
     used.update(p.unit_id for p in top)
     rest = [u for u in pool if u not in used]
-    rand = [Pick(u, "random", uncertainty(suggestions.get(u)))
-            for u in rng.sample(rest, min(len(rest), limit - len(top) - len(cover)))]
+    rand = [Pick(u, "random", score(u)) for u in rng.sample(rest, min(len(rest), limit - len(top) - len(cover)))]
     # coverage picks interleaved early (every third slot), random ones at random positions
     out = list(top)
     for i, pick in enumerate(cover):

@@ -36,6 +36,7 @@ class QueueState:
     labelled_counts: Mapping[str, int] = field(default_factory=dict)
     mechanisms: list[str] = field(default_factory=list)  # suggestable mechanism ids
     seed: int = 0
+    uncertainty: Mapping[int, float] | None = None  # precomputed per unit (optional)
 
 
 def _open_units(state: QueueState, document_id: int | None = None) -> list[dict[str, Any]]:
@@ -81,7 +82,7 @@ def uncertain_queue(state: QueueState, limit: int) -> list[Pick]:
     scored = [u for u in pool if u in state.suggestions]
     pool = scored or pool  # rank what the model has scored (unscored units would all look "unsure")
     return select_uncertain(pool, state.suggestions, limit, labelled_counts=state.labelled_counts,
-                            mechanisms=state.mechanisms, seed=state.seed)
+                            mechanisms=state.mechanisms, seed=state.seed, scores=state.uncertainty)
 
 
 def select(state: QueueState, mode: str, limit: int = 20, mechanism: str | None = None,

@@ -12,7 +12,7 @@ from typing import Any, Iterable
 from mechcode.codebook import POLARITY_IDS, ROLE_IDS
 from mechcode.errors import MechcodeError, StoreError
 from mechcode.loop import queue as q
-from mechcode.loop.active import mechanism_counts, suggested_codes
+from mechcode.loop.active import mechanism_counts, suggested_codes, uncertainty
 from mechcode.loop.retrain import DEFAULT_BACKEND, DEFAULT_EVERY, RetrainScheduler
 from mechcode.loop.serving import INITIAL_BACKEND, ServingModel, score_units
 from mechcode.loop.views import paper_progress, paper_view, unit_item
@@ -51,6 +51,7 @@ class LoopService:
         self._by_id: dict[int, dict[str, Any]] = {}
         self._passage_start: dict[int, int | None] = {}
         self._suggestions: dict[str, dict[int, Any]] = {}
+        self._uncertainty: tuple[Any, dict[int, float]] = (None, {})
 
     # -- cached reads ------------------------------------------------------------------
     def units(self) -> list[dict[str, Any]]:
@@ -81,6 +82,15 @@ class LoopService:
                     self._suggestions.pop(next(iter(self._suggestions)))
                 self._suggestions[version] = self.review.suggestions(version)
             return self._suggestions[version]
+
+    def uncertainties(self, version: str | None) -> dict[int, float]:
+        """Uncertainty of every stored suggestion of ``version`` (cached with the suggestions)."""
+        stored = self.suggestions(version)
+        with self._lock:
+            key = (version, id(stored))
+            if self._uncertainty[0] != key:
+                self._uncertainty = (key, {uid: uncertainty(s) for uid, s in stored.items()})
+            return self._uncertainty[1]
 
     def _forget_suggestions(self, version: str) -> None:
         with self._lock:
@@ -166,7 +176,8 @@ class LoopService:
             self.ensure_suggestions([u for u in open_units if u["id"] not in stored][:LAZY_LIMIT])
         state = q.QueueState(units=units, suggestions=self.suggestions(self.serving.version), coded=coded,
                              skipped=skipped, labelled_counts=self._labelled_counts(),
-                             mechanisms=self.mechanism_ids(), seed=q.stable_seed(reviewer, len(coded)))
+                             mechanisms=self.mechanism_ids(), seed=q.stable_seed(reviewer, len(coded)),
+                             uncertainty=self.uncertainties(self.serving.version) if mode == "uncertain" else None)
         try:
             picks = q.select(state, mode, limit, mechanism, paper)
         except q.QueueError as exc:

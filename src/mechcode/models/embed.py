@@ -3,22 +3,23 @@
 Each unit becomes a feature vector from :class:`~mechcode.models.embedding_cache.Encoder`
 embeddings of its text and (optionally) its paragraph context:
 
-- ``context="concat"``: ``[emb(text), w * emb(context)]`` (default);
+- ``context="concat"``: ``[emb(text), w * emb(context)]`` (default, w = 1);
 - ``context="mix"``: ``normalise(emb(text) + w * emb(context))``;
 - ``context="none"``: ``emb(text)``.
 
-Three linear heads are fitted in closed form as ridge regressions to 0/1 targets (one
-solve per task covers every class, so retraining 5,000 units with cached embeddings takes
-a fraction of a second; iterative logistic regression per mechanism was ~10x too slow):
-mechanisms one-vs-rest (a unit with no mechanism is a negative for every head), role over
-the five CMO roles (units whose role is unknown are left out), polarity ``+`` vs ``-``
-(unknown left out). Scores are calibrated on out-of-fold predictions (grouped k-fold by
-paragraph when groups are given): Platt scaling per mechanism and for polarity,
-temperature scaling for role (:mod:`mechcode.models.calibration`).
+Three sets of linear heads (:mod:`mechcode.models.embed_heads`): mechanisms one-vs-rest
+(a unit with no mechanism is a negative for every head), role over the five CMO roles
+(units whose role is unknown are left out), polarity ``+`` vs ``-`` (unknown left out).
+``solver="ridge"`` (default) solves every class of a task in closed form, so retraining on
+thousands of cached units takes well under a second; ``solver="logreg"`` fits one
+class-balanced scikit-learn LogisticRegression per class (several times slower). Scores are
+calibrated on out-of-fold predictions (grouped k-fold by paragraph when groups are given):
+Platt scaling per mechanism and for polarity, temperature scaling for role
+(:mod:`mechcode.models.calibration`).
 
-The codebook is used as extra training data: every sentence of each mechanism's
-description is a positive example of that mechanism, and each role / polarity definition
-an example of its role / polarity.
+The codebook is used as extra training data (weighted ``definition_weight``): every
+sentence of each mechanism's description is a positive example of that mechanism, and each
+role / polarity definition an example of its role / polarity.
 
 The rationale of a prediction is its three nearest training examples by cosine of the
 text embeddings. Saved files: ``heads.npz`` (arrays only, read with
@@ -78,9 +79,9 @@ class EmbedBackend:
     version: ClassVar[str] = "1"
 
     def __init__(self, model_path: str | None = None, cache_dir: str | os.PathLike | None = None,
-                 context: str = "concat", context_weight: float = 1.0, solver: str = "logreg",
+                 context: str = "concat", context_weight: float = 1.0, solver: str = "ridge",
                  C: float = 10.0, alpha: float = 0.1, folds: int = 5, definitions: bool = True,
-                 definition_weight: float = 1.0, max_length: int = 128,
+                 definition_weight: float = 3.0, max_length: int = 128,
                  batch_size: int = 32, quantize: bool = False, seed: int = 0):
         if context not in CONTEXT_MODES:
             raise ModelError(f"context must be one of {', '.join(CONTEXT_MODES)}, not {context!r}")

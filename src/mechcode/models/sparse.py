@@ -87,8 +87,10 @@ class Features:
         blocks = [self.word.transform(texts)]
         if self.char is not None:
             blocks.append(self.char.transform(texts))
-        if self.ctx is not None:
-            blocks.append(self.ctx.transform(contexts) * self.context_weight)
+        if self.ctx is not None:  # sentences of one paragraph share it: vectorize each once
+            uniq = {c: i for i, c in enumerate(dict.fromkeys(contexts))}
+            C = self.ctx.transform(list(uniq)) * self.context_weight
+            blocks.append(C[[uniq[c] for c in contexts]])
         return sp.hstack(blocks, format="csr", dtype=np.float32)
 
     @property
@@ -337,31 +339,37 @@ class SparseBackend:
             mech = mech * p_any[:, None]
         role = self.heads["role"].proba(X)
         pol = self.heads["polarity"].proba(X)  # P("+"); classes ["-", "+"]
-        out = []
+        out, coefs = [], {}
         for i, u in enumerate(units):
             j = int(mech[i].argmax()) if self.mechanisms else -1
             r = int(role[i].argmax())
-            rationale = self._rationale(X, i, self.mechanisms[j] if j >= 0 else None, ROLE_IDS[r])
+            rationale = self._rationale(X, i, self.mechanisms[j] if j >= 0 else None, ROLE_IDS[r], coefs)
             out.append(prediction(u.id, dict(zip(self.mechanisms, mech[i])), dict(zip(ROLE_IDS, role[i])),
                                   {"+": pol[i], "-": 1.0 - pol[i]}, rationale, 1.0 - p_any[i]))
         return out
 
-    def _rationale(self, X, i: int, mech: str | None, role: str) -> list[dict[str, Any]]:
-        """The word n-grams of unit ``i`` that push most towards its top mechanism and role."""
-        row = X[i]
-        nw = self.features.n_word
-        sel = row.indices < nw
-        idx, val = row.indices[sel], row.data[sel]
+    def _rationale(self, X, i: int, mech: str | None, role: str, coefs: dict) -> list[dict[str, Any]]:
+        """The word n-grams of unit ``i`` that push most towards its top mechanism and role.
+
+        The word block comes first in ``X``, so its columns are those below ``n_word``."""
+        lo, hi = X.indptr[i], X.indptr[i + 1]
+        idx, val = X.indices[lo:hi], X.data[lo:hi]
+        sel = idx < self.features.n_word
+        idx, val = idx[sel], val[sel]
         out = []
-        for task, label, head in (("mechanism", mech, self.heads.get(f"mech:{mech}")),
-                                  ("role", role, self.heads["role"])):
-            coef = head.coef("yes" if task == "mechanism" else label) if head is not None else None
-            if label is None or coef is None or idx.size == 0:
+        for task, label in (("mechanism", mech), ("role", role)):
+            if label is None:
+                continue
+            if (task, label) not in coefs:
+                head = self.heads.get(f"mech:{label}") if task == "mechanism" else self.heads["role"]
+                coefs[(task, label)] = head.coef("yes" if task == "mechanism" else label) if head else None
+            coef = coefs[(task, label)]
+            if coef is None or idx.size == 0:
                 continue
             contrib = val * coef[idx]
             top = np.argsort(-contrib)[: self.params["rationale_terms"]]
-            terms = [str(self.features.word_names()[idx[t]]) for t in top if contrib[t] > 0]
-            out.append({"task": task, "label": label, "terms": terms})
+            names = self.features.word_names()
+            out.append({"task": task, "label": label, "terms": [str(names[idx[t]]) for t in top if contrib[t] > 0]})
         return out
 
     # -- persistence -------------------------------------------------------------------------

@@ -239,7 +239,7 @@ class Review:
 
     def recode_queue(self, reviewer: str | None = None) -> list[dict[str, Any]]:
         """Units waiting for re-coding after a split (or a merge into several codes)."""
-        return _rev.recode_queue(self.connect(), reviewer)
+        return _rev.recode_queue(self, reviewer)
 
     # ------------------------------------------------------------------ summary
     def info(self) -> dict[str, Any]:

@@ -249,10 +249,16 @@ def apply_history(review, steps: list[dict[str, Any]], definitions: Codebook | N
 
 
 # ----------------------------------------------------------------------------- reading
-def codebook_changes(con: sqlite3.Connection) -> list[dict[str, Any]]:
-    """Every stored codebook operation, oldest first (``from``/``to``/``mapping`` decoded)."""
+# These take a Review or one of its connections.
+def _con(source: Any) -> sqlite3.Connection:
+    return source.connect() if hasattr(source, "connect") else source
+
+
+def codebook_changes(con: Any) -> list[dict[str, Any]]:
+    """Every stored codebook operation, oldest first: ``{id, version_from, version_to, op, from, to,
+    mapping: {old id: [new ids]}, review: bool (units need re-coding), note, created_at}``."""
     out = []
-    for r in con.execute("SELECT * FROM codebook_changes ORDER BY id"):
+    for r in _con(con).execute("SELECT * FROM codebook_changes ORDER BY id"):
         d = dict(r)
         d["from"], d["to"] = json.loads(d.pop("source")), json.loads(d.pop("target"))
         d["mapping"], d["review"] = json.loads(d["mapping"]), bool(d["review"])
@@ -260,17 +266,17 @@ def codebook_changes(con: sqlite3.Connection) -> list[dict[str, Any]]:
     return out
 
 
-def codebook_at(con: sqlite3.Connection, version: str) -> Codebook:
+def codebook_at(con: Any, version: str) -> Codebook:
     """The codebook as stored for ``version``."""
-    row = con.execute("SELECT body FROM codebooks WHERE version = ?", (str(version),)).fetchone()
+    row = _con(con).execute("SELECT body FROM codebooks WHERE version = ?", (str(version),)).fetchone()
     if row is None:
         raise StoreError(f"the review has no codebook version {version!r}")
     return parse_codebook(json.loads(row["body"]), f"codebook v{version}")
 
 
-def versions(con: sqlite3.Connection) -> list[str]:
+def versions(con: Any) -> list[str]:
     """Codebook versions, oldest first."""
-    return [r[0] for r in con.execute("SELECT version FROM codebooks ORDER BY seq")]
+    return [r[0] for r in _con(con).execute("SELECT version FROM codebooks ORDER BY seq")]
 
 
 def _steps(con: sqlite3.Connection) -> dict[str, dict[str, dict[str, Any]]]:
@@ -311,13 +317,14 @@ def _step(code: dict[str, Any], mapping: dict[str, dict[str, Any]], version: str
     code["mechanisms"], code["pending"] = _dedupe(certain), pending
 
 
-def migrate_codes(con: sqlite3.Connection, codes: dict[int, dict[str, Any]],
+def migrate_codes(con: Any, codes: dict[int, dict[str, Any]],
                   target: str | None = None) -> dict[int, dict[str, Any]]:
     """Carry codes (``decisions.current_codes`` values) to codebook ``target`` (default: current).
 
     Adds ``recorded_mechanisms`` (as recorded), ``pending`` (re-coding needed:
     ``{from, op, version, candidates}``) and ``retired`` (codes dropped) to each.
     """
+    con = _con(con)
     order = versions(con)
     target = order[-1] if target is None else str(target)
     steps = _steps(con)
@@ -333,7 +340,7 @@ def migrate_codes(con: sqlite3.Connection, codes: dict[int, dict[str, Any]],
     return out
 
 
-def codes_at_version(con: sqlite3.Connection, version: str | None = None,
+def codes_at_version(con: Any, version: str | None = None,
                      reviewer: str | None = None) -> dict[int, dict[str, Any]]:
     """Current codes as they stood at codebook ``version`` (default: now), in that version's ids.
 
@@ -342,6 +349,7 @@ def codes_at_version(con: sqlite3.Connection, version: str | None = None,
     """
     from mechcode.store.decisions import current_codes
 
+    con = _con(con)
     order = versions(con)
     if version is None:
         return migrate_codes(con, current_codes(con, reviewer), order[-1])
@@ -351,13 +359,19 @@ def codes_at_version(con: sqlite3.Connection, version: str | None = None,
     return migrate_codes(con, current_codes(con, reviewer, versions=upto), str(version))
 
 
-def recode_queue(con: sqlite3.Connection, reviewer: str | None = None,
+def recode_queue(con: Any, reviewer: str | None = None,
                  codes: dict[int, dict[str, Any]] | None = None) -> list[dict[str, Any]]:
     """Units whose current code (a reviewer's own, if given) waits for re-coding after a split.
 
-    Each item: ``{unit_id, code, pending}``; ``pending`` lists
-    ``{from, op, version, candidates}``. A new decision on the unit (recorded
-    under the current codebook) takes it off the queue.
+    Each item: ``{unit_id, code, pending}`` (plus ``unit``, the unit dict, when
+    given a Review); ``pending`` lists ``{from, op, version, candidates}``: the
+    old code, the operation and codebook version that made it ambiguous, and
+    the codes to choose from. A new decision on the unit (recorded under the
+    current codebook) takes it off the queue.
     """
     codes = codes_at_version(con, None, reviewer) if codes is None else codes
-    return [{"unit_id": uid, "code": c, "pending": c["pending"]} for uid, c in codes.items() if c["pending"]]
+    items = [{"unit_id": uid, "code": c, "pending": c["pending"]} for uid, c in codes.items() if c["pending"]]
+    if hasattr(con, "unit"):
+        for item in items:
+            item["unit"] = con.unit(item["unit_id"])
+    return items

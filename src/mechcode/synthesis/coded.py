@@ -26,6 +26,7 @@ CODED_ACTIONS = ("accept", "correct", "adjudicate")
 _YEAR_RE = re.compile(r"(?<!\d)(19[5-9]\d|20[0-4]\d)(?!\d)")
 _DATE_YEAR_RE = re.compile(r"(?<!\d)(19[5-9]\d|20[0-4]\d)")
 _NAME_RE = re.compile(r"[A-Z][A-Za-z'\u00C0-\u024F-]+")
+_PARTICLE_RE = re.compile(r"\b(?:(?:van|von|de|der|den|da|di|du|le|la|del|ten)\s+)+[A-Z]\S*$")
 _NOT_NAMES = {"And", "The", "Of", "University", "Department", "School", "Research", "Open", "Access",
               "Abstract", "Background", "Correspondence", "Email", "Institute", "Faculty", "Centre",
               "Center", "Hospital", "College"}
@@ -40,9 +41,18 @@ def _first_surname(authors: Any) -> str:
         return str(authors.get("family") or authors.get("surname") or authors.get("name") or "")
     first = re.split(r";| and |&|\n", str(authors).strip())[0].strip()
     if "," in first:
-        return first.split(",")[0].strip()
+        head = first.split(",")[0].strip()
+        if len(head.split()) == 1:  # 'Smith, J.' (surname first)
+            return head
+        first = head  # 'Sarah Sims, Simon Fletcher'
+
     names = [w for w in _NAME_RE.findall(first) if w not in _NOT_NAMES]
-    return names[-1] if names else ""
+    full = [w for w in names if not (w.isupper() and len(w) <= 3)]  # 'Thompson TP': TP are initials
+    if not names:
+        return ""
+    surname = (full or names)[-1]
+    m = _PARTICLE_RE.search(first[:first.rfind(surname)] + surname) if surname in first else None
+    return (m.group(0)[0].upper() + m.group(0)[1:]) if m else surname
 
 
 def _year(meta: dict[str, Any], text: str) -> str:

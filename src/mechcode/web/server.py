@@ -31,12 +31,14 @@ def is_loopback(host: str) -> bool:
 def bind(host: str, port: int, tries: int = 1) -> socket.socket:
     """A listening socket on ``host:port`` (the next free port up to ``tries`` - 1 higher)."""
     try:
-        family, _, _, _, addr = socket.getaddrinfo(host.strip("[]"), port, type=socket.SOCK_STREAM)[0]
+        family, kind, proto, _, addr = socket.getaddrinfo(host.strip("[]"), port, type=socket.SOCK_STREAM)[0]
     except socket.gaierror as exc:
         raise ServerError(f"cannot resolve host {host!r} ({exc})") from exc
     last: OSError | None = None
     for p in ([port] if port == 0 else range(port, port + max(1, tries))):
-        sock = socket.socket(family, socket.SOCK_STREAM)
+        # proto must be IPPROTO_TCP: asyncio only sets TCP_NODELAY on such sockets (else ~40 ms
+        # Nagle/delayed-ACK stalls on every keep-alive request)
+        sock = socket.socket(family, kind, proto or socket.IPPROTO_TCP)
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         try:
             sock.bind((addr[0], p, *addr[2:]))
