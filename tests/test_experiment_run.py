@@ -150,7 +150,10 @@ def test_cv_and_learning_curve_runs_are_tracked(expdir):
 def test_results_md_is_regenerated_from_the_tracked_runs(expdir):
     import shutil
 
+    import mlflow
+
     shutil.rmtree(expdir / "results" / "sim")  # the report must not need the files of the run
+    mlflow.set_tracking_uri((expdir / "elsewhere").as_uri())  # nor a tracking URI set by someone else
     res = CliRunner().invoke(cli, ["experiment", "report", "--dir", str(expdir)])
     assert res.exit_code == 0, res.output
     text = (expdir / "RESULTS.md").read_text()

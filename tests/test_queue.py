@@ -208,3 +208,11 @@ def test_uncertain_queue_ranks_only_scored_units_when_some_are_scored():
     assert {p.unit_id for p in q.select(state, "uncertain", 20)} == set(range(1, 9))
     state.suggestions = {}
     assert len(q.select(state, "uncertain", 20)) == 20  # nothing scored yet: everything is a candidate
+
+
+def test_shared_words_skip_common_words():
+    from mechcode.loop.views import shared_words
+
+    text = "In order to support staff, leaders built trust between the teams."
+    assert shared_words(text, ["Leaders support staff in order to build trust between teams"]) == \
+        ["support", "staff", "leaders", "trust", "teams"]

@@ -14,8 +14,8 @@ from mechcode.document import Document, Passage, Sentence
 from mechcode.errors import StoreError
 from mechcode.store.review import Review
 from mechcode.team.adjudicate import adjudicate, disagreements
-from mechcode.team.assign import (assign, assignments, blind_units, double_states, final_codes, is_blind,
-                                  progress, training_units, visible_codes)
+from mechcode.team.assign import (assign, assignments, blind_units, current_codes_all, double_states, final_codes,
+                                  is_blind, progress, training_units, visible_codes)
 from mechcode.team.reviewers import add_reviewer, authenticate, reviewers
 
 CODEBOOK = """\
@@ -245,3 +245,18 @@ def test_parallel_reviewers_lose_no_decision(rv, team):
     for n in ("ann", "bob"):
         assert len(fresh.current_codes(n)) == N_EACH
     assert {q["unit_id"] for q in disagreements(fresh)} == set()  # ann and bob coded identically: agreed
+
+
+def test_one_pass_codes_equal_the_store_derivation(rv, coded):
+    """current_codes_all (one pass, used for visibility and training) == Review.current_codes per view."""
+    u = coded["double"]
+    adj = rv.add_decision(u[1], "ann", "adjudicate", ["vision"], "context")
+    rv.add_decision(u[1], "ann", "correct", ["power"], "outcome")  # the adjudication still outranks
+    rv.undo(rv.add_decision(u[2], "bob", "correct", ["trust"], "context"), "bob")
+    rv.revise_codebook([{"op": "rename", "from": "trust", "to": "trust-2"}])
+    codes, own = current_codes_all(rv)
+    assert codes == rv.current_codes() and codes[u[1]]["decision_id"] == adj
+    assert set(own) == {"ann", "bob", "cy"}
+    for name, mine in own.items():
+        assert mine == rv.current_codes(name)
+    assert own["ann"][u[1]]["decision_id"] == adj and codes[u[0]]["mechanisms"] == ["trust-2"]

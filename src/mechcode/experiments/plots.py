@@ -22,13 +22,23 @@ def _label(summary: Mapping[str, Any], many_backends: bool) -> str:
     return f"{summary['backend']}/{summary['strategy']}" if many_backends else summary["strategy"]
 
 
+STYLES = ("-", "--", "-.", ":")
+COLORS = {"random": "C0", "uncertain": "C1", "coverage": "C2", "paper": "C3"}  # one colour per strategy
+
+
+def _style(summaries: Sequence[Mapping[str, Any]], summary: Mapping[str, Any]) -> str:
+    """One line style per backend (colours then tell the strategies apart)."""
+    backends = list(dict.fromkeys(s["backend"] for s in summaries))
+    return STYLES[backends.index(summary["backend"]) % len(STYLES)]
+
+
 def _line(ax, summary: Mapping[str, Any], metric: str, label: str, style: str = "-") -> None:
     pts = [(r["n_coded"], r[f"{metric}_mean"], r[f"{metric}_min"], r[f"{metric}_max"])
            for r in summary["curve"] if r.get(f"{metric}_mean") is not None]
     if not pts:
         return
     x, y, lo, hi = zip(*pts)
-    (ln,) = ax.plot(x, y, style, label=label, linewidth=1.6)
+    (ln,) = ax.plot(x, y, style, label=label, linewidth=1.6, color=COLORS.get(summary["strategy"]))
     ax.fill_between(x, lo, hi, color=ln.get_color(), alpha=0.15, linewidth=0)
 
 
@@ -38,7 +48,7 @@ def plot_recall(summaries: Sequence[Mapping[str, Any]], path: Path) -> Path:
     fig, ax = plt.subplots(figsize=(6.4, 4.4))
     many = len({s["backend"] for s in summaries}) > 1
     for s in summaries:
-        _line(ax, s, "recall", _label(s, many))
+        _line(ax, s, "recall", _label(s, many), _style(summaries, s))
     if summaries:
         n = summaries[0]["n_units"]
         ax.plot([0, n], [0, 1], ":", color="grey", label="random reading (expected)")
@@ -66,7 +76,7 @@ def plot_f1(summaries: Sequence[Mapping[str, Any]], path: Path) -> Path:
     many = len({s["backend"] for s in summaries}) > 1
     for ax, (metric, title) in zip(axes.ravel(), panels):
         for s in summaries:
-            _line(ax, s, metric, _label(s, many))
+            _line(ax, s, metric, _label(s, many), _style(summaries, s))
         ax.set_title(title, fontsize=10)
         ax.set_xlabel("units coded")
         ax.set_ylim(0, 1.0)

@@ -27,6 +27,7 @@ COLUMNS: dict[str, list[list[tuple[str, str, int]]]] = {
          ("Units to 95 % recall", "units_to_recall_95", 0), ("Units to 100 % recall", "units_to_recall_100", 0)],
         [("Mean mechanism F1 (not yet coded)", "curve_mean.f1_mechanism", 3),
          ("Mean mechanism F1 (holdout)", "curve_mean.holdout_f1_mechanism", 3),
+         ("Mean role F1 (holdout)", "curve_mean.holdout_f1_role", 3),
          ("Units to mechanism F1 0.5", "units_to_f1.mechanism_0.5", 0),
          ("Units to mechanism F1 0.6", "units_to_f1.mechanism_0.6", 0),
          ("Units to mechanism F1 0.7", "units_to_f1.mechanism_0.7", 0),
@@ -134,6 +135,7 @@ def tracked_experiments(uri: str) -> list[dict[str, Any]]:
     from mechcode.models.tracking import _mlflow
 
     mlflow = _mlflow()
+    mlflow.set_tracking_uri(uri)  # search_runs below reads the global URI
     client = mlflow.MlflowClient(tracking_uri=uri)
     out = []
     for e in client.search_experiments():
@@ -176,21 +178,50 @@ def goals(runs: Sequence[Mapping[str, Any]]) -> list[str]:
                    f"with {fmt_spread(best, 3)}; a perfect ordering of this data would give "
                    f"{fmt_spread(ceiling, 3)}, so {best['mean'] / ceiling['mean']:.0%} of the achievable saving."
                    if ceiling.get("mean") else f"WSS@95 ≥ 0.60: **{met}** ({fmt_spread(best, 3)}).")
-    for which, label in (("holdout_f1_mechanism", "holdout"), ("f1_mechanism", "units not yet coded")):
-        base = f"curve_mean.{which}"
-        for backend in dict.fromkeys(r["backend"] for r in runs):
-            by = {r["strategy"]: spread_of(r["metrics"], base) for r in runs if r["backend"] == backend}
-            rnd = by.get("random")
-            if not rnd or rnd.get("mean") is None:
-                continue
-            for s in ("uncertain", "coverage"):
-                sp = by.get(s)
-                if sp and sp.get("mean") is not None:
-                    d = sp["mean"] - rnd["mean"]
-                    verdict = "beats" if d > 0 else "does not beat"
-                    out.append(f"{backend}: {s} {verdict} random on mechanism F1 vs units coded ({label}, "
-                               f"mean over the curve): {sp['mean']:.3f} vs {rnd['mean']:.3f} (Δ {d:+.3f}).")
+    for backend in dict.fromkeys(r["backend"] for r in runs):
+        mine = [r for r in runs if r["backend"] == backend]
+        out += _f1_goals(backend, mine)
     return out
+
+
+F1_CURVES = (("holdout_f1_mechanism", "mechanism F1 on the holdout"), ("holdout_f1_role", "role F1 on the holdout"),
+             ("f1_mechanism", "mechanism F1 on the units not yet coded"),
+             ("f1_role", "role F1 on the units not yet coded"))
+
+
+def _f1_goals(backend: str, runs: Sequence[Mapping[str, Any]]) -> list[str]:
+    """Uncertain / coverage vs random on each F1-vs-units curve (mean over the curve) of one backend."""
+    out = []
+    for which, label in F1_CURVES:
+        by = {r["strategy"]: spread_of(r["metrics"], f"curve_mean.{which}") for r in runs}
+        by = {k: v["mean"] for k, v in by.items() if v and v.get("mean") is not None}
+        if "random" not in by:
+            continue
+        if len(set(round(v, 6) for v in by.values())) == 1 and which.startswith("holdout"):
+            out.append(f"{backend}: every strategy gives the same {label} ({by['random']:.3f}): "
+                       "this backend does not learn from the coded units.")
+            continue
+        for s in ("uncertain", "coverage"):
+            if s in by:
+                d = by[s] - by["random"]
+                out.append(f"{backend}: {s} {'beats' if d > 0 else 'does not beat'} random on {label} "
+                           f"(mean over the curve): {by[s]:.3f} vs {by['random']:.3f} (Δ {d:+.3f}).")
+    return out
+
+
+SIM_NOTE = ("Reviewable units per seed: {n_units} ({n_evidence} evidence units, {prevalence}), plus {n_holdout} "
+            "holdout units. *Mean … F1* is the mean of a curve over its steps (same steps for every strategy). "
+            "*Units to … F1*: units coded (seed labels included) when the macro-F1 on the units not yet coded "
+            "first reaches the target. *Accepted as is*: share of picked units whose suggestion (mechanisms "
+            "≥ 0.5, top role) equals the gold codes.")
+
+
+def _data_facts(runs: Sequence[Mapping[str, Any]]) -> dict[str, str]:
+    m = runs[0]["metrics"] if runs else {}
+    n, e = m.get("n_units"), m.get("n_evidence")
+    return {"n_units": f"{n:.0f}" if n else "?", "n_evidence": f"{e:.0f}" if e else "?",
+            "prevalence": f"{e / n:.0%} of them" if n and e else "?",
+            "n_holdout": f"{m.get('n_holdout', 0):.0f}"}
 
 
 def results_markdown(experiments: Sequence[Mapping[str, Any]], uri: str) -> str:
@@ -208,9 +239,10 @@ def results_markdown(experiments: Sequence[Mapping[str, Any]], uri: str) -> str:
         parts.append("No tracked experiment runs yet.")
     for e in experiments:
         tags, kind = e["tags"], e["tags"].get("mechcode.kind", "")
+        reuse = "; finished seeds are reused from their checkpoints" if kind == "simulate" else ""
         parts += [f"## {e['name']} ({kind})", "",
                   f"`experiments/{tags.get('mechcode.config', e['name'] + '.toml')}`, run {e['batch'][:15]} "
-                  f"({tags.get('mechcode.seconds', '?')} s).", ""]
+                  f"({tags.get('mechcode.seconds', '?')} s for that invocation{reuse}).", ""]
         if tags.get("mechcode.description"):
             parts += [tags["mechcode.description"], ""]
         mds, _ = tables(kind, e["runs"])
@@ -218,6 +250,7 @@ def results_markdown(experiments: Sequence[Mapping[str, Any]], uri: str) -> str:
             parts += [md, ""]
         results = tags.get("mechcode.results", "")
         if kind == "simulate":
+            parts += [SIM_NOTE.format(**_data_facts(e["runs"])), ""]
             parts += [f"![recall]({results}/recall.png)", "", f"![F1]({results}/f1.png)", ""]
             parts += ["**Targets.**", ""] + [f"- {g}" for g in goals(e["runs"])] + [""]
         elif kind == "learning-curve":

@@ -87,6 +87,8 @@ def _chars(page, height: float) -> list[Char]:
                 ch = "-"
             elif ch in "\r\n\x00":
                 continue  # generated line breaks (generated spaces are kept: word breaks)
+            elif ch < " " and ch not in "\t":
+                ch = "\ufffd"  # a glyph without a Unicode mapping (bullets, symbols)
             obj = text_object(raw_ptr, i)
             info = cache.get(obj)
             if info is None:

@@ -34,67 +34,103 @@ class Block:
     text: str = ""
 
 
-def classify_body(lines: list[Line], start: int, fs: FontStats, heights: dict[int, float]) -> None:
+AFFILIATION = re.compile(r"(universit|department|institute|school of|hospital|centre|center|"
+                         r"faculty|college|laborator|correspond|e-?mail|@)", re.I)
+
+
+def classify_body(lines: list[Line], start: int, fs: FontStats, heights: dict[int, float],
+                  col_width: float = 250.0) -> None:
     """Set ``kind`` for every unclassified line from ``start`` on."""
-    state = "body"
-    back_size = None
-    cap: Line | None = None
-    foot = False
-    for i in range(start, len(lines)):
-        ln = lines[i]
-        if ln.kind:
-            continue
+    _Classifier(lines, fs, heights, col_width).run(start)
+
+
+class _Classifier:
+    """The body state machine: body -> back matter / author details -> references."""
+
+    def __init__(self, lines: list[Line], fs: FontStats, heights: dict[int, float],
+                 col_width: float):
+        self.lines, self.fs, self.heights, self.col_width = lines, fs, heights, col_width
+        self.state = "body"
+        self.back_size: float | None = None
+        self.cap: Line | None = None  # last caption line (captions run on)
+        self.table_page = 0  # page of the last "Table N" caption
+        self.foot = False
+
+    def run(self, start: int) -> None:
+        for i in range(start, len(self.lines)):
+            ln = self.lines[i]
+            if not ln.kind:
+                ln.kind = self.section_switch(ln) or self.kind(i, ln)
+
+    def section_switch(self, ln: Line) -> str:
+        """Reference, author-details and back-matter headings change the state."""
         t = ln.text.strip()
-        short = len(t.split()) <= 6
-        if short and REFERENCES.match(t):
-            state, ln.kind = "refs", "reference"
-            continue
-        if short and AUTHOR_DETAILS.match(t):
-            state, ln.kind = "author", "author"
-            continue
-        if short and BACK_MATTER.match(t) and (fs.distinct(ln) or not fs.body_style(ln)
-                                              or len(t.split()) <= 3):
-            state, ln.kind, back_size = "back", "heading", None
-            continue
-        if state == "refs":
-            prev = lines[i - 1]
-            boiler_cont = (prev.kind == "other" and prev.page == ln.page and prev.font == ln.font
-                           and 0 <= ln.top - prev.bottom < 0.6 * ln.size)
-            ln.kind = "other" if BOILERPLATE.search(t) or boiler_cont else "reference"
-            continue
-        if cap is not None and _continues(cap, ln):
-            ln.kind, cap = "caption", ln
-            continue
-        cap = None
+        if len(t.split()) > 6:
+            return ""
+        if REFERENCES.match(t):
+            self.state = "refs"
+            return "reference"
+        if AUTHOR_DETAILS.match(t):
+            self.state = "author"
+            return "author"
+        if BACK_MATTER.match(t) and (self.fs.distinct(ln) or not self.fs.body_style(ln)
+                                     or len(t.split()) <= 3):
+            nxt = next((x for x in self.lines[self.lines.index(ln) + 1:] if not x.kind), None)
+            if nxt is not None and not self.fs.body_style(nxt):  # back matter in small print
+                self.state, self.back_size = "back", None
+                ln.tags.add("back")
+            return "heading"
+        return ""
+
+    def kind(self, i: int, ln: Line) -> str:
+        fs, t = self.fs, ln.text.strip()
+        if self.state == "refs":
+            return self.reference(i, ln)
+        if self.cap is not None and _continues(self.cap, ln):
+            self.cap = ln
+            return "caption"
+        self.cap = None
         if _is_caption(ln, fs):
-            ln.kind, cap = "caption", ln
-            continue
+            self.cap = ln
+            if re.match(r"\s*tab", t, re.I):
+                self.table_page = ln.page
+            return "caption"
         if "cell" in ln.tags:
-            ln.kind = "table"
-            continue
-        if is_body_heading(lines, i, fs):
-            ln.kind = "heading"
-            state = "body" if state == "author" else state
-            _heading_continuation(lines, i)
-            continue
-        if state == "author":
-            ln.kind = "author"
-            continue
+            return "table"
+        if is_body_heading(self.lines, i, fs):
+            self.state = "body" if self.state == "author" else self.state
+            _heading_continuation(self.lines, i)
+            self.table_page = 0
+            return "heading"
+        if self.state == "author":
+            return "author"
         if not fs.body_style(ln) and BOILERPLATE.search(t):
-            ln.kind = "other"
-            continue
-        if state == "back":
-            back_size = ln.size if back_size is None else back_size
-            if abs(ln.size - back_size) <= 0.3:
-                ln.kind = "paragraph"
-                continue
-        elif fs.body_style(ln):
-            ln.kind = "paragraph"
-            foot = False
-            continue
-        low = ln.top > 0.62 * heights.get(ln.page, 800.0)
-        foot = low and ln.size < fs.body_size and (foot or _marker(t))
-        ln.kind = "footnote" if foot else "other"
+            return "other"
+        if self.state == "back":
+            self.back_size = ln.size if self.back_size is None else self.back_size
+            if abs(ln.size - self.back_size) <= 0.3:
+                return "paragraph"
+        elif fs.body_style(ln) and not (self.table_page == ln.page
+                                              and ln.width < 0.5 * self.col_width):
+            self.foot, self.table_page = False, 0
+            return "paragraph"
+        return self.small_print(ln, t)
+
+    def reference(self, i: int, ln: Line) -> str:
+        prev = self.lines[i - 1]
+        boiler_cont = (prev.kind == "other" and prev.page == ln.page and prev.font == ln.font
+                       and 0 <= ln.top - prev.bottom < 0.6 * ln.size)
+        return "other" if BOILERPLATE.search(ln.text) or boiler_cont else "reference"
+
+    def small_print(self, ln: Line, t: str) -> str:
+        """Non-body text in the body: table, footnote, affiliation or other."""
+        if self.table_page == ln.page:
+            return "table"
+        low = ln.top > 0.62 * self.heights.get(ln.page, 800.0)
+        self.foot = low and ln.size < self.fs.body_size and (self.foot or _marker(t))
+        if ln.page == 1 and (self.foot or low) and AFFILIATION.search(t):
+            return "author"
+        return "footnote" if self.foot else "other"
 
 
 def _heading_continuation(lines: list[Line], i: int) -> None:
@@ -124,21 +160,29 @@ def _continues(cap: Line, ln: Line) -> bool:
 
 
 class _Columns:
-    """Left/right edges of the text column each paragraph line sits in."""
+    """Left/right edges of the text column each line sits in.
+
+    A line's column is the span of all lines on its page that overlap it by
+    more than half the narrower width (computed with numpy, page by page).
+    """
 
     def __init__(self, lines: list[Line]):
+        import numpy as np
+
         by_page: dict[int, list[Line]] = {}
         for ln in lines:
             by_page.setdefault(ln.page, []).append(ln)
         self.edges: dict[int, tuple[float, float]] = {}
         for group in by_page.values():
-            for ln in group:
-                lo, hi = ln.x0, ln.x1
-                for o in group:
-                    ov = min(ln.x1, o.x1) - max(ln.x0, o.x0)
-                    if ov > 0.5 * min(ln.width, o.width):
-                        lo, hi = min(lo, o.x0), max(hi, o.x1)
-                self.edges[id(ln)] = (lo, hi)
+            x0 = np.array([ln.x0 for ln in group])
+            x1 = np.array([ln.x1 for ln in group])
+            w = x1 - x0
+            ov = np.minimum(x1[:, None], x1[None, :]) - np.maximum(x0[:, None], x0[None, :])
+            same = ov > 0.5 * np.minimum(w[:, None], w[None, :])
+            lo = np.where(same, x0[None, :], np.inf).min(axis=1)
+            hi = np.where(same, x1[None, :], -np.inf).max(axis=1)
+            for ln, a, b in zip(group, lo, hi):
+                self.edges[id(ln)] = (min(float(a), ln.x0), max(float(b), ln.x1))
 
     def left(self, ln: Line) -> float:
         return self.edges.get(id(ln), (ln.x0, ln.x1))[0]
@@ -266,7 +310,7 @@ def _finish(blocks: list[Block], vocab: Counter) -> None:
             b.kind, b.level = "heading", 1
         elif b.kind == "heading":
             ln = b.lines[0]
-            if BACK_MATTER.match(b.text):
+            if "back" in ln.tags:
                 b.level = 1
             else:
                 rank = ranked.index((round(ln.size, 1), ln.bold, not ln.italic))

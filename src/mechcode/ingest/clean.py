@@ -15,7 +15,8 @@ from collections import Counter, defaultdict
 from mechcode.ingest.lines import Line
 
 BAND = 0.11  # fraction of the page height at top and bottom searched for running lines
-PAGE_NO = re.compile(r"^\W*(page\s*)?\d{1,4}(\s*(of|/)\s*\d{1,4})?\W*$", re.I)
+PAGE_NO = re.compile(r"^[\s\-\u2013\u2014|(\[]*(page\s*)?\d{1,4}(\s*(of|/)\s*\d{1,4})?"
+                     r"[\s\-\u2013\u2014|)\].]*$", re.I)
 HYPHENS = ("-", "\u2010", "\u2011", "\u00ad")
 WORD = re.compile(r"[A-Za-z\u00c0-\u024f]+(?:[-\u2010][A-Za-z\u00c0-\u024f]+)*")
 

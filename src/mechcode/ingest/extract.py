@@ -25,7 +25,7 @@ from mechcode.ingest.styles import FontStats
 from mechcode.ingest.tables import mark_tables
 
 _CID = re.compile(r"\(cid:\d+\)")
-BULLET = re.compile(r"^\s*(\(cid:\d+\)|[\u2022\u25aa\u25cf\u25e6\u2023\u2043\u25a0\u25a1\u2013\u2014\-*\uf0b7\uf0a7])\s")
+BULLET = re.compile(r"^\s*(\(cid:\d+\)|[\ufffd\u2022\u25aa\u25cf\u25e6\u2023\u2043\u25a0\u25a1\u2013\u2014\-*\uf0b7\uf0a7])\s")
 
 
 def _page_lines(page: PageData) -> list[Line]:
@@ -33,8 +33,8 @@ def _page_lines(page: PageData) -> list[Line]:
     for ln in lines:
         if BULLET.match(ln.text):
             ln.tags.add("bullet")
-        if "(cid:" in ln.text:
-            ln.text = _CID.sub("", ln.text).strip()
+        if "(cid:" in ln.text or "\ufffd" in ln.text:
+            ln.text = _CID.sub("", ln.text).replace("\ufffd", "").strip()
     return [ln for ln in lines if ln.text]
 
 
@@ -60,7 +60,7 @@ def structure(pages: list[PageData]) -> tuple[list[Block], list[Block], list[Lin
             if ln.kind:
                 running.append(Block(ln.kind, [ln], text=ln.text))
     start = split_front(stream, fs)
-    classify_body(stream, start, fs, {p.number: p.height for p in pages})
+    classify_body(stream, start, fs, {p.number: p.height for p in pages}, col_width)
     all_lines = [ln for lines in per_page for ln in lines]
     blocks = build_blocks(stream, vocabulary(all_lines))
     return blocks, running, all_lines

@@ -113,10 +113,35 @@ def split_front(lines: list[Line], fs: FontStats) -> int:
         body = _abstract_after_label(lines, label, fs)
     else:
         body = _abstract_by_shape(lines, start, fs)
-    for i in range(0, body):
-        if not lines[i].kind:
-            lines[i].kind = _front_kind(lines[i], i, title)
+    _front_blocks(lines, body, title)
     return body
+
+
+def _front_blocks(lines: list[Line], body: int, title: list[int]) -> None:
+    """Author vs other for the unclassified front-matter lines, block by block.
+
+    A block (same size, tight spacing) is ``other`` when any of its lines is
+    boilerplate (licence, correspondence, dates, keywords) or it sits above the
+    title; otherwise it is ``author`` (names, affiliations).
+    """
+    block: list[int] = []
+    for i in list(range(body)) + [None]:
+        ln = lines[i] if i is not None else None
+        if ln is not None and ln.kind not in ("", "front"):
+            continue
+        if block and (ln is None or not _same_block(lines[block[-1]], ln)):
+            kind = "other" if any(BOILERPLATE.search(lines[j].text) or KEYWORDS.match(
+                lines[j].text) for j in block) or (title and block[0] < title[0]) else "author"
+            for j in block:
+                lines[j].kind = kind
+            block = []
+        if ln is not None:
+            block.append(i)
+
+
+def _same_block(a: Line, b: Line) -> bool:
+    return (a.page == b.page and abs(a.size - b.size) <= 0.3
+            and -0.5 * a.size < b.top - a.bottom < 1.0 * a.size)
 
 
 def _find_label(lines: list[Line], start: int) -> int | None:
@@ -131,14 +156,6 @@ def _find_label(lines: list[Line], start: int) -> int | None:
         if re.match(r"^abstract\s*[:.\-\u2014\u2013]\s*\S", t, re.I) or re.match(r"^ABSTRACT\s+\S", t):
             return i
     return None
-
-
-def _front_kind(ln: Line, i: int, title: list[int]) -> str:
-    if BOILERPLATE.search(ln.text) or KEYWORDS.match(ln.text):
-        return "other"
-    if title and i < title[0]:
-        return "other"
-    return "author"
 
 
 def _abstract_after_label(lines: list[Line], label: int, fs: FontStats) -> int:
@@ -162,7 +179,7 @@ def _abstract_after_label(lines: list[Line], label: int, fs: FontStats) -> int:
             # a different font: footnotes, affiliations, or the start of the body
             if _body_run(lines, i, fs) and fs.body_style(ln):
                 break
-            ln.kind = _front_kind(ln, i, [])
+            ln.kind = "front"  # classified with its block below
             i += 1
             continue
         ln.kind = "abstract"

@@ -213,32 +213,55 @@ def merge_row_segments(lines: list[Line]) -> list[Line]:
 
     Line grouping stops at gaps wider than ``MAX_GAP`` so columns stay apart;
     a number ("2.1"), a bullet or a bold run-in heading followed by a wider
-    gap is re-joined to its right neighbour on the same baseline, unless that
-    neighbour starts at a column edge shared by other lines (a gutter).
+    gap is re-joined to its right neighbour on the same row, unless that
+    neighbour starts at a column edge shared by the lines just above or below
+    it (a gutter).
     """
-    starts = Counter(round(ln.x0) for ln in lines)
-    by_row = sorted(lines, key=lambda l: (round(l.bottom), l.x0))
     out: list[Line] = []
-    for ln in by_row:
-        prev = out[-1] if out else None
-        if prev is not None and _joinable(prev, ln, starts):
-            out[-1] = _join(prev, ln)
-        else:
-            out.append(ln)
+    for row in _rows(lines):
+        row.sort(key=lambda l: l.x0)
+        merged = [row[0]]
+        for ln in row[1:]:
+            if _joinable(merged[-1], ln, lines):
+                merged[-1] = _join(merged[-1], ln)
+            else:
+                merged.append(ln)
+        out.extend(merged)
     return out
 
 
-def _joinable(a: Line, b: Line, starts: Counter) -> bool:
+def _rows(lines: list[Line]) -> list[list[Line]]:
+    """Lines grouped by vertical overlap (one group per visual row)."""
+    rows: list[list[Line]] = []
+    bottom = -1e9
+    for ln in sorted(lines, key=lambda l: (l.top + l.bottom) / 2):
+        mid = (ln.top + ln.bottom) / 2
+        if rows and mid < bottom:
+            rows[-1].append(ln)
+        else:
+            rows.append([ln])
+            bottom = ln.bottom
+    return rows
+
+
+def _column_edge(b: Line, lines: list[Line]) -> bool:
+    """Two or more lines just above/below ``b`` start where it starts."""
+    near = 2.0 * b.size
+    n = sum(1 for o in lines if o is not b and abs(o.x0 - b.x0) < 1.5
+            and -near < o.top - b.top < near)
+    return n >= 2
+
+
+def _joinable(a: Line, b: Line, lines: list[Line]) -> bool:
     overlap = min(a.bottom, b.bottom) - max(a.top, b.top)
     if overlap < 0.6 * min(a.height, b.height) or abs(a.size - b.size) > 0.6:
         return False
     gap = b.x0 - a.x1
     if not 0 <= gap < 2.5 * a.size:
         return False
-    if sum(starts.get(round(b.x0) + d, 0) for d in (-1, 0, 1)) >= 3 \
-            and not ENUM_LABEL.match(a.text):
+    if not (LABEL.match(a.text) or (a.bold and not b.bold and a.text.endswith((".", ":")))):
         return False
-    return bool(LABEL.match(a.text)) or (a.bold and not b.bold and a.text.endswith((".", ":")))
+    return bool(ENUM_LABEL.match(a.text)) or not _column_edge(b, lines)
 
 
 def _join(a: Line, b: Line) -> Line:

@@ -56,8 +56,12 @@ def _year(info: dict, first_page: list[Line]) -> int | None:
     return int(m.group(1)) if m else None
 
 
-def _doi(info: dict, first_page: list[Line]) -> str | None:
-    for text in [info.get("Subject", ""), info.get("doi", "")] + [ln.text for ln in first_page]:
+def _doi(info: dict, first_page: list[Line], lines: list[Line]) -> str | None:
+    """From the PDF info, page one, or a "Cite this article"/doi line (never a reference)."""
+    trailer = [ln.text for ln in lines if ln.kind in ("other", "header", "footer")
+               and re.search(r"\bdoi\b|cite this", ln.text, re.I)]
+    for text in [info.get("Subject", ""), info.get("doi", "")] + [
+            ln.text for ln in first_page] + trailer:
         m = DOI.search(text or "")
         if m:
             return m.group(1)
@@ -68,4 +72,4 @@ def metadata(info: dict, blocks: list[Block], lines: list[Line]) -> dict:
     """title, authors, year and doi (None / [] when not found)."""
     first = [ln for ln in lines if ln.page == 1]
     return {"title": _title(info, blocks), "authors": _authors(info, blocks),
-            "year": _year(info, first), "doi": _doi(info, first)}
+            "year": _year(info, first), "doi": _doi(info, first, lines)}

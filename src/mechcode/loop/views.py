@@ -62,9 +62,16 @@ def evidence_texts(rationale: Any, limit: int = 3) -> list[str]:
     return out[:limit]
 
 
+_COMMON = frozenset("""about above after again against among because before being below between both
+could during each every first from further have having into itself might more most much other
+order their theirs them then there these they this those through under until very well were what
+when where which while whom whose with within without would should shall your also such than
+that only same some just over""".split())
+
+
 def shared_words(text: str, others: Iterable[str], min_len: int = 5, limit: int = MAX_RATIONALE_TERMS) -> list[str]:
     """Longer words of ``text`` that also occur in ``others`` (to highlight why a definition matched)."""
-    pool = {w.lower() for o in others for w in re.findall(r"[A-Za-z][A-Za-z-]+", o)}
+    pool = {w.lower() for o in others for w in re.findall(r"[A-Za-z][A-Za-z-]+", o)} - _COMMON
     out: list[str] = []
     for w in re.findall(r"[A-Za-z][A-Za-z-]+", text):
         if len(w) >= min_len and w.lower() in pool and w.lower() not in (o.lower() for o in out):

@@ -1,12 +1,16 @@
 """The ``sparse`` backend: TF-IDF word + character n-grams into calibrated linear models.
 
-Features: word 1-2-grams and character 2-5-grams (``char_wb``) of the sentence, plus word
-n-grams of its paragraph (the context) scaled by ``context_weight``.
+Features (:mod:`mechcode.models.features`): word 1-2-grams and character 2-5-grams
+(``char_wb``) of the sentence, plus word n-grams of its paragraph (the context) scaled by
+``context_weight``.
 
-Heads (all scikit-learn ``LogisticRegression``):
+Heads (scikit-learn ``LogisticRegression``, kept as plain coefficient arrays once fitted):
 
-- one binary head per suggestable mechanism (multi-label), and an "any mechanism" head whose
-  complement is the ``no_mechanism`` probability;
+- an "any mechanism" head whose complement is the ``no_mechanism`` probability, and one binary
+  head per suggestable mechanism (multi-label). With ``hierarchical`` (default) the mechanism
+  heads learn which mechanism *given* that there is one, from the units that have one, and
+  ``p(m) = p(any) * p(m | any)``: otherwise they mostly learn to tell leadership prose from
+  methods text, which the "any" head already does;
 - a multinomial role head over the five CMO roles;
 - a binary polarity head (``+`` vs ``-``), trained on units whose polarity is known.
 
@@ -28,14 +32,14 @@ from pathlib import Path
 from typing import Any, ClassVar
 
 import numpy as np
-import scipy.sparse as sp
 
 from mechcode.codebook import POLARITY_IDS, ROLE_IDS, Codebook
 from mechcode.errors import ModelError
 from mechcode.models.base import (Example, LabelledUnit, Unit, check_params, label_space, load_arrays,
                                   prediction, restore_vectorizer, save_arrays, training_examples,
                                   vectorizer_state)
-from mechcode.models.calibration import Platt, Temperature, sigmoid
+from mechcode.models.calibration import Platt, Temperature
+from mechcode.models.features import Features
 
 ARRAYS_FILE = "sparse.npz"
 META_FILE = "sparse.json"
@@ -51,59 +55,12 @@ DEFAULTS: dict[str, Any] = {
     "max_features": 200000,    # per vectorizer
     "hierarchical": True,      # mechanism heads trained on mechanism units only; p(m) = p(any) p(m | any)
     "use_definitions": True,   # codebook definitions as extra training examples
+    "definition_features": 0.0,  # > 0: add cosine to each mechanism's definition as features
     "definition_weight": 1.0,
     "cal_folds": 3,            # group folds for out-of-fold calibration scores
     "rationale_terms": 5,
     "seed": 0,
 }
-
-
-class Features:
-    """Word, character and context TF-IDF blocks, stacked side by side."""
-
-    def __init__(self, params: dict[str, Any]):
-        from sklearn.feature_extraction.text import TfidfVectorizer
-
-        common = dict(sublinear_tf=True, dtype=np.float32, max_features=params["max_features"])
-        self.context_weight = float(params["context_weight"])
-        self.word = TfidfVectorizer(ngram_range=tuple(params["word_ngrams"]), min_df=params["min_df"],
-                                    token_pattern=r"(?u)\b\w[\w'-]*\b", **common)
-        self.char = TfidfVectorizer(analyzer="char_wb", ngram_range=tuple(params["char_ngrams"]),
-                                    min_df=params["min_df"], **common) if params["char_ngrams"] else None
-        self.ctx = TfidfVectorizer(ngram_range=(1, 2), min_df=1, stop_words="english", **common) \
-            if self.context_weight > 0 else None
-        self._names: np.ndarray | None = None
-
-    def fit_transform(self, texts: list[str], contexts: list[str]) -> sp.csr_matrix:
-        """Fit the vocabularies and return the training matrix (one pass over the texts)."""
-        blocks = [self.word.fit_transform(texts)]
-        if self.char is not None:
-            blocks.append(self.char.fit_transform(texts))
-        if self.ctx is not None:
-            blocks.append(self.ctx.fit_transform([c or t for c, t in zip(contexts, texts)]) * self.context_weight)
-        return sp.hstack(blocks, format="csr", dtype=np.float32)
-
-    def transform(self, texts: list[str], contexts: list[str]) -> sp.csr_matrix:
-        blocks = [self.word.transform(texts)]
-        if self.char is not None:
-            blocks.append(self.char.transform(texts))
-        if self.ctx is not None:  # sentences of one paragraph share it: vectorize each once
-            uniq = {c: i for i, c in enumerate(dict.fromkeys(contexts))}
-            C = self.ctx.transform(list(uniq)) * self.context_weight
-            blocks.append(C[[uniq[c] for c in contexts]])
-        return sp.hstack(blocks, format="csr", dtype=np.float32)
-
-    @property
-    def n_word(self) -> int:
-        return len(self.word.vocabulary_)
-
-    def word_names(self) -> np.ndarray:
-        if self._names is None:
-            self._names = self.word.get_feature_names_out()
-        return self._names
-
-    def parts(self) -> dict[str, Any]:
-        return {k: v for k, v in (("word", self.word), ("char", self.char), ("ctx", self.ctx)) if v is not None}
 
 
 class Linear:
@@ -276,6 +233,8 @@ class SparseBackend:
             raise ModelError("sparse backend: nothing to train on (no units and no definitions)")
         self.mechanisms = label_space(codebook)
         self.features = Features(p)
+        self.features.set_prototypes([f"{m.name}. {m.description}" for m in codebook.mechanisms
+                                      if m.id in self.mechanisms])
         X = self.features.fit_transform([e.text for e in ex], [e.context for e in ex])
         self.heads = {}
         self._fit_mechanisms(X, ex)
@@ -385,7 +344,8 @@ class SparseBackend:
                 arrays[f"coef.{name}"], arrays[f"intercept.{name}"] = h.model.coef_, h.model.intercept_
                 heads[name]["model_classes"] = h.model.classes_
         save_arrays(directory / ARRAYS_FILE, arrays)
-        meta = {"params": self.params, "mechanisms": self.mechanisms, "heads": heads, "vocabulary": vocab}
+        meta = {"params": self.params, "mechanisms": self.mechanisms, "heads": heads, "vocabulary": vocab,
+                "prototypes": self.features.prototypes}
         (directory / META_FILE).write_text(json.dumps(meta, ensure_ascii=False), encoding="utf-8")
 
     @classmethod
@@ -397,6 +357,7 @@ class SparseBackend:
             arrays = load_arrays(directory / ARRAYS_FILE)
             self.mechanisms = list(meta["mechanisms"])
             self.features = Features(self.params)
+            self.features.set_prototypes(meta.get("prototypes", []))
             for key, vec in self.features.parts().items():
                 restore_vectorizer(vec, meta["vocabulary"][key], arrays[f"idf.{key}"])
             self.heads = {}

@@ -45,11 +45,13 @@ def unit_offsets(doc: Document) -> dict[int, list[tuple[int, int]]]:
 
     Uses ``passage.sentences`` when the extractor filled them, else splits here.
     """
-    from mechcode.segment import split_many
-
     targets = [i for i, p in enumerate(doc.passages) if p.kind in UNIT_KINDS and p.start is not None]
     todo = [i for i in targets if not doc.passages[i].sentences and doc.passages[i].text.strip()]
-    split = dict(zip(todo, split_many(doc.passages[i].text for i in todo)))
+    split: dict[int, list[tuple[int, int]]] = {}
+    if todo:  # spaCy is imported only when something is left to split
+        from mechcode.segment import split_many
+
+        split = dict(zip(todo, split_many(doc.passages[i].text for i in todo)))
     out = {}
     for i in targets:
         p = doc.passages[i]

@@ -321,23 +321,32 @@ def migrate_codes(con: Any, codes: dict[int, dict[str, Any]],
                   target: str | None = None) -> dict[int, dict[str, Any]]:
     """Carry codes (``decisions.current_codes`` values) to codebook ``target`` (default: current).
 
-    Adds ``recorded_mechanisms`` (as recorded), ``pending`` (re-coding needed:
-    ``{from, op, version, candidates}``) and ``retired`` (codes dropped) to each.
+    Updates each code dict in place and returns ``codes``: ``mechanisms`` in the
+    target's ids, plus ``recorded_mechanisms`` (as recorded), ``pending``
+    (re-coding needed: ``{from, op, version, candidates}``) and ``retired``
+    (codes dropped).
     """
     con = _con(con)
     order = versions(con)
     target = order[-1] if target is None else str(target)
     steps = _steps(con)
-    out = {}
-    for uid, code in codes.items():
-        code = {**code, "recorded_mechanisms": list(code["mechanisms"]), "pending": [], "retired": []}
-        v = code.get("codebook_version")
-        if v in order and target in order:
-            for step_version in order[order.index(v) + 1: order.index(target) + 1]:
-                if step_version in steps:
-                    _step(code, steps[step_version], step_version)
-        out[uid] = code
-    return out
+    memo: dict[tuple, dict[str, Any]] = {}  # (version, ids) -> migrated; few distinct keys
+    for code in codes.values():
+        if "recorded_mechanisms" in code:  # already carried (a dict shared by two views)
+            continue
+        v, ids = code.get("codebook_version"), tuple(code["mechanisms"])
+        m = memo.get((v, ids))
+        if m is None:
+            m = memo[(v, ids)] = {"mechanisms": list(ids), "pending": [], "retired": []}
+            if steps and v in order and target in order:
+                for step_version in order[order.index(v) + 1: order.index(target) + 1]:
+                    if step_version in steps:
+                        _step(m, steps[step_version], step_version)
+        code["recorded_mechanisms"] = code["mechanisms"]
+        code["mechanisms"] = list(m["mechanisms"])
+        code["pending"] = [{**p, "candidates": list(p["candidates"])} for p in m["pending"]]
+        code["retired"] = list(m["retired"])
+    return codes
 
 
 def codes_at_version(con: Any, version: str | None = None,

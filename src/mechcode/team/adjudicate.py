@@ -31,7 +31,7 @@ def disagreements(review, include_adjudicated: bool = False) -> list[dict[str, A
     states = {uid: st for uid, st in double_states(review).items() if st["state"] in wanted}
     if not states:
         return []
-    units = {u["id"]: u for u in review.units() if u["id"] in states}
+    units = {uid: review.unit(uid) for uid in states}
     out = []
     for uid in sorted(states, key=lambda i: (units[i]["document_id"], units[i]["start"], i)):
         st = states[uid]

@@ -25,7 +25,7 @@ from typing import Any, Sequence
 
 import numpy as np
 
-from mechcode.team.assign import assignments, signature
+from mechcode.team.assign import assignments, current_codes_all, signature
 
 NOMINAL = ("role", "polarity")
 
@@ -97,9 +97,8 @@ def _mechanisms(review) -> list[str]:
 def _own_codes(review, double_only: bool) -> tuple[dict[str, dict[int, dict]], set[int]]:
     """reviewer -> {unit: own code} (no pending re-coding) and the units compared."""
     double = assignments(review)
-    con = review.connect()
-    names = [r[0] for r in con.execute("SELECT DISTINCT reviewer FROM decisions ORDER BY reviewer")]
-    own = {r: {u: c for u, c in review.current_codes(r).items() if not c.get("pending")} for r in names}
+    own = {r: {u: c for u, c in codes.items() if not c.get("pending")}
+           for r, codes in current_codes_all(review)[1].items()}
     if double_only:
         scope = set(double)
         own = {r: {u: c for u, c in codes.items() if u in scope and r in double[u]} for r, codes in own.items()}
@@ -158,9 +157,8 @@ def model_agreement(review, threshold: float = 0.5, model_version: str | None = 
     if not suggestions:
         return out
     mechanisms = _mechanisms(review)
-    con = review.connect()
-    for name in [r[0] for r in con.execute("SELECT DISTINCT reviewer FROM decisions ORDER BY reviewer")]:
-        codes = {u: c for u, c in review.current_codes(name).items() if not c.get("pending") and u in suggestions}
+    for name, own in current_codes_all(review)[1].items():
+        codes = {u: c for u, c in own.items() if not c.get("pending") and u in suggestions}
         if not codes:
             continue
         units = sorted(codes)

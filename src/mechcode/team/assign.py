@@ -28,7 +28,8 @@ from typing import Any, Iterable
 
 from mechcode.errors import StoreError
 from mechcode.store.db import now
-from mechcode.store.decisions import labelled_units
+from mechcode.store.decisions import _code, labelled_units
+from mechcode.store.revisions import migrate_codes
 
 BY = ("paper", "unit")
 STATES = ("open", "disagree", "agreed", "adjudicated")  # double-coded unit states
@@ -113,6 +114,43 @@ def assign(review, share: float, by: str = "paper", reviewers: Iterable[str] | N
 
 
 # ----------------------------------------------------------------------------- states
+def current_codes_all(review) -> tuple[dict[int, dict[str, Any]], dict[str, dict[int, dict[str, Any]]]]:
+    """``(codes, own)``: the same as ``current_codes()`` and ``{r: current_codes(r)}`` for every
+    reviewer, in one pass over the log, carried to the current codebook. Treat as read-only:
+    a code dict may appear in both."""
+    con = review.connect()
+    undone = {r[0] for r in con.execute("SELECT undoes FROM decisions WHERE action = 'undo'")}
+    last: dict[int, Any] = {}
+    adjudicated: dict[int, Any] = {}
+    own: dict[str, dict[int, Any]] = {}
+    own_adj: dict[str, dict[int, Any]] = {}
+    for r in con.execute("SELECT id, unit_id, reviewer, action, mechanisms, role, polarity, note, created_at,"
+                         " codebook_version FROM decisions"
+                         " WHERE action IN ('accept', 'correct', 'reject', 'adjudicate') ORDER BY id"):
+        if r["id"] in undone:
+            continue
+        uid, name = r["unit_id"], r["reviewer"]
+        last[uid] = r
+        own.setdefault(name, {})[uid] = r
+        if r["action"] == "adjudicate":
+            adjudicated[uid] = r
+            own_adj.setdefault(name, {})[uid] = r
+    last.update(adjudicated)
+    for name, rows in own_adj.items():
+        own[name].update(rows)
+    made: dict[int, dict[str, Any]] = {}
+
+    def code(row: Any) -> dict[str, Any]:
+        if row["id"] not in made:
+            made[row["id"]] = _code(row)
+        return made[row["id"]]
+
+    codes = {uid: code(r) for uid, r in sorted(last.items())}
+    mine = {name: {uid: code(r) for uid, r in sorted(rows.items())} for name, rows in sorted(own.items())}
+    migrate_codes(con, made)
+    return codes, mine
+
+
 def signature(code: dict[str, Any]) -> tuple:
     """What two codings must share to agree (a reject is 'no mechanism, role none')."""
     if code.get("action") == "reject":
@@ -121,20 +159,23 @@ def signature(code: dict[str, Any]) -> tuple:
             frozenset(p["from"] for p in code.get("pending") or ()))
 
 
-def double_states(review, codes: dict[int, dict[str, Any]] | None = None) -> dict[int, dict[str, Any]]:
+def double_states(review, codes: dict[int, dict[str, Any]] | None = None,
+                  own: dict[str, dict[int, dict[str, Any]]] | None = None) -> dict[int, dict[str, Any]]:
     """Each double-coded unit: ``{reviewers, codings: {reviewer: code}, state, final}``.
 
     ``state`` is one of ``open`` (not coded by both yet), ``disagree``, ``agreed``,
     ``adjudicated``; ``final`` is the final code (None unless agreed/adjudicated).
+    ``codes`` and ``own`` are :func:`current_codes_all`'s
+    pair (computed here when not given).
     """
     double = assignments(review)
     if not double:
         return {}
-    codes = review.current_codes() if codes is None else codes
-    own = {r: review.current_codes(r) for r in {r for rs in double.values() for r in rs}}
+    if codes is None or own is None:
+        codes, own = current_codes_all(review)
     out = {}
     for uid, rs in double.items():
-        codings = {r: own[r][uid] for r in rs if uid in own[r]}
+        codings = {r: own[r][uid] for r in rs if uid in own.get(r, {})}
         current = codes.get(uid)
         if current is not None and current["action"] == "adjudicate":
             state, final = "adjudicated", current
@@ -150,8 +191,8 @@ def double_states(review, codes: dict[int, dict[str, Any]] | None = None) -> dic
 
 def final_codes(review) -> dict[int, dict[str, Any]]:
     """unit id -> final code: single-coded units' current codes and resolved double-coded ones."""
-    codes = review.current_codes()
-    states = double_states(review, codes)
+    codes, own = current_codes_all(review)
+    states = double_states(review, codes, own)
     out = {uid: c for uid, c in codes.items() if uid not in states}
     out.update({uid: st["final"] for uid, st in states.items() if st["final"] is not None})
     return dict(sorted(out.items()))
@@ -176,9 +217,9 @@ def visible_codes(review, reviewer: str) -> dict[int, dict[str, Any]]:
     adjudicated double-coded unit) or ``own`` (a blind unit the reviewer coded).
     Blind units the reviewer has not coded are absent.
     """
-    codes = review.current_codes()
-    states = double_states(review, codes)
-    mine = review.current_codes(reviewer) if states else {}
+    codes, own = current_codes_all(review)
+    states = double_states(review, codes, own)
+    mine = own.get(reviewer, {})
     out = {uid: {**c, "visibility": "shared"} for uid, c in codes.items() if uid not in states}
     for uid, st in states.items():
         if st["final"] is not None:

@@ -6,6 +6,7 @@ const ROLE_LABELS = { context: "Context", "mechanism-resource": "Resource", "mec
                       outcome: "Outcome", none: "None" };
 const MECH_KEYS = "1234567890";
 const POLL_MS = 4000;
+const CONTEXT_CHARS = 420;  // paragraph text shown on each side of the unit
 
 const S = {
   codebook: null, mechs: [], reviewer: "", mode: "paper", mechanism: "", paper: null,
@@ -43,14 +44,26 @@ function renderProvenance(item) {
                                     item.reason.replace(":", ": ")));
 }
 
+/* At most ``n`` characters of context next to the sentence, cut at a space, with an ellipsis. */
+function clip(text, n, fromEnd) {
+  if (text.length <= n) return text;
+  if (fromEnd) {
+    const part = text.slice(text.length - n);
+    return `… ${part.slice(Math.max(0, part.indexOf(" ") + 1))}`;
+  }
+  const part = text.slice(0, n);
+  return `${part.slice(0, part.lastIndexOf(" ") > 0 ? part.lastIndexOf(" ") : n)} …`;
+}
+
 function renderPassage(item) {
   const box = M.clear(M.$("passage"));
   const terms = item.suggestion ? item.suggestion.rationale : [];
   const sentence = M.el("mark", { class: "unit" }, M.marked(item.text, M.termRanges(item.text, terms), "b", "rationale"));
   const cs = item.context_start;
   if (item.context && cs >= 0) {
-    box.append(M.el("p", {}, M.el("span", { class: "ctx" }, item.context.slice(0, cs)), sentence,
-                    M.el("span", { class: "ctx" }, item.context.slice(cs + item.text.length))));
+    const before = clip(item.context.slice(0, cs), CONTEXT_CHARS, true);
+    const after = clip(item.context.slice(cs + item.text.length), CONTEXT_CHARS, false);
+    box.append(M.el("p", {}, M.el("span", { class: "ctx" }, before), sentence, M.el("span", { class: "ctx" }, after)));
   } else {
     box.append(M.el("p", {}, sentence));
   }
@@ -235,6 +248,7 @@ async function loadQueue(keepCurrent, refresh) {
   } finally {
     S.loading = false;
     if (!S.cur) showCurrent();
+    if (!keepCurrent) refreshProgress();
   }
 }
 

@@ -180,6 +180,7 @@
   M.toggleCodebook = function (show) {
     const ov = M.$("codebook");
     ov.hidden = show === undefined ? !ov.hidden : !show;
+    if (!ov.hidden) ov.querySelector(".sheet").focus();  // arrows / PageDown scroll the codebook
   };
 
   document.addEventListener("DOMContentLoaded", () => {

@@ -1,0 +1,132 @@
+"""TF-IDF features of the sparse backend: word n-grams, character n-grams, paragraph context.
+
+Character n-grams (``char_wb``: inside word boundaries, words padded with a space) are the
+slow part of scikit-learn's vectorizers (a Python loop over every character of every
+sentence). Since a sentence's ``char_wb`` n-grams are exactly the union of its words'
+n-grams, :class:`CharNgrams` caches the vocabulary columns of each distinct word and builds
+the count matrix from the cache, then applies the same sublinear TF, IDF and L2 norm. The
+scikit-learn vectorizer still learns the vocabulary and IDF; the cached path is used for
+training and prediction alike, so both always see the same features.
+"""
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import scipy.sparse as sp
+
+WORD_CACHE_MAX = 500_000  # distinct words remembered before the cache starts afresh
+
+
+class CharNgrams:
+    """Fast ``transform`` for a fitted ``TfidfVectorizer(analyzer="char_wb", sublinear_tf=True)``."""
+
+    def __init__(self, vec: Any):
+        self.vec = vec
+        self._analyze = vec.build_analyzer()
+        self._cache: dict[str, np.ndarray] = {}
+
+    def _word(self, word: str) -> np.ndarray:
+        cols = self._cache.get(word)
+        if cols is None:
+            vocab = self.vec.vocabulary_
+            cols = np.array([vocab[g] for g in self._analyze(word) if g in vocab], dtype=np.int32)
+            if len(self._cache) >= WORD_CACHE_MAX:
+                self._cache = {}
+            self._cache[word] = cols
+        return cols
+
+    def transform(self, texts: list[str]) -> sp.csr_matrix:
+        parts, indptr = [], [0]
+        for text in texts:
+            n = indptr[-1]
+            for w in text.split():
+                cols = self._word(w)
+                parts.append(cols)
+                n += len(cols)
+            indptr.append(n)
+        cols = np.concatenate(parts) if parts else np.zeros(0, dtype=np.int32)
+        X = sp.csr_matrix((np.ones(len(cols), dtype=np.float32), cols, np.array(indptr)),
+                          shape=(len(texts), len(self.vec.vocabulary_)))
+        X.sum_duplicates()  # counts per (sentence, n-gram)
+        np.log(X.data, out=X.data)
+        X.data += 1.0  # sublinear tf
+        X.data *= self.vec.idf_[X.indices].astype(np.float32)
+        norms = np.sqrt(np.asarray(X.multiply(X).sum(axis=1)).ravel())
+        norms[norms == 0] = 1.0
+        return sp.csr_matrix(sp.diags(1.0 / norms.astype(np.float32)) @ X, dtype=np.float32)
+
+
+class Features:
+    """Word, character and context TF-IDF blocks, stacked side by side (word block first)."""
+
+    def __init__(self, params: dict[str, Any]):
+        from sklearn.feature_extraction.text import TfidfVectorizer
+
+        common = dict(sublinear_tf=True, dtype=np.float32, max_features=params["max_features"])
+        self.context_weight = float(params["context_weight"])
+        self.word = TfidfVectorizer(ngram_range=tuple(params["word_ngrams"]), min_df=params["min_df"],
+                                    token_pattern=r"(?u)\b\w[\w'-]*\b", **common)
+        self.char = TfidfVectorizer(analyzer="char_wb", ngram_range=tuple(params["char_ngrams"]),
+                                    min_df=params["min_df"], **common) if params["char_ngrams"] else None
+        self.ctx = TfidfVectorizer(ngram_range=(1, 2), min_df=1, stop_words="english", **common) \
+            if self.context_weight > 0 else None
+        self._names: np.ndarray | None = None
+        self._char: CharNgrams | None = None
+        self.def_weight = float(params.get("definition_features", 0.0))
+        self.prototypes: list[str] = []
+        self._protos: tuple | None = None
+
+    def set_prototypes(self, texts: list[str]) -> None:
+        """One text per mechanism (its name and description): with ``definition_features`` > 0
+        the cosine of each unit (sentence and paragraph) to each of them is appended as features."""
+        self.prototypes = list(texts)
+        self._protos = None
+
+    def fit_transform(self, texts: list[str], contexts: list[str]) -> sp.csr_matrix:
+        """Fit the vocabularies and return the training matrix."""
+        self.word.fit(texts)
+        if self.char is not None:
+            self.char.fit(texts)
+        if self.ctx is not None:
+            self.ctx.fit(list(dict.fromkeys(c or t for c, t in zip(contexts, texts))))
+        return self.transform(texts, contexts)
+
+    def transform(self, texts: list[str], contexts: list[str]) -> sp.csr_matrix:
+        blocks = [self.word.transform(texts)]
+        if self.char is not None:
+            if self._char is None:
+                self._char = CharNgrams(self.char)
+            blocks.append(self._char.transform(texts))
+        C = None
+        if self.ctx is not None:  # sentences of one paragraph share it: vectorize each once
+            ctx = [c or t for c, t in zip(contexts, texts)]
+            uniq = {c: i for i, c in enumerate(dict.fromkeys(ctx))}
+            C = self.ctx.transform(list(uniq))[[uniq[c] for c in ctx]]
+            blocks.append(C * self.context_weight)
+        if self.def_weight > 0 and self.prototypes:
+            blocks.append(sp.csr_matrix(self._similarities(blocks[0], C) * self.def_weight))
+        return sp.hstack(blocks, format="csr", dtype=np.float32)
+
+    def _similarities(self, W, C) -> np.ndarray:
+        """Cosine of sentence (and paragraph) vectors to each prototype, (n, M or 2M)."""
+        if self._protos is None:
+            self._protos = (self.word.transform(self.prototypes),
+                            self.ctx.transform(self.prototypes) if self.ctx is not None else None)
+        pw, pc = self._protos
+        sims = [np.asarray((W @ pw.T).todense())]
+        if C is not None:
+            sims.append(np.asarray((C @ pc.T).todense()))
+        return np.hstack(sims).astype(np.float32)
+
+    @property
+    def n_word(self) -> int:
+        return len(self.word.vocabulary_)
+
+    def word_names(self) -> np.ndarray:
+        if self._names is None:
+            self._names = self.word.get_feature_names_out()
+        return self._names
+
+    def parts(self) -> dict[str, Any]:
+        return {k: v for k, v in (("word", self.word), ("char", self.char), ("ctx", self.ctx)) if v is not None}
