@@ -112,7 +112,11 @@ def main() -> None:
     if not pdfs:
         sys.exit(f"no PDFs in {args.pdf_dir}")
     scorer = load_scorer(SHARED / "tools" / "extract_score.py")
-    print(f"{len(pdfs)} PDFs from {args.pdf_dir}; cores: {os.cpu_count()}")
+    from mechcode.segment import get_nlp
+
+    get_nlp()  # one-off sentence-splitter load (spaCy import) kept out of the per-file times
+    print(f"{len(pdfs)} PDFs from {args.pdf_dir}; cores: {os.cpu_count()}; "
+          f"load average before: {os.getloadavg()[0]:.1f}")
     per_file(pdfs, scorer)
     if not args.skip_folder:
         folder(pdfs)

@@ -58,7 +58,7 @@ def tiny_model(tmp_path_factory):
     text += " ".join(r.description for r in CODEBOOK.roles + CODEBOOK.polarity)
     words = sorted(set(re.findall(r"[a-z]+|[0-9]", text.lower())))
     (d / "vocab.txt").write_text("\n".join(["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]"] + list(".,:;()-'") + words))
-    tok = BertTokenizerFast(vocab_file=str(d / "vocab.txt"))
+    tok = BertTokenizerFast.from_pretrained(str(d))  # reads vocab.txt (transformers 4 and 5)
     tok.save_pretrained(d)
     cfg = BertConfig(vocab_size=len(tok), hidden_size=32, num_hidden_layers=1, num_attention_heads=2,
                      intermediate_size=37, max_position_embeddings=160)

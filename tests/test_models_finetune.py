@@ -42,7 +42,7 @@ def tiny_model(tmp_path_factory):
         m.description for m in CODEBOOK.mechanisms)
     words = sorted(set(re.findall(r"[a-z]+|[0-9]", text.lower())))
     (d / "vocab.txt").write_text("\n".join(["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]", ".", ","] + words))
-    tok = BertTokenizerFast(vocab_file=str(d / "vocab.txt"))
+    tok = BertTokenizerFast.from_pretrained(str(d))  # reads vocab.txt (transformers 4 and 5)
     tok.save_pretrained(d)
     cfg = BertConfig(vocab_size=len(tok), hidden_size=32, num_hidden_layers=1, num_attention_heads=2,
                      intermediate_size=37, max_position_embeddings=128)

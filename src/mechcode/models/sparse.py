@@ -55,7 +55,6 @@ DEFAULTS: dict[str, Any] = {
     "max_features": 200000,    # per vectorizer
     "hierarchical": True,      # mechanism heads trained on mechanism units only; p(m) = p(any) p(m | any)
     "use_definitions": True,   # codebook definitions as extra training examples
-    "definition_features": 0.0,  # > 0: add cosine to each mechanism's definition as features
     "definition_weight": 1.0,
     "cal_folds": 3,            # group folds for out-of-fold calibration scores
     "rationale_terms": 5,
@@ -233,8 +232,6 @@ class SparseBackend:
             raise ModelError("sparse backend: nothing to train on (no units and no definitions)")
         self.mechanisms = label_space(codebook)
         self.features = Features(p)
-        self.features.set_prototypes([f"{m.name}. {m.description}" for m in codebook.mechanisms
-                                      if m.id in self.mechanisms])
         X = self.features.fit_transform([e.text for e in ex], [e.context for e in ex])
         self.heads = {}
         self._fit_mechanisms(X, ex)
@@ -344,8 +341,7 @@ class SparseBackend:
                 arrays[f"coef.{name}"], arrays[f"intercept.{name}"] = h.model.coef_, h.model.intercept_
                 heads[name]["model_classes"] = h.model.classes_
         save_arrays(directory / ARRAYS_FILE, arrays)
-        meta = {"params": self.params, "mechanisms": self.mechanisms, "heads": heads, "vocabulary": vocab,
-                "prototypes": self.features.prototypes}
+        meta = {"params": self.params, "mechanisms": self.mechanisms, "heads": heads, "vocabulary": vocab}
         (directory / META_FILE).write_text(json.dumps(meta, ensure_ascii=False), encoding="utf-8")
 
     @classmethod
@@ -357,7 +353,6 @@ class SparseBackend:
             arrays = load_arrays(directory / ARRAYS_FILE)
             self.mechanisms = list(meta["mechanisms"])
             self.features = Features(self.params)
-            self.features.set_prototypes(meta.get("prototypes", []))
             for key, vec in self.features.parts().items():
                 restore_vectorizer(vec, meta["vocabulary"][key], arrays[f"idf.{key}"])
             self.heads = {}
