@@ -177,3 +177,20 @@ def test_resolve_model(tmp_path, corpus_dir, model_dir):
     res = CliRunner().invoke(cli, ["code", str(rv.path), str(tmp_path / "missing.pdf"), "--model", "sparse-test",
                                    "-q", "--workers", "1"])
     assert res.exit_code == 1 and "missing.pdf: no such file" in res.stderr
+
+
+def test_broken_model_stops_the_batch(tmp_path, corpus_dir, pdf_folder, model_dir):
+    import shutil
+
+    from mechcode.errors import ModelError
+
+    copy = tmp_path / "model"
+    shutil.copytree(model_dir, copy)
+    rv = _review(tmp_path, corpus_dir)
+    code_files(rv, [], model=str(copy), progress=False)  # registers the model
+    victim = next(p for p in sorted(copy.iterdir()) if p.name != "model.json")
+    victim.write_bytes(victim.read_bytes() + b"tampered")
+    with pytest.raises(ModelError, match="cannot use the model"):
+        code_files(rv, [pdf_folder / "paper0.pdf", pdf_folder / "paper1.pdf"], workers=1, model="sparse-test",
+                   progress=False)
+    assert rv.documents() == []  # nothing half-coded

@@ -52,8 +52,8 @@ def tiny_model(tmp_path_factory):
 
 @pytest.fixture(scope="module")
 def trained(tiny_model):
-    be = FinetuneBackend(model_path=str(tiny_model), epochs=6, lr=2e-3, head_lr=5e-3, batch_size=8,
-                         max_length=48, seed=1)
+    be = FinetuneBackend(model_path=str(tiny_model), epochs=6, lr=5e-3, head_lr=1e-2, batch_size=8,
+                         max_length=48, seed=1, threads=1)  # one thread: a tiny model gains nothing
     be.progress = False
     return be.fit(units(), CODEBOOK)
 
@@ -61,7 +61,7 @@ def trained(tiny_model):
 def test_training_loss_goes_down_and_contract(trained):
     hist = trained.history
     assert len(hist) == 6 and all(np.isfinite(hist))
-    assert hist[-1] < 0.8 * hist[0]
+    assert hist[-1] < 0.5 * hist[0]
     queries = [Unit(id="a", text="trust grew between partner organisations", context=""),
                Unit(id="b", text="we searched databases")]
     preds = trained.predict(queries)
@@ -110,7 +110,7 @@ def test_save_load_round_trip_safetensors_only(trained, tmp_path):
 def test_unknown_roles_only_and_errors(tiny_model, tmp_path):
     plain = [LabelledUnit(id=str(i), text=t, mechanisms=m) for i, (t, m, *_) in enumerate(SENTENCES)]
     be = FinetuneBackend(model_path=str(tiny_model), epochs=1, batch_size=4, max_length=32,
-                         definitions=False)
+                         definitions=False, threads=1)
     be.progress = False
     preds = be.fit(plain, CODEBOOK).predict(plain[:2])
     assert be.temperatures["role"]["method"] == "identity"  # nothing to calibrate the role on

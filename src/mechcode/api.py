@@ -98,6 +98,8 @@ def train(data: Any, codebook: str | Path | Codebook, backend: str = "sparse",
 
     Example::
 
+        from mechcode.models.base import Unit
+
         model = train("corpora/sims2021/units.jsonl", "corpora/sims2021/codebook.yaml",
                       backend="sparse", C=4.0)
         model.predict([Unit("u1", "Leaders built trust across both organisations.")])

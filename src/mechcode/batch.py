@@ -168,6 +168,8 @@ def code_paper(path: str, model_path: str, cache_dir: str | None = None) -> dict
         doc = extract_pdf(Path(path), cache_dir=cache_dir)
         units = paper_units(doc)
         preds = _load(model_path).predict(units) if units else []
+    except ModelError as exc:  # the model, not this paper, is at fault: stop the batch
+        return {"ok": False, "fatal": True, "path": path, "error": str(exc)}
     except MechcodeError as exc:
         msg = str(exc)
         return {"ok": False, "path": path, "error": msg if name in msg else f"{name}: {msg}"}
@@ -359,6 +361,8 @@ def code_files(rv, inputs: Iterable[str | Path], workers: int = 0, model: str | 
 
 
 def _handle(rv, res: dict[str, Any], version: str, summary: Summary, say: Callable[[str], None]) -> None:
+    if res.get("fatal"):
+        raise ModelError(f"cannot use the model: {res['error']}")
     if res.get("ok"):
         try:
             store_result(rv, res, version, summary)
