@@ -30,10 +30,10 @@ def seed_units(path: Path, n: int) -> list[tuple[str, str]]:
     out = []
     for para in re.split(r"\n\s*\n", path.read_text(encoding="utf-8")):
         para = " ".join(para.split())
-        if len(para) < 200:
+        if len(para) < 120:
             continue
         for sent in re.split(r"(?<=[.!?])\s+(?=[A-Z])", para):
-            if 40 <= len(sent) <= 600:
+            if 30 <= len(sent) <= 600:
                 out.append((sent, para))
     return out[:n]
 

@@ -54,53 +54,60 @@ TOOLS = {"mechcode": run_mechcode, "pdfplumber": run_pdfplumber, "pymupdf": run_
 
 
 def per_file(pdfs: list[Path], scorer) -> None:
-    print(f"{'pdf':42s} {'pages':>5s}  " + "  ".join(f"{t + ' F1':>14s} {'p/s':>6s}" for t in TOOLS))
+    """One row per PDF: order-F1, pages/s wall clock and pages per CPU-second."""
+    head = "  ".join(f"{t + ' F1':>14s} {'p/s':>5s} {'p/cpu':>5s}" for t in TOOLS)
+    print(f"{'pdf':38s} {'pages':>5s}  {head}")
     sums: dict[str, list[float]] = {t: [] for t in TOOLS}
-    speed: dict[str, list[float]] = {t: [0.0, 0.0] for t in TOOLS}  # pages, seconds
+    speed: dict[str, list[float]] = {t: [0.0, 0.0, 0.0] for t in TOOLS}  # pages, wall, cpu
     for pdf in pdfs:
         truth = pdf.with_suffix(".truth.txt")
         cells = []
         n = 0
         for name, fn in TOOLS.items():
             try:
-                t0 = time.perf_counter()
+                t0, c0 = time.perf_counter(), time.process_time()
                 text, n = fn(pdf)
-                dt = time.perf_counter() - t0
+                dt, dc = time.perf_counter() - t0, time.process_time() - c0
             except Exception as exc:  # a comparison tool missing or failing
-                cells.append(f"{'error':>14s} {'':>6s}")
+                cells.append(f"{'error':>14s} {'':>5s} {'':>5s}")
                 print(f"  {name} failed on {pdf.name}: {exc}", file=sys.stderr)
                 continue
-            speed[name][0] += n
-            speed[name][1] += dt
+            for k, v in enumerate((n, dt, dc)):
+                speed[name][k] += v
             f1 = "-"
             if truth.exists():
                 s = scorer.score(text, scorer.truth_tokens(str(truth)))["orderF1"]
                 sums[name].append(s)
                 f1 = f"{s:.3f}"
-            cells.append(f"{f1:>14s} {n / dt:6.1f}")
-        print(f"{pdf.name[:42]:42s} {n:5d}  " + "  ".join(cells))
+            cells.append(f"{f1:>14s} {n / dt:5.1f} {n / max(dc, 1e-6):5.1f}")
+        print(f"{pdf.name[:38]:38s} {n:5d}  " + "  ".join(cells))
     mean = []
     for name in TOOLS:
         f = sums[name]
-        p, s = speed[name]
-        mean.append(f"{(sum(f) / len(f) if f else float('nan')):14.3f} {p / s if s else 0:6.1f}")
-    print(f"{'mean F1 (truth files) / overall pages/s':42s} {'':5s}  " + "  ".join(mean))
+        p, w, c = speed[name]
+        mean.append(f"{(sum(f) / len(f) if f else float('nan')):14.3f} {p / w:5.1f} "
+                    f"{p / max(c, 1e-6):5.1f}")
+    print(f"{'mean F1 (truth files) / all pages':38s} {'':5s}  " + "  ".join(mean))
 
 
 def folder(pdfs: list[Path]) -> None:
     from mechcode.ingest import extract_many
 
-    pages = None
-    print("\nfolder throughput, extract_many, cache off:")
+    import resource
+
+    print("\nfolder throughput, extract_many, cache off (CPU = this process + workers):")
     for workers in (1, 2):
-        t0 = time.perf_counter()
+        t0, c0 = time.perf_counter(), time.process_time()
+        k0 = resource.getrusage(resource.RUSAGE_CHILDREN)
         n = 0
         for _, res in extract_many(pdfs, workers=workers):
             n += getattr(res, "n_pages", 0)
         dt = time.perf_counter() - t0
-        pages = n
-        print(f"  workers={workers}: {n} pages in {dt:6.1f} s = {n / dt:5.2f} pages/s")
-    return pages
+        k1 = resource.getrusage(resource.RUSAGE_CHILDREN)
+        cpu = time.process_time() - c0 + (k1.ru_utime - k0.ru_utime) + (k1.ru_stime - k0.ru_stime)
+        print(f"  workers={workers}: {n} pages in {dt:6.1f} s wall = {n / dt:5.2f} pages/s; "
+              f"{cpu:6.1f} CPU-s = {n / cpu:5.2f} pages per CPU-second "
+              f"(load average now {os.getloadavg()[0]:.1f})")
 
 
 def main() -> None:

@@ -206,6 +206,14 @@ def test_generated_two_column_reading_order(tmp_path):
     assert doc.metadata["authors"][:2] == ["Ann Author", "Bob Writer"]
 
 
+def test_both_char_readers_agree(tmp_path):
+    pdf = two_column_pdf(tmp_path / "two.pdf")
+    fast = extract_pdf(pdf, backend="pdfium")
+    ref = extract_pdf(pdf, backend="pdfplumber")
+    assert fast.text == ref.text
+    assert [p.kind for p in fast.passages] == [p.kind for p in ref.passages]
+
+
 def test_column_order_does_not_depend_on_drawing_order(tmp_path):
     a = extract_pdf(two_column_pdf(tmp_path / "a.pdf", right_first=True))
     b = extract_pdf(two_column_pdf(tmp_path / "b.pdf", right_first=False))
@@ -242,6 +250,13 @@ def test_text_cleaning_helpers():
 
 # ----------------------------------------------------------------- bad input
 
+def _png(path: Path) -> None:
+    """A grey page-sized raster image (a stand-in for a scanned page)."""
+    from PIL import Image
+
+    Image.new("L", (200, 280), color=200).save(path)
+
+
 def _bad_files(tmp_path: Path) -> dict[str, Path]:
     from reportlab.lib.pdfencrypt import StandardEncryption
     from reportlab.pdfgen import canvas
@@ -269,6 +284,16 @@ def _bad_files(tmp_path: Path) -> dict[str, Path]:
     c.rect(100, 100, 300, 400, fill=1)
     c.circle(300, 600, 40, fill=1)
     c.save()
+    files["scan_with_stamp"] = tmp_path / "stamped.pdf"
+    img = tmp_path / "page.png"
+    _png(img)
+    c = canvas.Canvas(str(files["scan_with_stamp"]))
+    for k in range(2):
+        c.drawImage(str(img), 20, 20, width=555, height=800)
+        c.setFont("Helvetica", 8)
+        c.drawString(500, 10, f"p. {k + 1}")
+        c.showPage()
+    c.save()
     files["not_pdf"] = tmp_path / "notes.pdf"
     files["not_pdf"].write_text("just some text\n" * 10)
     return files
@@ -277,7 +302,8 @@ def _bad_files(tmp_path: Path) -> dict[str, Path]:
 @pytest.mark.parametrize("kind,message", [
     ("empty", "empty file"), ("truncated", "truncated or corrupt"),
     ("corrupt", "truncated or corrupt"), ("encrypted", "encrypted"),
-    ("image_only", "no text layer (scanned?)"), ("not_pdf", "not a PDF"),
+    ("image_only", "no text layer (scanned?)"), ("scan_with_stamp", "no text layer (scanned?)"),
+    ("not_pdf", "not a PDF"),
 ])
 def test_bad_input_raises_badpdf(tmp_path, kind, message):
     files = _bad_files(tmp_path)

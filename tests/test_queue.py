@@ -216,3 +216,12 @@ def test_shared_words_skip_common_words():
     text = "In order to support staff, leaders built trust between the teams."
     assert shared_words(text, ["Leaders support staff in order to build trust between teams"]) == \
         ["support", "staff", "leaders", "trust", "teams"]
+
+
+def test_team_list_modes_keep_the_store_order_with_skipped_last():
+    state = q.QueueState(units=[], suggestions={}, coded=set(), skipped={3}, listed=[5, 3, 7, 5])
+    picks = q.select(state, "adjudicate", 10)
+    assert [p.unit_id for p in picks] == [5, 7, 3] and {p.reason for p in picks} == {"adjudicate"}
+    assert [p.unit_id for p in q.select(state, "recode", 1)] == [5]
+    with pytest.raises(q.QueueError, match="adjudicate, recode"):
+        q.select(state, "team", 5)

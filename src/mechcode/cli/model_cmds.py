@@ -51,21 +51,6 @@ def _slug(text: str) -> str:
     return re.sub(r"[^A-Za-z0-9_-]+", "-", text).strip("-").lower() or "review"
 
 
-def _track_model(uri: str, card: dict, model_dir: Path, registry_name: str) -> dict[str, Any]:
-    """Log a trained model's run and register it; the card on disk gains an ``mlflow`` entry."""
-    from mechcode.models import tracking
-    from mechcode.models.base import write_card
-
-    info = tracking.log_run(uri, f"train-{card['backend']}",
-                            {"backend": card["backend"], "version": card["version"], "n_units": card["n_units"],
-                             "data_hash": card["data_hash"], "codebook": card["codebook"]["version"],
-                             "hyperparameters": card["hyperparameters"]},
-                            card["metrics"], [model_dir / "model.json"], model_dir, registry_name,
-                            tags={"mechcode.command": "train", "mechcode.model_version": card["version"]})
-    card = {k: v for k, v in card.items() if k != "files"}
-    return write_card(model_dir, {**card, "mlflow": info})
-
-
 # ---------------------------------------------------------------------------------------- train
 @click.command()
 @click.argument("review_dir", required=False, type=click.Path(file_okay=False, path_type=str))
@@ -102,7 +87,8 @@ def train(review_dir, data, codebook_path, out, seed_data, backend, params, no_h
     of every file. The run is recorded in MLflow and the model registered there (--no-track
     to skip).
     """
-    from mechcode.models.train import new_version, train_model
+    from mechcode.models.tracking import track_model
+    from mechcode.models.train import free_version, train_model
 
     hp = parse_params(params)
     if review_dir:
@@ -122,8 +108,7 @@ def train(review_dir, data, codebook_path, out, seed_data, backend, params, no_h
             for u in seed:
                 u.id, u.group = f"seed:{u.id}", f"seed:{u.group if u.group is not None else u.id}"
             units += seed
-        version = new_version(backend, units)
-        out_dir = Path(rv.models_dir) / version
+        version, out_dir = free_version(rv, backend, units)
         uri_base = rv.path
         registry_name = registry_name or f"{_slug(Path(rv.path).name)}-{backend}"
     else:
@@ -144,7 +129,7 @@ def train(review_dir, data, codebook_path, out, seed_data, backend, params, no_h
     card = train_model(units, codebook, backend, out_dir, holdout=not no_holdout, version=version,
                        progress=not quiet, **hp)
     if not no_track:
-        card = _track_model(tracking_uri or _default_uri(uri_base), card, out_dir, registry_name)
+        card = track_model(tracking_uri or _default_uri(uri_base), card, out_dir, registry_name)
     if review_dir:
         mlf = card.get("mlflow", {})
         rv.register_model(card["version"], backend, str(out_dir), card, mlf.get("registry_name"),
@@ -261,15 +246,15 @@ def _suggest_model(rv, model_ref, backend, uri: str | None, quiet: bool) -> dict
 def _build_for_review(rv, backend: str, uri: str | None, quiet: bool) -> dict[str, Any]:
     """Train (zeroshot: build) a model into the review, track it unless ``uri`` is None, register it."""
     from mechcode.models.base import LabelledUnit
-    from mechcode.models.train import new_version, train_model
+    from mechcode.models.tracking import track_model
+    from mechcode.models.train import free_version, train_model
 
     units = [] if backend == "zeroshot" else [LabelledUnit.from_dict(d) for d in rv.labelled_units()]
-    version = new_version(backend, units)
-    out_dir = Path(rv.models_dir) / version
+    version, out_dir = free_version(rv, backend, units)
     click.echo(f"building a {backend} model {version}", err=True)
     card = train_model(units, rv.codebook, backend, out_dir, version=version, progress=not quiet)
     if uri is not None:
-        card = _track_model(uri, card, out_dir, f"{_slug(Path(rv.path).name)}-{backend}")
+        card = track_model(uri, card, out_dir, f"{_slug(Path(rv.path).name)}-{backend}")
     mlf = card.get("mlflow", {})
     return rv.register_model(version, backend, str(out_dir), card, mlf.get("registry_name"),
                              mlf.get("registry_version"))

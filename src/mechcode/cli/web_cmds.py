@@ -18,7 +18,9 @@ def _default_reviewer() -> str:
 @click.command("review")
 @review_dir_arg
 @click.option("--reviewer", default=None, metavar="NAME",
-              help="Your name, recorded with every decision (default: your login name).")
+              help="Your name, recorded with every decision made with the server's token (default: "
+                   "your login name). Team members who sign in with their personal token (from "
+                   "`mechcode reviewer add`) are recorded under their own name.")
 @click.option("--host", default="127.0.0.1", show_default=True,
               help="Address to listen on. Keep 127.0.0.1 (this computer only) unless you know you "
                    "need others to reach it.")
@@ -45,6 +47,12 @@ def review(review_dir: str, reviewer: str | None, host: str, port: int, token: s
     t = note, ? = codebook). Every decision is saved before the page moves on. The model
     retrains in the background every --retrain-every decisions; a review with no model
     starts from the zeroshot backend (suggestions from the codebook definitions).
+
+    Team coding: besides the printed token, each reviewer's personal token (`mechcode
+    reviewer add`) opens the page as that reviewer. Double-coded units stay blind (nobody
+    sees the other coder's code) until the two agree or an adjudicator decides in the
+    "adjudicate" queue; the "recode" queue lists units to re-code after a codebook split.
+    After a codebook revision the model is retrained in the background.
 
     Press Ctrl+C to stop the server.
     """

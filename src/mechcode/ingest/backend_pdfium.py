@@ -81,25 +81,28 @@ def _chars(page, height: float) -> list[Char]:
         text_object = _text_object_fn(R)
         loose_box = R.FPDFText_GetLooseCharBox
         raw_ptr = ctypes.cast(raw, ctypes.c_void_p)
+        new = tuple.__new__  # Char(...) without the namedtuple constructor's Python frame
         for i in range(n):
             ch = chr(R.FPDFText_GetUnicode(raw, i) or 0xFFFD) if per_char else text[i]
             if ch in "\ufffe\x02":  # PDFium's mark for a hyphen that breaks a word
                 ch = "-"
             elif ch in "\r\n\x00":
                 continue  # generated line breaks (generated spaces are kept: word breaks)
-            elif ch < " " and ch not in "\t":
+            elif (ch < " " and ch not in "\t") or "\x7f" <= ch <= "\x9f":
                 ch = "\ufffd"  # a glyph without a Unicode mapping (bullets, symbols)
             obj = text_object(raw_ptr, i)
             info = cache.get(obj)
             if info is None:
                 info = cache[obj] = _object_info(raw, i, obj, R, fonts, buf, mat)
             loose_box(raw, i, rect)
-            c = Char(ch, rect.left, rect.right, height - rect.top, height - rect.bottom, *info)
             if ch.isspace():  # generated word breaks have no height: borrow the last char's
                 if not out or out[-1].text.isspace():
                     continue
                 p = out[-1]
-                c = c._replace(x0=p.x1, x1=max(p.x1, rect.left), top=p.top, bottom=p.bottom)
+                c = new(Char, (ch, p.x1, max(p.x1, rect.left), p.top, p.bottom) + info)
+            else:
+                c = new(Char, (ch, rect.left, rect.right, height - rect.top, height - rect.bottom)
+                        + info)
             if run and _same_box(run[0], c):  # a ligature split into its letters
                 run.append(c)
                 _spread(out, run)

@@ -18,7 +18,7 @@ from mechcode.ingest.clean import join_lines
 from mechcode.ingest.front import _same_style, is_body_heading
 from mechcode.ingest.lines import Line
 from mechcode.ingest.styles import (AUTHOR_DETAILS, BACK_MATTER, BOILERPLATE, CAPTION,
-                                    CAPTION_STRICT, REFERENCES, FontStats, ends_sentence,
+                                    CAPTION_STRICT, REFERENCES, TRAILER, FontStats, ends_sentence,
                                     heading_level)
 
 BODY_LINE_KINDS = ("title", "abstract", "abstract-label", "heading", "paragraph")
@@ -97,6 +97,8 @@ class _Classifier:
             return "caption"
         if "cell" in ln.tags:
             return "table"
+        if "math" in ln.tags:
+            return "other"  # a displayed formula
         if is_body_heading(self.lines, i, fs):
             self.state = "body" if self.state == "author" else self.state
             _heading_continuation(self.lines, i)
@@ -120,7 +122,7 @@ class _Classifier:
         prev = self.lines[i - 1]
         boiler_cont = (prev.kind == "other" and prev.page == ln.page and prev.font == ln.font
                        and 0 <= ln.top - prev.bottom < 0.6 * ln.size)
-        return "other" if BOILERPLATE.search(ln.text) or boiler_cont else "reference"
+        return "other" if TRAILER.search(ln.text) or boiler_cont else "reference"
 
     def small_print(self, ln: Line, t: str) -> str:
         """Non-body text in the body: table, footnote, affiliation or other."""
@@ -202,11 +204,21 @@ def _leading(lines: list[Line]) -> float:
     return ratios[len(ratios) // 2] if ratios else 1.2
 
 
-def _breaks(p: Line, n: Line, adjacent: bool, first: bool, cols: _Columns, lead: float) -> bool:
-    """True when paragraph line ``n`` starts a new paragraph after ``p``."""
+LIST_ITEM = re.compile(r"^\s*(\d{1,2}[.)]|\(?[ivx]{1,4}\)|\(?[a-h]\))\s")
+
+
+def _breaks(p: Line, n: Line, adjacent: bool, head: Line, cols: _Columns, lead: float) -> bool:
+    """True when paragraph line ``n`` starts a new paragraph after ``p``.
+
+    ``head`` is the first line of the paragraph so far (list items hang).
+    """
     size = max(p.size, 1.0)
-    if "bullet" in n.tags:
+    if "bullet" in n.tags or LIST_ITEM.match(n.text):
         return True
+    first = head is p
+    if ("bullet" in head.tags or LIST_ITEM.match(head.text)) and n.x0 > head.x0 + 0.3 * size \
+            and not (adjacent and n.top - p.top > 1.35 * lead * size):
+        return False  # the hanging continuation of a list item
     short = p.x1 < cols.right(p) - 1.5 * size
     if short and ends_sentence(p.text):
         return True
@@ -236,7 +248,7 @@ def build_blocks(lines: list[Line], vocab: Counter) -> list[Block]:
             if blk is not None:
                 p = blk.lines[-1]
                 adjacent = index[id(ln)] == index[id(p)] + 1
-                if not _breaks(p, ln, adjacent, len(blk.lines) == 1, cols, lead):
+                if not _breaks(p, ln, adjacent, blk.lines[0], cols, lead):
                     blk.lines.append(ln)
                     last = blk
                     continue

@@ -14,6 +14,7 @@ import re
 from collections import Counter
 from dataclasses import dataclass, field
 from functools import lru_cache
+from operator import itemgetter
 
 from mechcode.ingest.pdf import Char
 
@@ -43,6 +44,15 @@ def normalise(text: str) -> str:
 def is_bold(font: str) -> bool:
     f = font.lower().split("+")[-1]
     return any(m in f for m in BOLD_MARKS)
+
+
+MATH_FONT = re.compile(r"(math|cmmi|cmsy|cmex|msbm|msam|mt2m|mt2sy|mtmi|mtsy|symbol|euex|eufm|"
+                       r"rsfs|stixmath|cambria math)", re.I)
+
+
+@lru_cache(maxsize=4096)
+def is_math(font: str) -> bool:
+    return bool(MATH_FONT.search(font))
 
 
 @lru_cache(maxsize=4096)
@@ -91,10 +101,13 @@ class _Open:
         self.key = (c.top + c.bottom) / 2
 
 
+_X0 = itemgetter(1)  # Char.x0
+
+
 def group_lines(chars: list[Char], page: int) -> list[Line]:
     """Group a page's upright chars into lines (see module docstring)."""
-    chars = sorted((c for c in chars if c.upright and c.text and c.bottom > c.top),
-                   key=lambda c: c.x0)
+    chars = sorted((c for c in chars if c.upright and c.bottom > c.top and c.text),
+                   key=_X0)
     keys: list[float] = []
     opened: list[_Open] = []
     done: list[_Open] = []
@@ -129,30 +142,31 @@ def group_lines(chars: list[Char], page: int) -> list[Line]:
             keys.insert(j, ln.key)
             opened.insert(j, ln)
             continue
-        _add(best, c, keys, opened)
+        prev = best.chars[-1]
+        if c.x0 - prev.x0 < 0.3 * (prev.x1 - prev.x0) and c.text == prev.text \
+                and abs(c.top - prev.top) < 0.3 * size:
+            continue  # fake bold: the same glyph drawn twice
+        best.chars.append(c)
+        if c.text != " ":
+            if c.x1 > best.last_x1:
+                best.last_x1 = c.x1
+            if size > best.size + 0.5:
+                _rekey(best, c, keys, opened)
     done.extend(opened)
     lines = [_finish(o, page) for o in done]
     return merge_row_segments([ln for ln in lines if ln is not None])
 
 
-def _add(ln: _Open, c: Char, keys: list[float], opened: list[_Open]) -> None:
-    """Append ``c``; a bigger char becomes the line's vertical reference."""
-    prev = ln.chars[-1]
-    if c.text == prev.text and abs(c.x0 - prev.x0) < 0.3 * max(0.1, prev.x1 - prev.x0) \
-            and abs(c.top - prev.top) < 0.3 * c.size:
-        return  # fake bold: the same glyph drawn twice
-    ln.chars.append(c)
-    if not c.text.isspace():
-        ln.last_x1 = max(ln.last_x1, c.x1)
-    if c.size > ln.size + 0.5 and not c.text.isspace():
-        i = opened.index(ln)
-        opened.pop(i)
-        keys.pop(i)
-        ln.top, ln.bottom, ln.size = c.top, c.bottom, c.size
-        ln.key = (c.top + c.bottom) / 2
-        j = bisect.bisect(keys, ln.key)
-        keys.insert(j, ln.key)
-        opened.insert(j, ln)
+def _rekey(ln: _Open, c: Char, keys: list[float], opened: list[_Open]) -> None:
+    """A bigger char becomes the line's vertical reference (drop caps, mixed sizes)."""
+    i = opened.index(ln)
+    opened.pop(i)
+    keys.pop(i)
+    ln.top, ln.bottom, ln.size = c.top, c.bottom, c.size
+    ln.key = (c.top + c.bottom) / 2
+    j = bisect.bisect(keys, ln.key)
+    keys.insert(j, ln.key)
+    opened.insert(j, ln)
 
 
 def _script_change(a: Char, b: Char) -> bool:
@@ -178,7 +192,8 @@ def _finish(o: _Open, page: int) -> Line | None:
             continue
         if prev is not None and parts and parts[-1] != " ":
             gap = c.x0 - prev.x1
-            if gap > WORD_GAP * min(c.size, prev.size) or _script_change(prev, c):
+            if gap > WORD_GAP * min(c.size, prev.size) or (
+                    c.size != prev.size and _script_change(prev, c)):
                 parts.append(" ")
         parts.append(c.text)
         prev = c
@@ -196,10 +211,14 @@ def _finish(o: _Open, page: int) -> Line | None:
     n = len(ink)
     n_bold = sum(k for f, k in fonts.items() if is_bold(f))
     n_ital = sum(k for f, k in fonts.items() if is_italic(f))
-    return Line(page=page, x0=min(c.x0 for c in ink), x1=max(c.x1 for c in ink),
+    n_math = sum(k for f, k in fonts.items() if is_math(f))
+    line = Line(page=page, x0=min(c.x0 for c in ink), x1=max(c.x1 for c in ink),
                 top=o.top, bottom=o.bottom, text=text, size=sizes.most_common(1)[0][0],
                 font=font, purity=fonts[font] / n, bold=n_bold > 0.85 * n,
                 italic=n_ital > 0.85 * n, n_chars=n)
+    if n_math > 0.3 * n:
+        line.tags.add("math")
+    return line
 
 
 LABEL = re.compile(r"^(\d+(\.\d+)*\.?|[A-Z]\.|[IVX]+\.|[\u2022\u25cf\u25aa\u2013\u2014*\-])$")

@@ -21,26 +21,39 @@ def _title(info: dict, blocks: list[Block]) -> str:
     return next((b.text for b in blocks if b.kind == "title"), "")
 
 
-def _authors(info: dict, blocks: list[Block]) -> list[str]:
-    raw = info.get("Author", "").strip()
-    if raw and re.search(r"[A-Za-z]{2}", raw) and not _BAD_AUTHOR.search(raw):
-        parts = re.split(r"\s*(?:;|,|\band\b|&)\s*", raw)
-    else:
-        block = next((b for b in blocks if b.kind == "author"), None)
-        if block is None:
-            return []
-        text = block.lines[0].text
-        for ln in block.lines[1:]:
-            if ln.size != block.lines[0].size:
-                break
-            text += ", " + ln.text
-        parts = re.split(r"\s*(?:,|;|\band\b|&)\s*", text)
-    out = []
-    for p in parts:
+def _names(text: str, sep: str) -> list[str]:
+    out: list[str] = []
+    for p in re.split(sep, text):
         p = _SUP.sub("", re.sub(r"\s+", " ", p)).strip(" *,")
         if p and 1 <= len(p.split()) <= 6 and re.search(r"[A-Za-z]", p) and p not in out:
             out.append(p)
     return out
+
+
+def _page_authors(blocks: list[Block]) -> list[str]:
+    """Names from the first author block on page one (same-size lines)."""
+    block = next((b for b in blocks if b.kind == "author"), None)
+    if block is None:
+        return []
+    text = block.lines[0].text
+    for ln in block.lines[1:]:
+        if ln.size != block.lines[0].size:
+            break
+        text += ", " + ln.text
+    return _names(text, r"\s*(?:,|;|\band\b|&)\s*")
+
+
+def _authors(info: dict, blocks: list[Block]) -> list[str]:
+    """The PDF's Author entry, unless page one lists more names led by the same person."""
+    raw = info.get("Author", "").strip()
+    listed = _names(raw, r"\s*(?:;|,|\band\b|&)\s*") if (
+        raw and re.search(r"[A-Za-z]{2}", raw) and not _BAD_AUTHOR.search(raw)) else []
+    page = _page_authors(blocks)
+    if not listed:
+        return page
+    if len(page) > len(listed) and page and listed[0].split()[-1].lower() in page[0].lower():
+        return page
+    return listed
 
 
 def _year(info: dict, first_page: list[Line]) -> int | None:
@@ -58,10 +71,13 @@ def _year(info: dict, first_page: list[Line]) -> int | None:
 
 def _doi(info: dict, first_page: list[Line], lines: list[Line]) -> str | None:
     """From the PDF info, page one, or a "Cite this article"/doi line (never a reference)."""
-    trailer = [ln.text for ln in lines if ln.kind in ("other", "header", "footer")
-               and re.search(r"\bdoi\b|cite this", ln.text, re.I)]
-    for text in [info.get("Subject", ""), info.get("doi", "")] + [
-            ln.text for ln in first_page] + trailer:
+    trailer = [ln.text for ln in lines if ln.kind in ("header", "footer")
+               and re.search(r"\bdoi\b", ln.text, re.I)]
+    for i, ln in enumerate(lines):  # "doi:..." next to "Cite this article as: ..."
+        if re.search(r"cite this article", ln.text, re.I):
+            trailer.extend(x.text for x in lines[max(0, i - 1):i + 2])
+    front = [ln.text for ln in first_page if ln.kind not in ("paragraph", "abstract")]
+    for text in [info.get("Subject", ""), info.get("doi", "")] + front + trailer:
         m = DOI.search(text or "")
         if m:
             return m.group(1)

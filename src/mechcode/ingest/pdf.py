@@ -109,9 +109,19 @@ def read_pages(path: Path, *, max_pages: int = MAX_PAGES, max_bytes: int = MAX_B
     else:
         from mechcode.ingest.backend_plumber import read
     pages, info = read(data, path.name, max_pages, progress)
-    if not any(c.text.strip() for p in pages for c in p.chars):
+    if _no_text_layer(pages):
         raise BadPDF(f"{path.name}: no text layer (scanned?); run OCR first")
     return data, pages, info
+
+
+def _no_text_layer(pages: list[PageData]) -> bool:
+    """No characters at all, or page images with only a stamp of text on them."""
+    ink = sum(1 for p in pages for c in p.chars if not c.text.isspace())
+    if ink == 0:
+        return True
+    scanned = sum(1 for p in pages if any(
+        (b.x1 - b.x0) * (b.bottom - b.top) > 0.5 * p.width * p.height for b in p.images))
+    return ink < 30 * len(pages) and scanned >= 0.5 * len(pages)
 
 
 def too_many(name: str, n: int, max_pages: int) -> None:

@@ -39,6 +39,8 @@ BOILERPLATE = re.compile(
     r"licensee|creative\s?commons|open access|full list of author information|"
     r"^\s*cite this article|^\s*submit your (next )?manuscript|^\s*doi\s*:|^\s*https?://)",
     re.I)
+TRAILER = re.compile(r"(cite this article|submit your (next )?manuscript|\u00a9|copyright|licensee|"
+                     r"open access|creative\s?commons|convenient online submission)", re.I)
 NUMBERED = re.compile(r"^\s*((\d+(\.\d+)*)\.?|[IVX]+\.|[A-Z]\.)\s+\S")
 TERMINAL = (".", "?", "!", ":", ".”", ".\"", ".)", "?”", "!”")
 

@@ -2,7 +2,9 @@
 
 - :mod:`mechcode.loop.active`: pure active-learning helpers (uncertainty, suggested codes,
   the ``uncertain`` selection with a random share and a per-mechanism coverage rule).
-- :mod:`mechcode.loop.queue`: the three queue modes (``paper``, ``uncertain``, ``mechanism``).
+- :mod:`mechcode.loop.queue`: the queue modes (``paper``, ``uncertain``, ``mechanism``, and the
+  team modes ``adjudicate`` and ``recode``).
+- :mod:`mechcode.loop.team`: team coding (who a request acts as, blind visibility, team queues).
 - :mod:`mechcode.loop.serving`: the model currently serving suggestions (zeroshot until trained).
 - :mod:`mechcode.loop.retrain`: the background retraining scheduler.
 - :mod:`mechcode.loop.service`: :class:`LoopService`, the one object the web routes call.

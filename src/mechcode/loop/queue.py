@@ -1,10 +1,13 @@
-"""The three queue modes: which units a reviewer codes next, and in what order.
+"""The queue modes: which units a reviewer codes next, and in what order.
 
 - ``paper``: a paper in reading order (the first paper with uncoded units unless one is given);
 - ``uncertain``: active learning (see :func:`mechcode.loop.active.select_uncertain`);
-- ``mechanism``: all likely evidence for one mechanism, most likely first.
+- ``mechanism``: all likely evidence for one mechanism, most likely first;
+- ``adjudicate``: double-coded units whose two coders disagree (team coding);
+- ``recode``: units whose code waits for re-coding after a codebook split.
 
 Units the reviewer has already coded are left out; units the reviewer skipped come last.
+The two team modes list what the store gives (:attr:`QueueState.listed`), skipped ones last.
 The functions are pure: the service gathers a :class:`QueueState` from the store.
 """
 from __future__ import annotations
@@ -16,7 +19,8 @@ from typing import Any, Mapping
 from mechcode.errors import MechcodeError
 from mechcode.loop.active import Pick, select_uncertain
 
-MODES = ("paper", "uncertain", "mechanism")
+MODES = ("paper", "uncertain", "mechanism", "adjudicate", "recode")
+LIST_MODES = ("adjudicate", "recode")  # the store lists the units; the queue only orders them
 MECHANISM_FLOOR = 0.2  # ``mechanism`` mode lists units whose probability reaches this
 MAX_LIMIT = 200
 
@@ -37,6 +41,7 @@ class QueueState:
     mechanisms: list[str] = field(default_factory=list)  # suggestable mechanism ids
     seed: int = 0
     uncertainty: Mapping[int, float] | None = None  # precomputed per unit (optional)
+    listed: list[int] = field(default_factory=list)  # the units of a list mode, in order
 
 
 def _open_units(state: QueueState, document_id: int | None = None) -> list[dict[str, Any]]:
@@ -85,6 +90,13 @@ def uncertain_queue(state: QueueState, limit: int) -> list[Pick]:
                             mechanisms=state.mechanisms, seed=state.seed, scores=state.uncertainty)
 
 
+def list_queue(state: QueueState, limit: int, mode: str) -> list[Pick]:
+    """The units a list mode names, in the order given, the ones the reviewer skipped last."""
+    rows = list(dict.fromkeys(state.listed))
+    rows = [u for u in rows if u not in state.skipped] + [u for u in rows if u in state.skipped]
+    return [Pick(u, mode) for u in rows[:limit]]
+
+
 def select(state: QueueState, mode: str, limit: int = 20, mechanism: str | None = None,
            paper: int | None = None) -> list[Pick]:
     """Dispatch to the queue ``mode``; :class:`QueueError` on a bad request."""
@@ -96,6 +108,8 @@ def select(state: QueueState, mode: str, limit: int = 20, mechanism: str | None 
         return paper_queue(state, limit, paper)
     if mode == "mechanism":
         return mechanism_queue(state, limit, mechanism)
+    if mode in LIST_MODES:
+        return list_queue(state, limit, mode)
     return uncertain_queue(state, limit)
 
 

@@ -12,6 +12,11 @@ One retrain runs at a time, in a daemon thread, so requests are never blocked. A
 
 A retrain requested while one runs is queued (at most one waits). Rows left ``running`` by a
 killed server are marked ``failed`` when the next server starts.
+
+Training data are ``Review.labelled_units()``: final codes only (single-coded units, agreed
+or adjudicated double-coded ones), never one coder's side of a blind double-coded unit.
+When the codebook changed (the latest model is *stale*) and there is nothing to train on
+yet, the initial backend (zeroshot) is rebuilt from the new codebook instead.
 """
 from __future__ import annotations
 
@@ -51,6 +56,23 @@ def load_seed_data(path: str | Path, codebook=None) -> list:
     return units
 
 
+def carry_seed(review, units: list, version: str | None) -> list:
+    """Seed units (labelled under codebook ``version``) in the current codebook's ids.
+
+    Codes go through the review's stored revision mappings like reviewers' codes do
+    (renames and merges followed, retired codes dropped); a unit whose code became ambiguous
+    (a split) is left out, as it would otherwise teach the model that none of the new codes apply."""
+    if not units or version is None or version == review.codebook.version:
+        return units
+    from dataclasses import replace
+
+    from mechcode.store.revisions import migrate_codes
+
+    codes = {i: {"mechanisms": list(u.mechanisms), "codebook_version": version} for i, u in enumerate(units)}
+    migrate_codes(review.connect(), codes)
+    return [replace(u, mechanisms=codes[i]["mechanisms"]) for i, u in enumerate(units) if not codes[i]["pending"]]
+
+
 def retrain_row(row: Any) -> dict[str, Any] | None:
     """A ``retrains`` row as JSON-ready dict (metrics decoded)."""
     if row is None:
@@ -74,6 +96,7 @@ class RetrainScheduler:
         self.backend = backend
         self.every = every
         self.seed_units = list(seed_units or [])
+        self.seed_version = review.codebook.version  # the codebook the seed data were checked against
         self.params = dict(params or {})
         self._lock = threading.Lock()
         self._thread: threading.Thread | None = None
@@ -118,7 +141,9 @@ class RetrainScheduler:
             if self.running:
                 self._pending = True
                 return False
-            self._thread = threading.Thread(target=self._loop, name="mechcode-retrain", daemon=True)
+            rid = self._start_row()  # recorded before the thread runs: status never shows a
+            # running retrain without its row
+            self._thread = threading.Thread(target=self._loop, args=(rid,), name="mechcode-retrain", daemon=True)
             self._thread.start()
             return True
 
@@ -129,9 +154,10 @@ class RetrainScheduler:
             t.join(timeout)
         return not self.running
 
-    def _loop(self) -> None:
+    def _loop(self, rid: int | None = None) -> None:
         while True:
-            self.run_once()
+            self.run_once(rid)
+            rid = None
             with self._lock:
                 if not self._pending:
                     return
@@ -139,30 +165,39 @@ class RetrainScheduler:
 
     # -- the work ----------------------------------------------------------------------
     def training_units(self) -> list:
-        """Seed data plus every accepted/corrected unit of the review."""
+        """Seed data plus the review's final codes (``Review.labelled_units``: blind double-coded
+        units enter only once agreed or adjudicated)."""
         from mechcode.models.base import LabelledUnit
 
-        return self.seed_units + [LabelledUnit.from_dict(r) for r in self.review.labelled_units()]
+        return self.current_seed() + [LabelledUnit.from_dict(r) for r in self.review.labelled_units()]
 
-    def run_once(self) -> dict[str, Any] | None:
-        """One retrain, synchronously; never raises (a failure is recorded)."""
+    def current_seed(self) -> list:
+        """The seed units in the current codebook's ids (:func:`carry_seed`)."""
+        return carry_seed(self.review, self.seed_units, self.seed_version)
+
+    def _start_row(self) -> int:
         with self.review.transaction() as con:
-            rid = con.execute("INSERT INTO retrains (started_at, status) VALUES (?, 'running')",
-                              (_now(),)).lastrowid
+            return int(con.execute("INSERT INTO retrains (started_at, status) VALUES (?, 'running')",
+                                   (_now(),)).lastrowid)
+
+    def run_once(self, rid: int | None = None) -> dict[str, Any] | None:
+        """One retrain, synchronously; never raises (a failure is recorded). ``rid``: its
+        ``retrains`` row when already recorded."""
+        if rid is None:
+            rid = self._start_row()
         labelled = None
         try:
             units = self.training_units()
             labelled = len(units)
-            log.info("retrain %s: training %s on %d labelled units", rid, self.backend, labelled)
-            if not units:
-                raise ModelError("nothing to train on yet: no accepted or corrected decisions and no seed data")
-            version, path, card = train_into(self.review, units, self.backend, self.params)
+            name, params = self._backend_for(units)
+            log.info("retrain %s: training %s on %d labelled units", rid, name, labelled)
+            version, path, card = train_into(self.review, units, name, params)
             from mechcode.models.train import load_model
 
             backend, card = load_model(path)
             score_units(self.review, version, backend, self.review.units())
-            self.review.register_model(version, self.backend, str(path), card)
-            self.serving.swap(version, self.backend, str(path), backend)
+            self.review.register_model(version, name, str(path), card)
+            self.serving.swap(version, name, str(path), backend)
             self._finish(rid, "ok", version=version, labelled=labelled, metrics=card.get("metrics"))
             log.info("retrain %s: model %s is now suggesting", rid, version)
         except Exception as exc:  # noqa: BLE001 - any failure must leave the old model serving
@@ -170,6 +205,16 @@ class RetrainScheduler:
             log.debug("%s", traceback.format_exc())
             self._finish(rid, "failed", labelled=labelled, error=f"{exc.__class__.__name__}: {exc}")
         return self.last()
+
+    def _backend_for(self, units: list) -> tuple[str, dict[str, Any]]:
+        """(backend name, params) of this retrain: the configured backend, or the initial one
+        when there is nothing to train on but the codebook changed under the latest model."""
+        if units:
+            return self.backend, self.params
+        latest = self.review.latest_model()
+        if latest and latest.get("stale") and self.serving.initial_backend:
+            return self.serving.initial_backend, self.serving.initial_params
+        raise ModelError("nothing to train on yet: no accepted or corrected decisions and no seed data")
 
     def _finish(self, rid: int, status: str, version: str | None = None, labelled: int | None = None,
                 metrics: Any = None, error: str | None = None) -> None:

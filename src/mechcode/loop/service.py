@@ -2,6 +2,12 @@
 
 The web routes only parse requests and call these methods, so the loop is usable (and
 tested) without HTTP. Every decision is committed by the store before a method returns.
+
+Team coding (:mod:`mechcode.loop.team`): every read takes the reviewer it is for, and the
+codes it shows come from :func:`mechcode.team.assign.visible_codes`, so a reviewer never
+sees the other coder's code of a blind double-coded unit. The model trains on final codes
+only (``Review.labelled_units``). A stale model (the codebook changed since it was trained)
+is retrained in the background as soon as the service notices it.
 """
 from __future__ import annotations
 
@@ -12,16 +18,19 @@ from typing import Any, Iterable
 from mechcode.codebook import POLARITY_IDS, ROLE_IDS
 from mechcode.errors import MechcodeError, StoreError
 from mechcode.loop import queue as q
+from mechcode.loop import team as tm
 from mechcode.loop.active import mechanism_counts, suggested_codes, uncertainty
 from mechcode.loop.retrain import DEFAULT_BACKEND, DEFAULT_EVERY, RetrainScheduler
 from mechcode.loop.serving import INITIAL_BACKEND, ServingModel, score_units
 from mechcode.loop.views import paper_progress, paper_view, unit_item
+from mechcode.team.assign import assignments, is_blind, progress, visible_codes
 
 log = logging.getLogger(__name__)
 
 LABEL_ACTIONS = ("accept", "correct", "reject")
 LAZY_LIMIT = 2000  # at most this many units are scored inside one queue request
-ACTIONS = LABEL_ACTIONS + ("skip",)
+ACTIONS = LABEL_ACTIONS + ("skip", "adjudicate")
+Forbidden = tm.Forbidden
 
 
 class InvalidRequest(MechcodeError):
@@ -52,6 +61,8 @@ class LoopService:
         self._passage_start: dict[int, int | None] = {}
         self._suggestions: dict[str, dict[int, Any]] = {}
         self._uncertainty: tuple[Any, dict[int, float]] = (None, {})
+        self._stale_seen: str | None = None
+        self.check_stale()
 
     # -- cached reads ------------------------------------------------------------------
     def units(self) -> list[dict[str, Any]]:
@@ -133,9 +144,9 @@ class LoopService:
         return {u for u, a in last.items() if a == "skip"}
 
     def _labelled_counts(self) -> dict[str, int]:
-        codes = [c for c in self.review.current_codes().values() if c.get("action") in ("accept", "correct")]
-        counts = mechanism_counts(codes)
-        for m, n in mechanism_counts({"mechanisms": u.mechanisms} for u in self.retrainer.seed_units).items():
+        """Examples per mechanism in what the model trains on (final codes and seed data)."""
+        counts = mechanism_counts(self.review.labelled_units())
+        for m, n in mechanism_counts({"mechanisms": u.mechanisms} for u in self.retrainer.current_seed()).items():
             counts[m] = counts.get(m, 0) + n
         return counts
 
@@ -143,13 +154,35 @@ class LoopService:
         """Mechanisms a reviewer can code now (merged and retired ones are history)."""
         return [m.id for m in self.review.codebook.mechanisms if m.status not in ("merged", "retired")]
 
+    def check_stale(self) -> str | None:
+        """Why the latest model is stale (None if it is not); starts one background retrain per
+        stale model version, so suggestions follow the codebook as soon as possible."""
+        latest = self.review.latest_model()
+        stale = latest.get("stale") if latest else None
+        with self._lock:
+            due = bool(stale) and self._stale_seen != latest["version"] and not self.retrainer.running
+            if due:
+                self._stale_seen = latest["version"]
+        if due:
+            log.info("model %s is stale (%s): retraining in the background", latest["version"], stale)
+            self.retrainer.trigger()
+        return stale
+
     # -- API ---------------------------------------------------------------------------
-    def status(self) -> dict[str, Any]:
-        codes = self.review.current_codes()
+    def who(self, signed_in: str | None, requested: str | None = None) -> str:
+        """The reviewer a request acts as (see :func:`mechcode.loop.team.resolve_reviewer`)."""
+        return tm.resolve_reviewer(signed_in, requested, self.reviewer)
+
+    def status(self, reviewer: str | None = None, signed_in: str | None = None) -> dict[str, Any]:
+        """Model, retrain and progress figures; the counts cover the codes ``reviewer`` may see."""
+        reviewer = reviewer or self.reviewer
+        codes = visible_codes(self.review, reviewer)
+        team = progress(self.review)
         return {
             "model_version": self.serving.version,
+            "model_stale": self.check_stale(),
             "backend": self.serving.backend_name,
-            "labelled": sum(c.get("action") in ("accept", "correct") for c in codes.values()),
+            "labelled": sum(c.get("action") in ("accept", "correct", "adjudicate") for c in codes.values()),
             "coded": len(codes),
             "seed_units": len(self.retrainer.seed_units),
             "units": self.review.count_units(),
@@ -158,26 +191,36 @@ class LoopService:
             "retrain_every": self.retrainer.every,
             "retrain_backend": self.retrainer.backend,
             "since_retrain": self.retrainer.since_last,
-            "reviewer": self.reviewer,
+            "reviewer": reviewer,
+            "signed_in": signed_in,
             "codebook_version": self.review.codebook.version,
             "model_error": self.model_error,
+            "double_coded": team["double_coded"],
+            "to_adjudicate": team["disagree"],
+            "to_recode": len(self.review.recode_queue(reviewer)),
         }
 
     def queue(self, mode: str = "paper", reviewer: str | None = None, limit: int = 20,
               mechanism: str | None = None, paper: int | None = None) -> dict[str, Any]:
-        """The next units for ``reviewer`` in ``mode`` with their suggestions (scored lazily)."""
+        """The next units for ``reviewer`` in ``mode`` with their suggestions (scored lazily).
+
+        Units double-coded by a pair the reviewer is not part of are left out; each item
+        carries the unit's code as the reviewer may see it (``code``), and in the team modes
+        both codings (``adjudicate``) or the re-coding choices (``recode``)."""
         reviewer = reviewer or self.reviewer
         units = self.units()
-        coded = set(self.review.current_codes(reviewer))
-        skipped = self._skipped(reviewer)
+        listed, extra = tm.team_list(self.review, mode, reviewer, self._by_id)
+        own = set(self.review.current_codes(reviewer))
+        coded = own | tm.others_double(assignments(self.review), reviewer)
         open_units = [u for u in units if u["id"] not in coded]
         if q.needs_all_suggestions(mode):
             stored = self.suggestions(self.serving.version)
             self.ensure_suggestions([u for u in open_units if u["id"] not in stored][:LAZY_LIMIT])
         state = q.QueueState(units=units, suggestions=self.suggestions(self.serving.version), coded=coded,
-                             skipped=skipped, labelled_counts=self._labelled_counts(),
-                             mechanisms=self.mechanism_ids(), seed=q.stable_seed(reviewer, len(coded)),
-                             uncertainty=self.uncertainties(self.serving.version) if mode == "uncertain" else None)
+                             skipped=self._skipped(reviewer), labelled_counts=self._labelled_counts(),
+                             mechanisms=self.mechanism_ids(), seed=q.stable_seed(reviewer, len(own)),
+                             uncertainty=self.uncertainties(self.serving.version) if mode == "uncertain" else None,
+                             listed=listed)
         try:
             picks = q.select(state, mode, limit, mechanism, paper)
         except q.QueueError as exc:
@@ -185,10 +228,13 @@ class LoopService:
         version = self.ensure_suggestions([self._by_id[p.unit_id] for p in picks])
         stored = self.suggestions(version)
         allowed = self.mechanism_ids()
-        items = [unit_item(self._by_id[p.unit_id], p, stored.get(p.unit_id), allowed, version,
-                           self._passage_start.get(self._by_id[p.unit_id].get("passage_id")))
+        visible = visible_codes(self.review, reviewer)
+        items = [{**unit_item(self._by_id[p.unit_id], p, stored.get(p.unit_id), allowed, version,
+                              self._passage_start.get(self._by_id[p.unit_id].get("passage_id"))),
+                  "code": tm.code_view(visible.get(p.unit_id)), **extra.get(p.unit_id, {})}
                  for p in picks]
-        return {"mode": mode, "reviewer": reviewer, "model_version": version, "remaining": len(open_units),
+        remaining = len(listed) if mode in q.LIST_MODES else len(open_units)
+        return {"mode": mode, "reviewer": reviewer, "model_version": version, "remaining": remaining,
                 "units": items}
 
     def _check_codes(self, mechanisms: list[str], role: str | None, polarity: str | None) -> None:
@@ -209,7 +255,8 @@ class LoopService:
         """Record one decision (committed before returning) with a snapshot of what was suggested.
 
         ``accept`` without codes takes the suggestion's codes; ``model_version`` is the version
-        the reviewer saw (default: the serving one)."""
+        the reviewer saw (default: the serving one). ``adjudicate`` records the final code of a
+        double-coded unit whose coders disagree (:func:`mechcode.team.adjudicate.adjudicate`)."""
         reviewer = reviewer or self.reviewer
         if action not in ACTIONS:
             raise InvalidRequest(f"bad action {action!r}; expected one of {', '.join(ACTIONS)}")
@@ -218,6 +265,8 @@ class LoopService:
         self._check_codes(mechanisms, role, polarity)
         if action in ("reject", "skip") and mechanisms:
             raise InvalidRequest(f"a {action} carries no mechanisms; use 'correct' to give the right codes")
+        if action == "adjudicate":
+            return self._adjudicate(unit_id, reviewer, mechanisms, role, polarity, note)
         version = model_version or self.serving.version
         sugg = self.suggestions(version).get(unit_id)
         if action == "accept" and not (mechanisms or role or polarity):
@@ -235,6 +284,18 @@ class LoopService:
                 "mechanisms": mechanisms, "role": role, "polarity": polarity, "note": note,
                 "model_version": version if sugg else None}
 
+    def _adjudicate(self, unit_id: int, reviewer: str, mechanisms: list[str], role: str | None,
+                    polarity: str | None, note: str | None) -> dict[str, Any]:
+        from mechcode.team.adjudicate import adjudicate
+
+        if not (mechanisms or role):
+            raise InvalidRequest("an adjudication needs the final codes: mechanisms and/or a role "
+                                 "(role 'none' when the unit shows no evidence)")
+        did = adjudicate(self.review, unit_id, reviewer, mechanisms, role, polarity, note)
+        self.retrainer.note_decision()
+        return {"id": did, "unit_id": unit_id, "action": "adjudicate", "reviewer": reviewer,
+                "mechanisms": mechanisms, "role": role, "polarity": polarity, "note": note, "model_version": None}
+
     def _decision(self, decision_id: int) -> dict[str, Any]:
         row = self.review.connect().execute("SELECT id, unit_id, action, reviewer FROM decisions WHERE id = ?",
                                             (decision_id,)).fetchone()
@@ -242,9 +303,11 @@ class LoopService:
             raise NotFound(f"unknown decision {decision_id}")
         return dict(row)
 
-    def undo(self, decision_id: int, reviewer: str | None = None) -> dict[str, Any]:
-        """Append an ``undo`` event cancelling ``decision_id``."""
+    def undo(self, decision_id: int, reviewer: str | None = None, signed_in: str | None = None) -> dict[str, Any]:
+        """Append an ``undo`` event cancelling ``decision_id`` (a reviewer signed in with a
+        personal token may only undo their own decisions)."""
         target = self._decision(decision_id)
+        tm.check_undo(signed_in, target)
         if target["action"] == "undo":
             raise InvalidRequest(f"decision {decision_id} is itself an undo; undo cannot be undone")
         uid = self.review.undo(decision_id, reviewer or self.reviewer)
@@ -287,14 +350,28 @@ class LoopService:
         return cb
 
     def papers(self, reviewer: str | None = None) -> dict[str, Any]:
+        """Progress per paper: units with a code the reviewer may see, and the reviewer's own."""
         reviewer = reviewer or self.reviewer
-        return paper_progress(self.units(), set(self.review.current_codes()),
+        return paper_progress(self.units(), set(visible_codes(self.review, reviewer)),
                               set(self.review.current_codes(reviewer)), self.review.documents())
 
-    def paper(self, document_id: int) -> dict[str, Any]:
+    def paper(self, document_id: int, reviewer: str | None = None) -> dict[str, Any]:
+        """A whole paper with the codes ``reviewer`` may see."""
         doc = self._document(document_id)
         units = [u for u in self.units() if u["document_id"] == document_id]
-        return paper_view(doc, self.review.passages(document_id), units, self.review.current_codes())
+        codes = visible_codes(self.review, reviewer or self.reviewer)
+        return paper_view(doc, self.review.passages(document_id), units, codes)
+
+    def history(self, unit_id: int, reviewer: str | None = None) -> dict[str, Any]:
+        """A unit's code and decision history as ``reviewer`` may see them (blind units: own events only)."""
+        reviewer = reviewer or self.reviewer
+        self.units()
+        if unit_id not in self._by_id:
+            raise NotFound(f"unknown unit {unit_id}")
+        blind = is_blind(self.review, unit_id)
+        code = visible_codes(self.review, reviewer).get(unit_id)
+        return {"unit_id": unit_id, "reviewer": reviewer, "blind": blind, "code": tm.code_view(code),
+                "history": tm.unit_history(self.review, unit_id, reviewer, blind)}
 
     def retrain(self) -> dict[str, Any]:
         """Start a retrain now (or queue one after the running one)."""

@@ -9,6 +9,7 @@ import re
 from typing import Any, Iterable, Mapping
 
 from mechcode.loop.active import Pick, suggested_codes, uncertainty
+from mechcode.loop.team import code_view
 
 MAX_RATIONALE_TERMS = 12
 _TERM_KEYS = ("term", "token", "text", "word", "feature", "phrase")
@@ -91,13 +92,17 @@ def context_start(unit: Mapping[str, Any], passage_start: int | None) -> int:
 
 def suggestion_view(sugg: Mapping[str, Any] | None, allowed: Iterable[str],
                     version: str | None, text: str = "") -> dict[str, Any] | None:
-    """A stored suggestion trimmed for the page (probabilities, rationale terms, confidence)."""
+    """A stored suggestion trimmed for the page (probabilities, rationale terms, confidence).
+
+    Only mechanisms of ``allowed`` (the codes a reviewer can choose now) are kept: a model
+    trained on an older codebook may still name merged, split or retired codes."""
     if not sugg:
         return None
     evidence = evidence_texts(sugg.get("rationale"))
+    allowed = set(allowed)
     return {
         "model_version": sugg.get("model_version") or version,
-        "mechanisms": {k: round(float(v), 4) for k, v in (sugg.get("mechanisms") or {}).items()},
+        "mechanisms": {k: round(float(v), 4) for k, v in (sugg.get("mechanisms") or {}).items() if k in allowed},
         "role": {k: round(float(v), 4) for k, v in (sugg.get("role") or {}).items()},
         "polarity": {k: round(float(v), 4) for k, v in (sugg.get("polarity") or {}).items()},
         "rationale": rationale_terms(sugg.get("rationale")) or shared_words(text, evidence),
@@ -162,11 +167,5 @@ def paper_view(doc: Mapping[str, Any], passages: list[Mapping[str, Any]], units:
         "passages": [{k: p.get(k) for k in ("id", "seq", "kind", "text", "page", "start", "end", "section", "level")}
                      for p in passages],
         "units": [{"id": u["id"], "kind": u.get("kind"), "start": u["start"], "end": u["end"],
-                   "page": u.get("page"), "code": _code_view(codes.get(u["id"]))} for u in units],
+                   "page": u.get("page"), "code": code_view(codes.get(u["id"]))} for u in units],
     }
-
-
-def _code_view(code: Mapping[str, Any] | None) -> dict[str, Any] | None:
-    if not code:
-        return None
-    return {k: code.get(k) for k in ("mechanisms", "role", "polarity", "reviewer", "action", "decision_id", "note")}

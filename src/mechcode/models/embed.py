@@ -37,7 +37,7 @@ import numpy as np
 
 from mechcode.codebook import POLARITY_IDS, ROLE_IDS, Codebook
 from mechcode.errors import ModelError
-from mechcode.models.base import LabelledUnit, Unit, prediction
+from mechcode.models.base import LabelledUnit, Unit, check_params, label_space, prediction, unit_group
 from mechcode.models.calibration import Platt, Temperature
 from mechcode.models.embed_heads import EPS, SOLVERS, decision, fit_heads, prior_shift
 from mechcode.models.embedding_cache import Encoder, default_model_path
@@ -78,29 +78,27 @@ class EmbedBackend:
     name: ClassVar[str] = "embed"
     version: ClassVar[str] = "1"
 
-    def __init__(self, model_path: str | None = None, cache_dir: str | os.PathLike | None = None,
-                 context: str = "concat", context_weight: float = 1.0, solver: str = "ridge",
-                 C: float = 10.0, alpha: float = 0.1, folds: int = 5, definitions: bool = True,
-                 definition_weight: float = 3.0, max_length: int = 128,
-                 batch_size: int = 32, quantize: bool = False, seed: int = 0):
-        if context not in CONTEXT_MODES:
-            raise ModelError(f"context must be one of {', '.join(CONTEXT_MODES)}, not {context!r}")
-        self.model_path = None if model_path and str(model_path) == default_model_path() else model_path
+    #: hyperparameters and their defaults (``cache_dir`` is a run setting, not saved)
+    DEFAULTS: ClassVar[dict[str, Any]] = {
+        "model_path": None, "context": "concat", "context_weight": 1.0, "solver": "ridge", "C": 10.0,
+        "alpha": 0.1, "folds": 5, "definitions": True, "definition_weight": 3.0, "max_length": 128,
+        "batch_size": 32, "quantize": False, "seed": 0}
+
+    def __init__(self, cache_dir: str | os.PathLike | None = None, **params: Any):
+        p = check_params(self.name, self.DEFAULTS, params)
+        if p["context"] not in CONTEXT_MODES:
+            raise ModelError(f"context must be one of {', '.join(CONTEXT_MODES)}, not {p['context']!r}")
+        if p["solver"] not in SOLVERS:
+            raise ModelError(f"solver must be one of {', '.join(SOLVERS)}, not {p['solver']!r}")
+        mp = p["model_path"]
+        self.model_path = None if mp and str(mp) == default_model_path() else (str(mp) if mp else None)
         self.cache_dir = cache_dir or os.environ.get(CACHE_ENV) or None
-        if solver not in SOLVERS:
-            raise ModelError(f"solver must be one of {', '.join(SOLVERS)}, not {solver!r}")
-        self.context = context
-        self.solver = solver
-        self.C = float(C)
-        self.context_weight = float(context_weight)
-        self.alpha = float(alpha)
-        self.folds = int(folds)
-        self.definitions = bool(definitions)
-        self.definition_weight = float(definition_weight)
-        self.max_length = int(max_length)
-        self.batch_size = int(batch_size)
-        self.quantize = bool(quantize)
-        self.seed = int(seed)
+        self.context, self.solver = p["context"], p["solver"]
+        self.C, self.alpha, self.context_weight = float(p["C"]), float(p["alpha"]), float(p["context_weight"])
+        self.folds, self.seed = int(p["folds"]), int(p["seed"])
+        self.definitions, self.definition_weight = bool(p["definitions"]), float(p["definition_weight"])
+        self.max_length, self.batch_size = int(p["max_length"]), int(p["batch_size"])
+        self.quantize = bool(p["quantize"])
         self._encoder: Encoder | None = None
         self.mechanism_ids: list[str] = []
         self.arrays: dict[str, np.ndarray] = {}
@@ -145,12 +143,12 @@ class EmbedBackend:
     # -- training --------------------------------------------------------------------------
     def fit(self, units: list[LabelledUnit], codebook: Codebook) -> "EmbedBackend":
         """Fit the three heads on ``units`` (plus the codebook definitions)."""
-        self.mechanism_ids = codebook.mechanism_ids(suggestable_only=True)
+        self.mechanism_ids = label_space(codebook)
         rows = list(units) + (definition_units(codebook) if self.definitions else [])
         if not rows:
             raise ModelError("no training units (and no codebook definitions) to fit the embed backend")
         X, emb = self.features(rows)
-        groups = [u.group or u.id for u in rows]
+        groups = [unit_group(u) for u in rows]
         col = {m: j for j, m in enumerate(self.mechanism_ids)}
         Y = np.zeros((len(rows), len(col)))
         for i, u in enumerate(rows):
@@ -176,7 +174,8 @@ class EmbedBackend:
     def _fit_binary(self, name: str, X, Y, rows, groups, mask) -> None:
         """Independent binary heads (mechanisms one-vs-rest, polarity) with Platt calibration."""
         if not mask.any():  # no labels at all: p = 0.5 for polarity
-            self.arrays[f"{name}_w"], self.arrays[f"{name}_b"] = np.zeros((X.shape[1], Y.shape[1])), np.zeros(Y.shape[1])
+            self.arrays[f"{name}_w"] = np.zeros((X.shape[1], Y.shape[1]))
+            self.arrays[f"{name}_b"] = np.zeros(Y.shape[1])
             self.calibrators[name] = [Platt(a=0.0).to_dict() for _ in range(Y.shape[1])]
             return
         w, b, oof = self._heads(X, Y, rows, groups, mask)

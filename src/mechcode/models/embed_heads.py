@@ -54,9 +54,12 @@ def prior_shift(Y: np.ndarray, solver: str) -> np.ndarray:
 # -- ridge ----------------------------------------------------------------------------------
 
 def _stats(X: np.ndarray, Y: np.ndarray, w: np.ndarray) -> tuple:
-    """Weighted sufficient statistics: total weight, sums, Gram and cross products."""
+    """Weighted sufficient statistics: total weight, sums, Gram and cross products.
+
+    The Gram matrix (the costly part) is computed in float32 and accumulated in float64."""
     Xw = X * w[:, None]
-    return w.sum(), Xw.sum(0), w @ Y, Xw.T @ X, Xw.T @ Y
+    gram = (Xw.astype(np.float32).T @ X.astype(np.float32)).astype(np.float64)
+    return w.sum(), Xw.sum(0), w @ Y, gram, Xw.T @ Y
 
 
 def _solve(stats: tuple, alpha: float) -> tuple[np.ndarray, np.ndarray]:
@@ -72,19 +75,23 @@ def _solve(stats: tuple, alpha: float) -> tuple[np.ndarray, np.ndarray]:
 
 def fit_ridge(X: np.ndarray, Y: np.ndarray, groups: list[str], alpha: float, k: int, seed: int,
               weights: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray, np.ndarray | None]:
-    """Ridge heads (``alpha`` = L2 penalty) and their out-of-fold scores."""
+    """Ridge heads (``alpha`` = L2 penalty) and their out-of-fold scores.
+
+    The statistics of each fold are computed once; the full-data statistics are their sum
+    and each fold model uses "full minus its fold", so k-fold costs about one fit."""
     X = X.astype(np.float64)
     Y = Y.astype(np.float64)
     weights = np.ones(len(X)) if weights is None else np.asarray(weights, dtype=np.float64)
-    full = _stats(X, Y, weights)
-    w, b = _solve(full, alpha)
     split = folds(groups, k, seed)
     if not split:
+        w, b = _solve(_stats(X, Y, weights), alpha)
         return w, b, None
+    parts = [_stats(X[te], Y[te], weights[te]) for te in split]
+    full = tuple(sum(p[i] for p in parts) for i in range(5))
+    w, b = _solve(full, alpha)
     oof = np.zeros_like(Y)
-    for te in split:
-        rest = tuple(a - p for a, p in zip(full, _stats(X[te], Y[te], weights[te])))
-        wf, bf = _solve(rest, alpha)
+    for te, part in zip(split, parts):
+        wf, bf = _solve(tuple(a - p for a, p in zip(full, part)), alpha)
         oof[te] = X[te] @ wf + bf
     return w, b, oof
 

@@ -31,7 +31,7 @@ import numpy as np
 
 from mechcode.codebook import POLARITY_IDS, ROLE_IDS, Codebook
 from mechcode.errors import ModelError
-from mechcode.models.base import LabelledUnit, Unit, prediction
+from mechcode.models.base import LabelledUnit, Unit, check_params, label_space, prediction, unit_group
 from mechcode.models.calibration import Temperature
 from mechcode.models.embed import definition_units, example_meta, nearest_examples
 from mechcode.models.embedding_cache import default_model_path, torch_threads
@@ -84,16 +84,20 @@ class FinetuneBackend:
     name: ClassVar[str] = "finetune"
     version: ClassVar[str] = "1"
 
-    def __init__(self, model_path: str | None = None, epochs: int = 4, lr: float = 5e-5,
-                 head_lr: float = 1e-3, batch_size: int = 16, max_length: int = 128,
-                 weight_decay: float = 0.01, warmup: float = 0.1, dropout: float = 0.1,
-                 context: bool = True, definitions: bool = True, seed: int = 0,
-                 device: str | None = None, threads: int | None = None):
-        self.model_path = None if model_path and str(model_path) == default_model_path() else model_path
-        self.epochs, self.lr, self.head_lr = int(epochs), float(lr), float(head_lr)
-        self.batch_size, self.max_length = int(batch_size), int(max_length)
-        self.weight_decay, self.warmup, self.dropout = float(weight_decay), float(warmup), float(dropout)
-        self.context, self.definitions, self.seed = bool(context), bool(definitions), int(seed)
+    #: hyperparameters and their defaults (``device`` and ``threads`` are run settings, not saved)
+    DEFAULTS: ClassVar[dict[str, Any]] = {
+        "model_path": None, "epochs": 4, "lr": 5e-5, "head_lr": 1e-3, "batch_size": 16, "max_length": 128,
+        "weight_decay": 0.01, "warmup": 0.1, "dropout": 0.1, "context": True, "definitions": True, "seed": 0}
+
+    def __init__(self, device: str | None = None, threads: int | None = None, **params: Any):
+        p = check_params(self.name, self.DEFAULTS, params)
+        mp = p["model_path"]
+        self.model_path = None if mp and str(mp) == default_model_path() else (str(mp) if mp else None)
+        self.epochs, self.lr, self.head_lr = int(p["epochs"]), float(p["lr"]), float(p["head_lr"])
+        self.batch_size, self.max_length = int(p["batch_size"]), int(p["max_length"])
+        self.weight_decay, self.warmup = float(p["weight_decay"]), float(p["warmup"])
+        self.dropout, self.context = float(p["dropout"]), bool(p["context"])
+        self.definitions, self.seed = bool(p["definitions"]), int(p["seed"])
         self.device, self.threads = device, threads
         self.mechanism_ids: list[str] = []
         self.temperatures: dict[str, dict[str, Any]] = {}
@@ -177,7 +181,7 @@ class FinetuneBackend:
         from tqdm import tqdm
         from transformers import get_linear_schedule_with_warmup
 
-        self.mechanism_ids = codebook.mechanism_ids(suggestable_only=True)
+        self.mechanism_ids = label_space(codebook)
         train, held = _split(list(units), self.seed)
         rows = train + (definition_units(codebook) if self.definitions else [])
         if not rows:
@@ -317,10 +321,10 @@ def _split(units: list[LabelledUnit], seed: int) -> tuple[list[LabelledUnit], li
     """(train, held-out) with ~10% of the groups held out, or (units, []) when data is small."""
     if len(units) < MIN_HELD_OUT_UNITS:
         return units, []
-    groups = sorted({u.group or u.id for u in units})
+    groups = sorted({unit_group(u) for u in units})
     rng = random.Random(seed)
     rng.shuffle(groups)
     held_groups = set(groups[:max(1, len(groups) // 10)])
-    held = [u for u in units if (u.group or u.id) in held_groups]
-    train = [u for u in units if (u.group or u.id) not in held_groups]
+    held = [u for u in units if unit_group(u) in held_groups]
+    train = [u for u in units if unit_group(u) not in held_groups]
     return (train, held) if train and held else (units, [])

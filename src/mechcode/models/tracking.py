@@ -109,6 +109,22 @@ def _log_model(mlflow, model_dir: Path, registry_name: str | None) -> dict[str, 
     return out
 
 
+def track_model(uri: str, card: dict[str, Any], model_dir: Path, registry_name: str) -> dict[str, Any]:
+    """Log a trained model's run and register it; the card on disk gains an ``mlflow`` entry
+    (run id, registry name and version). Returns the new card."""
+    from mechcode.models.base import write_card
+
+    model_dir = Path(model_dir)
+    info = log_run(uri, f"train-{card['backend']}",
+                   {"backend": card["backend"], "version": card["version"], "n_units": card["n_units"],
+                    "data_hash": card["data_hash"], "codebook": card["codebook"]["version"],
+                    "hyperparameters": card["hyperparameters"]},
+                   card["metrics"], [model_dir / "model.json"], model_dir, registry_name,
+                   tags={"mechcode.command": "train", "mechcode.model_version": card["version"]})
+    card = {k: v for k, v in card.items() if k != "files"}
+    return write_card(model_dir, {**card, "mlflow": info})
+
+
 def find_registered(uri: str, registry_name: str, version: str) -> dict[str, Any] | None:
     """The registry entry ``registry_name`` / ``version`` (None if missing)."""
     mlflow = _mlflow()

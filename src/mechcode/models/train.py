@@ -35,6 +35,17 @@ def new_version(backend: str, units: Sequence[LabelledUnit]) -> str:
     return f"{backend}-{stamp}-{data_hash(units)[:6]}"
 
 
+def free_version(review, backend: str, units: Sequence[LabelledUnit]) -> tuple[str, Path]:
+    """A model version not yet used in ``review``, and its directory under REVIEW_DIR/models."""
+    base = new_version(backend, units)
+    taken = {m["version"] for m in review.models()}
+    version, n = base, 1
+    while version in taken or (Path(review.models_dir) / version).exists():
+        n += 1
+        version = f"{base}.{n}"
+    return version, Path(review.models_dir) / version
+
+
 def label_counts(units: Sequence[LabelledUnit], codebook: Codebook) -> dict[str, Any]:
     mech = {m: 0 for m in label_space(codebook)}
     for u in units:

@@ -2,11 +2,16 @@
 
 Static files come only from the package's ``web/static`` folder, by an explicit allow-list
 (no path ever reaches the file system). All errors are JSON ``{"error": "..."}``.
+
+Every route resolves the reviewer it acts for with :meth:`LoopService.who`: the reviewer of
+a personal token (a different ``reviewer`` in the request is refused with 403), else the
+name the request gives, else the server's ``--reviewer``.
 """
 from __future__ import annotations
 
 import logging
 from importlib import resources
+from typing import Annotated
 
 from fastapi import Body, FastAPI, Query, Request
 from fastapi.exceptions import RequestValidationError
@@ -14,8 +19,8 @@ from fastapi.responses import JSONResponse, Response
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from mechcode.errors import MechcodeError
-from mechcode.loop.service import InvalidRequest, LoopService, NotFound
-from mechcode.web.auth import MAX_BODY, Guard
+from mechcode.loop.service import Forbidden, InvalidRequest, LoopService, NotFound
+from mechcode.web.auth import MAX_BODY, REVIEWER_KEY, Guard
 from mechcode.web.schemas import DecisionIn, SpanIn, UndoIn
 
 log = logging.getLogger(__name__)
@@ -27,6 +32,8 @@ STATIC_FILES = {
     "dom.js": "text/javascript; charset=utf-8",
     "app.js": "text/javascript; charset=utf-8",
     "paper.js": "text/javascript; charset=utf-8",
+    "team.js": "text/javascript; charset=utf-8",
+    "status.js": "text/javascript; charset=utf-8",
     "favicon.svg": "image/svg+xml",
 }
 
@@ -52,6 +59,10 @@ def _handlers(app: FastAPI) -> None:
     @app.exception_handler(NotFound)
     async def not_found(_req: Request, exc: NotFound):
         return JSONResponse({"error": str(exc)}, status_code=404)
+
+    @app.exception_handler(Forbidden)
+    async def forbidden(_req: Request, exc: Forbidden):
+        return JSONResponse({"error": str(exc)}, status_code=403)
 
     @app.exception_handler(MechcodeError)
     async def invalid(_req: Request, exc: MechcodeError):
@@ -88,27 +99,42 @@ def _page_routes(app: FastAPI) -> None:
         return static_response("favicon.svg")
 
 
+def signed_in(request: Request) -> str | None:
+    """The reviewer whose personal token authenticated the request (None: the server token)."""
+    return request.scope.get(REVIEWER_KEY)
+
+
+ReviewerQ = Annotated[str | None, Query(max_length=64)]  # ?reviewer=NAME
+
+
 def _api_routes(app: FastAPI, svc: LoopService) -> None:
+    def who(request: Request, requested: str | None) -> str:
+        return svc.who(signed_in(request), requested)
+
     @app.get("/api/status")
-    def status():
-        return svc.status()
+    def status(request: Request, reviewer: ReviewerQ = None):
+        return svc.status(who(request, reviewer), signed_in(request))
 
     @app.get("/api/queue")
-    def queue(mode: str = "paper", limit: int = Query(20, ge=1, le=200), mechanism: str | None = None,
-              paper: int | None = None, reviewer: str | None = Query(None, max_length=64)):
-        return svc.queue(mode, reviewer, limit, mechanism, paper)
+    def queue(request: Request, mode: str = "paper", limit: int = Query(20, ge=1, le=200),
+              mechanism: str | None = None, paper: int | None = None, reviewer: ReviewerQ = None):
+        return svc.queue(mode, who(request, reviewer), limit, mechanism, paper)
 
     @app.post("/api/decisions", status_code=201)
-    def decide(body: DecisionIn):
-        return svc.decide(**body.model_dump())
+    def decide(request: Request, body: DecisionIn):
+        return svc.decide(**{**body.model_dump(), "reviewer": who(request, body.reviewer)})
 
     @app.post("/api/decisions/{decision_id}/undo", status_code=201)
-    def undo(decision_id: int, body: UndoIn | None = Body(None)):
-        return svc.undo(decision_id, body.reviewer if body else None)
+    def undo(request: Request, decision_id: int, body: UndoIn | None = Body(None)):
+        return svc.undo(decision_id, who(request, body.reviewer if body else None), signed_in(request))
 
     @app.post("/api/spans", status_code=201)
-    def spans(body: SpanIn):
-        return svc.add_span(**body.model_dump())
+    def spans(request: Request, body: SpanIn):
+        return svc.add_span(**{**body.model_dump(), "reviewer": who(request, body.reviewer)})
+
+    @app.get("/api/units/{unit_id}")
+    def unit(request: Request, unit_id: int, reviewer: ReviewerQ = None):
+        return svc.history(unit_id, who(request, reviewer))
 
     @app.post("/api/retrain", status_code=202)
     def retrain():
@@ -119,22 +145,28 @@ def _api_routes(app: FastAPI, svc: LoopService) -> None:
         return svc.codebook()
 
     @app.get("/api/papers")
-    def papers(reviewer: str | None = Query(None, max_length=64)):
-        return svc.papers(reviewer)
+    def papers(request: Request, reviewer: ReviewerQ = None):
+        return svc.papers(who(request, reviewer))
 
     @app.get("/api/papers/{document_id}")
-    def paper(document_id: int):
-        return svc.paper(document_id)
+    def paper(request: Request, document_id: int, reviewer: ReviewerQ = None):
+        return svc.paper(document_id, who(request, reviewer))
 
 
 def create_app(service: LoopService, token: str, max_body: int = MAX_BODY, loopback_only: bool = True):
-    """The ASGI app (FastAPI wrapped in :class:`mechcode.web.auth.Guard`)."""
+    """The ASGI app (FastAPI wrapped in :class:`mechcode.web.auth.Guard`).
+
+    Besides ``token`` (the server's own), every reviewer's personal token is accepted
+    (checked by :func:`mechcode.team.reviewers.authenticate` against the review)."""
+    from mechcode.team.reviewers import authenticate
+
     app = FastAPI(title="mechcode reviewer", docs_url=None, redoc_url=None, openapi_url=None)
     app.state.service = service
     _handlers(app)
     _page_routes(app)
     _api_routes(app, service)
-    return Guard(app, token, max_body=max_body, loopback_only=loopback_only)
+    return Guard(app, token, max_body=max_body, loopback_only=loopback_only,
+                 identify=lambda value: authenticate(service.review, value))
 
 
 __all__ = ["create_app", "static_response", "STATIC_FILES", "InvalidRequest"]

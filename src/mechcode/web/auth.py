@@ -1,8 +1,11 @@
 """Access control and hardening for the reviewer server, as one ASGI middleware.
 
-- Every request needs the access token: ``Authorization: Bearer TOKEN`` or the cookie that
+- Every request needs an access token: ``Authorization: Bearer TOKEN`` or the cookie that
   opening ``/?token=TOKEN`` sets (HttpOnly, SameSite=Strict; the token leaves the URL by a
-  redirect, as in Jupyter).
+  redirect, as in Jupyter). The token is the server's own (``--token``) or a reviewer's
+  personal token (``mechcode reviewer add``); a personal token's reviewer name is passed to
+  the app in ``scope["mechcode.reviewer"]`` (None for the server token), and the app lets
+  that request act as that reviewer only.
 - A state-changing request authenticated by the cookie alone must come from the page itself:
   ``Origin`` equal to this server's origin, or ``Sec-Fetch-Site: same-origin`` (CSRF guard).
 - Request bodies are capped (64 KiB by default); bigger ones get 413 before the app runs.
@@ -32,6 +35,8 @@ SECURITY_HEADERS = [
 ]
 LOGIN_HINT = ("missing or wrong access token: open the URL that `mechcode review` printed (it ends in "
               "?token=...), or send the header 'Authorization: Bearer TOKEN'")
+
+REVIEWER_KEY = "mechcode.reviewer"  # scope key: the reviewer a personal token signed in (or None)
 
 Scope = dict[str, Any]
 ASGIApp = Callable[[Scope, Callable, Callable], Awaitable[None]]
@@ -69,13 +74,15 @@ def _host_name(host: str) -> str:
 class Guard:
     """The middleware: token check, CSRF guard, body cap, host check, security headers."""
 
-    def __init__(self, app: ASGIApp, token: str, max_body: int = MAX_BODY, loopback_only: bool = True):
+    def __init__(self, app: ASGIApp, token: str, max_body: int = MAX_BODY, loopback_only: bool = True,
+                 identify: Callable[[str], str | None] | None = None):
         if not token:
             raise ValueError("an access token is required")
         self.app = app
         self.token = token.encode()
         self.max_body = max_body
         self.loopback_only = loopback_only
+        self.identify = identify  # personal token -> reviewer name (None: not a reviewer's token)
 
     async def __call__(self, scope: Scope, receive: Callable, send: Callable) -> None:
         if scope["type"] != "http":
@@ -92,7 +99,7 @@ class Guard:
         if method == "GET" and "token" in query:
             await self._login(scope, send, query, port)
             return
-        how = self._authenticated(headers, port)
+        how, reviewer = self._authenticated(headers, port)
         if how is None:
             await _json(send, 401, LOGIN_HINT, html=method == "GET" and "text/html" in headers.get("accept", ""))
             return
@@ -104,29 +111,41 @@ class Guard:
             receive = await self._buffer_body(headers, receive, send)
             if receive is None:
                 return
-        await self.app(scope, receive, send)
+        await self.app({**scope, REVIEWER_KEY: reviewer}, receive, send)
 
     def _valid(self, value: str | None) -> bool:
         return bool(value) and secrets.compare_digest(value.encode("utf-8", "replace"), self.token)
 
-    def _authenticated(self, headers: dict[str, str], port: int | None) -> str | None:
+    def _check(self, value: str | None) -> tuple[bool, str | None]:
+        """(valid, reviewer): the server token gives no reviewer, a personal token its reviewer."""
+        if not value:
+            return False, None
+        if self._valid(value):
+            return True, None
+        name = self.identify(value) if self.identify is not None else None
+        return (True, name) if name else (False, None)
+
+    def _authenticated(self, headers: dict[str, str], port: int | None) -> tuple[str | None, str | None]:
+        """(how, reviewer): how = "bearer" / "cookie" (None when no valid token came)."""
         auth = headers.get("authorization", "")
-        if auth[:7].lower() == "bearer " and self._valid(auth[7:].strip()):
-            return "bearer"
-        if self._valid(_cookies(headers.get("cookie", "")).get(cookie_name(port))):
-            return "cookie"
-        return None
+        if auth[:7].lower() == "bearer ":
+            ok, name = self._check(auth[7:].strip())
+            if ok:
+                return "bearer", name
+        ok, name = self._check(_cookies(headers.get("cookie", "")).get(cookie_name(port)))
+        return ("cookie", name) if ok else (None, None)
 
     async def _login(self, scope: Scope, send: Callable, query: dict[str, str], port: int | None) -> None:
         """``?token=`` in the URL: set the cookie and redirect to the same path without the token."""
-        if not self._valid(query.pop("token")):
+        token = query.pop("token")
+        if not self._check(token)[0]:
             await _json(send, 401, LOGIN_HINT)
             return
         path = scope.get("path") or "/"
         if not path.startswith("/") or path.startswith("//"):
             path = "/"
         location = path + ("?" + urlencode(query) if query else "")
-        cookie = f"{cookie_name(port)}={self.token.decode()}; HttpOnly; SameSite=Strict; Path=/"
+        cookie = f"{cookie_name(port)}={token}; HttpOnly; SameSite=Strict; Path=/"  # the token just checked
         await send({"type": "http.response.start", "status": 303,
                     "headers": [(b"location", location.encode("latin-1", "replace")),
                                 (b"set-cookie", cookie.encode()), (b"content-length", b"0")]})

@@ -19,7 +19,7 @@ class DecisionIn(_Body):
     """``POST /api/decisions``: one reviewer decision on one unit."""
 
     unit_id: int
-    action: Literal["accept", "correct", "reject", "skip"]
+    action: Literal["accept", "correct", "reject", "skip", "adjudicate"]
     reviewer: Name | None = None
     mechanisms: list[Code] = Field(default_factory=list, max_length=50)
     role: Code | None = None

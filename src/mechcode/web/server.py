@@ -109,6 +109,8 @@ def serve(opts: ServerOptions, echo: Callable[[str], None] | None = None) -> Non
         echo(f"warning: listening on {opts.host}, reachable from other machines; keep the token secret")
     echo("Open this URL in your browser (it carries your access token):")
     echo(f"    {url_for(opts.host, port, token)}")
+    echo("Team members open the same address with their personal token "
+         f"(from 'mechcode reviewer add'): {url_for(opts.host, port, 'THEIR_TOKEN')}")
     echo("Press Ctrl+C to stop.")
     config = uvicorn.Config(app, log_level="warning", access_log=False, lifespan="off",
                             timeout_graceful_shutdown=5, server_header=False)

@@ -7,16 +7,19 @@ const ROLE_LABELS = { context: "Context", "mechanism-resource": "Resource", "mec
 const MECH_KEYS = "1234567890";
 const POLL_MS = 4000;
 const CONTEXT_CHARS = 420;  // paragraph text shown on each side of the unit
+const MODES = ["paper", "uncertain", "mechanism", "adjudicate", "recode"];
 
 const S = {
   codebook: null, mechs: [], reviewer: "", mode: "paper", mechanism: "", paper: null,
   queue: [], cur: null, sel: null, history: [], done: new Set(), busy: false,
-  version: undefined, view: "queue", loading: false, dirty: false,
+  version: undefined, view: "queue", loading: false, dirty: false, signedIn: null, cbVersion: null,
 };
 M.S = S;
 
 /* ---------------------------------------------------------------- current unit */
 function freshSelection(item) {
+  const team = M.teamSelection(item);
+  if (team) return team;
   const sg = item && item.suggestion ? item.suggestion.suggested : null;
   return { mechanisms: new Set(sg ? sg.mechanisms : []), role: sg ? sg.role : null,
            polarity: sg ? sg.polarity : null, note: "" };
@@ -82,9 +85,11 @@ function renderMechanisms() {
   const list = M.clear(M.$("mechanisms"));
   const probs = S.cur && S.cur.suggestion ? S.cur.suggestion.mechanisms : {};
   const suggested = new Set(S.cur && S.cur.suggestion ? S.cur.suggestion.suggested.mechanisms : []);
+  const candidates = M.recodeCandidates(S.cur);
   S.mechs.forEach((m, i) => {
     const p = probs[m.id] || 0;
-    const cls = ["mech", S.sel.mechanisms.has(m.id) ? "selected" : "", suggested.has(m.id) ? "suggested" : ""];
+    const cls = ["mech", S.sel.mechanisms.has(m.id) ? "selected" : "", suggested.has(m.id) ? "suggested" : "",
+                 candidates.has(m.id) ? "candidate" : ""];
     const swatch = M.el("span", { class: "swatch" });
     swatch.style.background = M.colour(m.id);
     list.append(M.el("li", { class: cls.join(" "), title: m.description || m.name, dataset: { mech: m.id },
@@ -120,6 +125,7 @@ function renderCodes() {
 function showCurrent() {
   const card = M.$("unit-card");
   const decide = M.$("decide");
+  M.renderTeam(S.cur);
   if (!S.cur) {
     M.clear(M.$("prov"));
     M.clear(M.$("why"));
@@ -137,6 +143,14 @@ function showCurrent() {
   renderCodes();
 }
 
+/* Replace the selection (e.g. with one coder's codes in adjudicate mode). */
+M.setSelection = function (sel) {
+  if (!S.cur) return;
+  S.sel = { ...sel, note: M.$("note").value };
+  S.dirty = true;
+  renderCodes();
+};
+
 function setCurrent(item) {
   S.cur = item || null;
   S.sel = freshSelection(S.cur);
@@ -151,6 +165,7 @@ function toggleMechanism(id) {
   S.dirty = true;
   renderCodes();
 }
+M.toggleMechanism = toggleMechanism;
 /* Keys set a value; clicking a chip that is already selected clears it. */
 function setRole(role, toggle) {
   if (!S.cur) return;
@@ -183,14 +198,18 @@ async function decide(kind) {
     Object.assign(body, { action: sameAsSuggested() ? "accept" : "correct", mechanisms: mechs,
                           role: S.sel.role, polarity: S.sel.role === "none" ? null : S.sel.polarity });
   }
+  if (item.codings && kind !== "skip") {  // adjudicate mode: the decision is the final code
+    if (kind === "reject") Object.assign(body, { mechanisms: [], role: "none", polarity: null });
+    body.action = "adjudicate";
+  }
   S.busy = true;
   try {
     const d = await M.api("/api/decisions", { method: "POST", body });
     S.history.push({ id: d.id, item, action: d.action });
     S.done.add(item.id);
-    M.toast(`${d.action === "skip" ? "Skipped" : "Saved"} (${d.action})`, "good");
+    M.toast(`${d.action === "skip" ? "Skipped" : d.action === "adjudicate" ? "Adjudicated" : "Saved"} (${d.action})`, "good");
     await advance();
-    refreshProgress();
+    M.refreshProgress();
   } catch (err) {
     M.toast(err.message, "error");
   } finally {
@@ -209,7 +228,7 @@ async function undo() {
     if (S.cur) S.queue.unshift(S.cur);
     setCurrent(last.item);
     M.toast(`Undone: ${last.action}`);
-    refreshProgress();
+    M.refreshProgress();
   } catch (err) {
     S.history.push(last);
     M.toast(err.message, "error");
@@ -248,7 +267,7 @@ async function loadQueue(keepCurrent, refresh) {
   } finally {
     S.loading = false;
     if (!S.cur) showCurrent();
-    if (!keepCurrent) refreshProgress();
+    if (!keepCurrent) M.refreshProgress();
   }
 }
 
@@ -263,75 +282,7 @@ function setMode(mode, opts) {
   loadQueue(false);
 }
 M.setMode = setMode;
-
-/* ---------------------------------------------------------------- status and progress */
-const METRIC_NAMES = { mechanism_macro_f1: "mechanism F1", role_macro_f1: "role F1", polarity_macro_f1: "polarity F1" };
-
-function metricsText(metrics) {
-  if (!metrics || typeof metrics !== "object") return "";
-  const which = metrics.holdout ? "holdout" : metrics.training ? "training" : null;
-  const figures = which ? metrics[which] : metrics;
-  const parts = [];
-  for (const [k, v] of Object.entries(figures || {})) {
-    if (typeof v === "number" && (METRIC_NAMES[k] || !which)) parts.push(`${METRIC_NAMES[k] || k} ${v.toFixed(2)}`);
-  }
-  return parts.length ? `${which ? `${which}: ` : ""}${parts.slice(0, 4).join(" · ")}` : "";
-}
-
-function renderStatus(st) {
-  M.$("model-version").textContent = st.model_version || "none yet (zeroshot on first use)";
-  M.$("labelled").textContent = String(st.labelled + (st.seed_units ? ` (+${st.seed_units} seed)` : ""));
-  M.$("coded").textContent = String(st.coded);
-  M.$("units").textContent = String(st.units);
-  const info = M.$("retrain-info");
-  const r = st.last_retrain;
-  info.className = "stat";
-  info.removeAttribute("title");
-  if (st.retrain_running || (r && r.status === "running")) {
-    info.textContent = "Retraining in the background…";
-    info.classList.add("running");
-  } else if (!r) {
-    info.textContent = `No retrain yet (every ${st.retrain_every} decisions)`;
-  } else if (r.status === "failed") {
-    info.textContent = `Last retrain failed at ${M.time(r.finished_at)}: ${r.error || "unknown error"} (old model kept)`;
-    info.classList.add("failed");
-    info.setAttribute("title", r.error || "");
-  } else {
-    const m = metricsText(r.metrics);
-    info.textContent = `Last retrain ${M.time(r.finished_at)} on ${r.labelled} units${m ? ` · ${m}` : ""}`;
-  }
-  if (st.model_error) M.$("model-version").setAttribute("title", st.model_error);
-  if (S.version !== undefined && st.model_version && st.model_version !== S.version) {
-    M.toast(`New model ${st.model_version} is now suggesting.`, "good");
-    // untouched current unit: show it (or the new first pick) with the new model's suggestion
-    loadQueue(true, !S.dirty && M.$("note").value.trim() === "");
-  }
-  S.version = st.model_version;
-}
-
-async function pollStatus() {
-  try { renderStatus(await M.api("/api/status")); } catch (err) { /* keep polling */ }
-}
-
-function progressLine(label, coded, total) {
-  return M.el("div", { class: "line" },
-    M.el("div", { class: "label" }, M.el("span", {}, label), M.el("span", {}, `${coded} / ${total}`)),
-    M.bar(total ? coded / total : 0));
-}
-
-async function refreshProgress() {
-  try {
-    const data = await M.api(`/api/papers?reviewer=${encodeURIComponent(S.reviewer)}`);
-    const box = M.clear(M.$("progress"));
-    box.append(progressLine("All papers", data.total.coded, data.total.units));
-    box.append(progressLine("Coded by you", data.total.coded_by_you, data.total.units));
-    const docId = S.cur ? S.cur.document_id : S.paper;
-    const paper = data.papers.find((p) => p.id === docId);
-    if (paper) box.append(progressLine(`This paper: ${paper.title}`, paper.coded, paper.units));
-    M.renderPapers && M.renderPapers(data);
-  } catch (err) { /* shown elsewhere */ }
-}
-M.refreshProgress = refreshProgress;
+M.loadQueue = loadQueue;
 
 /* ---------------------------------------------------------------- views and keys */
 function showView(view) {
@@ -339,7 +290,7 @@ function showView(view) {
   for (const v of ["queue", "papers", "paper"]) M.$(`view-${v}`).hidden = v !== view;
   M.$("tab-queue").classList.toggle("active", view === "queue");
   M.$("tab-papers").classList.toggle("active", view === "papers" || view === "paper");
-  if (view === "papers") refreshProgress();
+  if (view === "papers") M.refreshProgress();
 }
 M.showView = showView;
 
@@ -358,7 +309,8 @@ function onKey(ev) {
   if (ev.key === "Enter" && ev.target && ev.target.tagName === "BUTTON") return;
   const key = ev.key;
   let handled = true;
-  if (key === "a") decide("accept");
+  if (M.teamKey(key)) handled = true;
+  else if (key === "a") decide("accept");
   else if (key === "Enter") decide("save");
   else if (key === "x") decide("reject");
   else if (key === "s") decide("skip");
@@ -387,7 +339,7 @@ function bind() {
     try {
       const r = await M.api("/api/retrain", { method: "POST" });
       M.toast(r.started ? "Retraining started in the background." : "A retrain is running; another one is queued.");
-      pollStatus();
+      M.pollStatus();
     } catch (err) { M.toast(err.message, "error"); }
   });
   M.$("note").addEventListener("keydown", (ev) => {
@@ -397,7 +349,7 @@ function bind() {
   M.$("mode-mechanism").addEventListener("change", (ev) => { ev.target.blur(); S.mechanism = ev.target.value; setMode("mechanism"); });
   M.$("reviewer").addEventListener("change", (ev) => {
     const name = ev.target.value.trim();
-    if (!name) { ev.target.value = S.reviewer; return; }
+    if (!name || S.signedIn) { ev.target.value = S.reviewer; return; }
     S.reviewer = name;
     localStorage.setItem("mechcode.reviewer", name);
     S.history = [];
@@ -408,20 +360,20 @@ function bind() {
 async function init() {
   bind();
   try {
-    const [cb, st] = await Promise.all([M.api("/api/codebook"), M.api("/api/status")]);
-    S.codebook = cb;
-    M.codebookIds = cb.mechanisms.map((m) => m.id);
-    S.mechs = cb.mechanisms.filter((m) => m.status !== "merged" && m.status !== "retired");
-    S.reviewer = localStorage.getItem("mechcode.reviewer") || st.reviewer || "reviewer";
-    M.$("reviewer").value = S.reviewer;
-    const sel = M.$("mode-mechanism");
-    for (const m of S.mechs) sel.append(M.el("option", { value: m.id }, m.name));
-    M.renderCodebook(cb);
-    renderStatus(st);
+    const st = await M.api("/api/status");
+    await M.reloadCodebook();
+    S.signedIn = st.signed_in || null;
+    // a personal token fixes the reviewer; with the server token the name can be chosen here
+    S.reviewer = S.signedIn || localStorage.getItem("mechcode.reviewer") || st.reviewer || "reviewer";
+    const input = M.$("reviewer");
+    input.value = S.reviewer;
+    input.readOnly = !!S.signedIn;
+    if (S.signedIn) input.title = "Signed in with your personal token";
+    M.renderStatus(st);
     const mode = localStorage.getItem("mechcode.mode");
-    setMode(["paper", "uncertain", "mechanism"].includes(mode) ? mode : "paper");
-    refreshProgress();
-    setInterval(pollStatus, POLL_MS);
+    setMode(MODES.includes(mode) ? mode : "paper");
+    M.refreshProgress();
+    setInterval(M.pollStatus, POLL_MS);
   } catch (err) {
     M.toast(err.message, "error");
   }

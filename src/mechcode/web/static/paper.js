@@ -35,7 +35,8 @@
       return m ? m.name : id;
     });
     const bits = [names.join(", ") || "no mechanism", code.role || "", code.polarity || ""].filter(Boolean);
-    return `${bits.join(" · ")} (${code.action} by ${code.reviewer})`;
+    const whose = code.visibility === "own" ? "your blind code" : `${code.action} by ${code.reviewer}`;
+    return `${bits.join(" · ")} (${whose})`;
   }
 
   /** A body passage as segments, each a <span data-off> of document offset; coded ones coloured. */
@@ -89,7 +90,7 @@
 
   M.openPaper = async function (id) {
     try {
-      paper = await M.api(`/api/papers/${encodeURIComponent(id)}`);
+      paper = await M.api(`/api/papers/${encodeURIComponent(id)}?reviewer=${encodeURIComponent(M.S.reviewer)}`);
       selection = null;
       M.showView("paper");
       renderPaper();
