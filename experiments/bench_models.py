@@ -132,6 +132,8 @@ def main() -> None:
     ap.add_argument("--folds", type=int, default=5)
     ap.add_argument("--speed-n", type=int, default=5000)
     ap.add_argument("--no-speed", action="store_true")
+    ap.add_argument("--speed-backends", default="sparse,zeroshot,zeroshot-tfidf,embed",
+                    help="labels whose speed is measured (fine-tuning on a CPU is left out by default)")
     ap.add_argument("--no-curve", action="store_true")
     ap.add_argument("--out", default=str(ROOT / "experiments" / "results" / "bench_models.md"))
     args = ap.parse_args()
@@ -153,7 +155,7 @@ def main() -> None:
             print(f"  {label}: module not present, skipped", flush=True)
             continue
         results[label] = {"quality": quality(label, units, codebook, args.folds)}
-        if not args.no_speed and label != "majority":
+        if not args.no_speed and label in args.speed_backends.split(","):
             results[label]["speed"] = speed(label, units, codebook, args.speed_n)
     supervised = [b for b in results if b in SUPERVISED]
     best = max(supervised, key=lambda b: results[b]["quality"]["grouped-cv"]["mechanism_macro_f1"] or 0,

@@ -73,6 +73,21 @@ def test_mechanism_counting():
     assert s3["evaluated"] == ["a"] and s3["macro_f1"] == 1.0
 
 
+def test_missing_no_mechanism_is_derived(codebook):
+    """Backends without a no_mechanism value: P(none) = prod(1 - p_m) drives the top-1 rule."""
+    from mechcode.models.base import prediction
+    from mechcode.models.metrics import score
+
+    ids = codebook.mechanism_ids(suggestable_only=True)
+    u = [LabelledUnit("1", "t", mechanisms=["shared-vision"]), LabelledUnit("2", "t")]
+    low = {m: 0.0 for m in ids}
+    p1 = prediction("1", {**low, "shared-vision": 0.45, "building-trust": 0.4}, {}, {}, [])
+    p2 = prediction("2", {**low, "shared-vision": 0.2}, {}, {}, [])
+    s = score(u, [p1, p2], codebook)  # unit 1: 1 - 0.55 * 0.6 = 0.67 -> top-1 suggested; unit 2: 0.2
+    assert s["mechanism"]["per_class"]["shared-vision"] == {"precision": 1.0, "recall": 1.0, "f1": 1.0,
+                                                            "support": 1}
+
+
 def test_multiclass_scores():
     labels = ["x", "y", "z"]
     P = np.array([[0.8, 0.1, 0.1], [0.1, 0.8, 0.1], [0.6, 0.3, 0.1], [0.2, 0.7, 0.1]])

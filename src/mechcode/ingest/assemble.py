@@ -46,13 +46,37 @@ def _pages(lines: list[Line]) -> list[int]:
     return out
 
 
+def _with_running(blocks: list[Block], running: list[Block]) -> list[Block]:
+    """Reading order with each page's headers before and footers after its content."""
+    heads: dict[int, list[Block]] = {}
+    foots: dict[int, list[Block]] = {}
+    for b in running:
+        (heads if b.kind == "header" else foots).setdefault(b.lines[0].page, []).append(b)
+    out: list[Block] = []
+    page = 0
+
+    def advance(to: int) -> None:
+        nonlocal page
+        while page < to:
+            out.extend(foots.get(page, []))
+            page += 1
+            out.extend(heads.get(page, []))
+
+    for b in blocks:
+        advance(b.lines[0].page)
+        out.append(b)
+    advance(max([page] + list(heads) + list(foots)))
+    out.extend(foots.get(page, []))
+    return out
+
+
 def to_document(blocks: list[Block], running: list[Block]) -> tuple[str, list[Passage]]:
     """Build the body text and the passage list (reading order)."""
     parts: list[str] = []
     pos = 0
     passages: list[Passage] = []
     section = None
-    for b in blocks + running:  # reading order; running headers/footers last
+    for b in _with_running(blocks, running):
         text = _WS.sub(" ", b.text).strip() if b.kind != "table" else b.text.strip()
         if not text:
             continue

@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from mechcode.ingest.clean import join_lines
 from mechcode.ingest.front import _same_style, is_body_heading
 from mechcode.ingest.lines import Line
-from mechcode.ingest.styles import (AUTHOR_DETAILS, BACK_MATTER, BOILERPLATE, CAPTION,
+from mechcode.ingest.styles import (AFFILIATION, AUTHOR_DETAILS, BACK_MATTER, BOILERPLATE, CAPTION,
                                     CAPTION_STRICT, REFERENCES, TRAILER, FontStats, ends_sentence,
                                     heading_level)
 
@@ -34,8 +34,6 @@ class Block:
     text: str = ""
 
 
-AFFILIATION = re.compile(r"(universit|department|institute|school of|hospital|centre|center|"
-                         r"faculty|college|laborator|correspond|e-?mail|@)", re.I)
 
 
 def classify_body(lines: list[Line], start: int, fs: FontStats, heights: dict[int, float],

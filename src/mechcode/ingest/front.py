@@ -12,8 +12,8 @@ from __future__ import annotations
 import re
 
 from mechcode.ingest.lines import Line
-from mechcode.ingest.styles import (ABSTRACT, BOILERPLATE, KEYWORDS, FontStats, ends_sentence,
-                                    heading_text)
+from mechcode.ingest.styles import (ABSTRACT, AFFILIATION, BOILERPLATE, DATES, KEYWORDS, TRAILER,
+                                    FontStats, ends_sentence, heading_text)
 
 MIN_ABSTRACT_WORDS = 35
 
@@ -130,8 +130,15 @@ def _front_blocks(lines: list[Line], body: int, title: list[int]) -> None:
         if ln is not None and ln.kind not in ("", "front"):
             continue
         if block and (ln is None or not _same_block(lines[block[-1]], ln)):
-            kind = "other" if any(BOILERPLATE.search(lines[j].text) or KEYWORDS.match(
-                lines[j].text) for j in block) or (title and block[0] < title[0]) else "author"
+            texts = [lines[j].text for j in block]
+            if any(TRAILER.search(t) or KEYWORDS.match(t) or DATES.search(t) for t in texts):
+                kind = "other"  # licence, keywords, received/accepted dates
+            elif any(AFFILIATION.search(t) for t in texts):
+                kind = "author"
+            elif (title and block[0] < title[0]) or any(BOILERPLATE.search(t) for t in texts):
+                kind = "other"
+            else:
+                kind = "author"
             for j in block:
                 lines[j].kind = kind
             block = []
@@ -163,6 +170,8 @@ def _abstract_after_label(lines: list[Line], label: int, fs: FontStats) -> int:
     lab = lines[label]
     inline = len(lab.text.split()) > 3  # "Abstract: We describe ..."
     lab.kind = "abstract" if inline else "abstract-label"
+    if inline:
+        lab.text = re.sub(r"^\s*abstract\s*[:.\-\u2014\u2013]?\s*", "", lab.text, flags=re.I)
     ref = lines[label + 1] if label + 1 < len(lines) else lab
     i = label + 1
     while i < len(lines):

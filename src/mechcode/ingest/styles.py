@@ -41,6 +41,9 @@ BOILERPLATE = re.compile(
     re.I)
 TRAILER = re.compile(r"(cite this article|submit your (next )?manuscript|\u00a9|copyright|licensee|"
                      r"open access|creative\s?commons|convenient online submission)", re.I)
+AFFILIATION = re.compile(r"(universit|department|institute|school of|hospital|centre|center|"
+                         r"faculty|college|laborator|correspond|e-?mail|@)", re.I)
+DATES = re.compile(r"^\s*(received|accepted|published|revised)\b", re.I)
 NUMBERED = re.compile(r"^\s*((\d+(\.\d+)*)\.?|[IVX]+\.|[A-Z]\.)\s+\S")
 TERMINAL = (".", "?", "!", ":", ".”", ".\"", ".)", "?”", "!”")
 

@@ -3,9 +3,9 @@
 How units count (also written into every report under ``"counting"``):
 
 - mechanisms: a mechanism is *suggested* when its probability is at least ``threshold``
-  (default 0.5); in addition, when the prediction gives ``no_mechanism`` < 0.5 (the model
-  says the unit supports some mechanism), its most probable mechanism is suggested even if
-  below the threshold. Each mechanism is a binary presence task over **all** test units, including
+  (default 0.5); in addition, when ``no_mechanism`` < 0.5 (the model says the unit supports
+  some mechanism), its most probable mechanism is suggested even if below the threshold. A
+  prediction without a ``no_mechanism`` value gets ``prod(1 - p_m)`` (independent heads). Each mechanism is a binary presence task over **all** test units, including
   units with no mechanism, so a mechanism suggested for a "no mechanism" unit is a false
   positive of that mechanism. Macro-F1 averages over the mechanisms with at least one positive
   in the test data. The "no mechanism" class (nothing suggested vs nothing true) is reported
@@ -97,9 +97,10 @@ def score(units: Sequence[LabelledUnit], preds: Sequence[dict[str, Any]], codebo
     probs = np.array([[p["mechanisms"].get(m, 0.0) for m in ids] for p in preds]).reshape(len(preds), len(ids))
     truth = [set(map_labels(u.mechanisms, codebook)) for u in units]
     y = np.array([[m in t for m in ids] for t in truth], dtype=float).reshape(probs.shape)
-    no_mech = None
     if preds and all("no_mechanism" in p for p in preds):
         no_mech = np.array([p["no_mechanism"] for p in preds], dtype=float)
+    else:  # independent heads: P(no mechanism) = prod(1 - p_m)
+        no_mech = np.prod(1.0 - probs, axis=1)
     out: dict[str, Any] = {"mechanism": mechanism_scores(truth, probs, ids, threshold, no_mech)}
     ece_out = {"mechanism": round(ece(probs, y), 4)}
     for task, labels in (("role", list(ROLE_IDS)), ("polarity", list(POLARITY_IDS))):
