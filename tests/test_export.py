@@ -171,7 +171,7 @@ def test_appendix(review):
     assert "Codes assigned or corrected by reviewers: 3" in md and "rejected: 1" in md
     assert "ann 2, bob 3" in md
     assert "| Working with power | active | mechanism | 1 |" in md
-    assert "Agreement" in md
+    assert "## Agreement" in md and "no unit has been coded independently by two reviewers" in md
 
 
 def test_appendix_models_and_agreement_render():

@@ -14,7 +14,7 @@ from typing import Any
 
 from mechcode import __version__
 
-AGREEMENT_MODULES = ("mechcode.loop.agreement", "mechcode.agreement", "mechcode.synthesis.agreement")
+AGREEMENT_MODULES = ("mechcode.team.agreement", "mechcode.loop.agreement", "mechcode.agreement")
 AGREEMENT_FUNCS = ("agreement_summary", "summary", "review_agreement", "agreement")
 
 
@@ -123,6 +123,8 @@ def _agreement_md(agr: Any) -> list[str]:
     if isinstance(agr, str):
         return [agr, ""]
     if isinstance(agr, dict):
+        if agr.get("double_coded_units_compared") == 0:
+            return ["Inter-reviewer agreement: no unit has been coded independently by two reviewers.", ""]
         flat = _flat_metrics(agr)
         if flat:
             return [f"- {k}: {v:.3f}" if isinstance(v, float) else f"- {k}: {v}" for k, v in flat.items()] + [""]

@@ -15,14 +15,11 @@ from collections import Counter
 from dataclasses import dataclass, field
 
 from mechcode.ingest.clean import join_lines
-from mechcode.ingest.front import _same_style, is_body_heading
+from mechcode.ingest.front import is_body_heading, same_style
 from mechcode.ingest.lines import Line
 from mechcode.ingest.styles import (AFFILIATION, AUTHOR_DETAILS, BACK_MATTER, BOILERPLATE, CAPTION,
                                     CAPTION_STRICT, REFERENCES, TRAILER, FontStats, ends_sentence,
                                     heading_level)
-
-BODY_LINE_KINDS = ("title", "abstract", "abstract-label", "heading", "paragraph")
-
 
 @dataclass
 class Block:
@@ -34,12 +31,13 @@ class Block:
     text: str = ""
 
 
-
-
 def classify_body(lines: list[Line], start: int, fs: FontStats, heights: dict[int, float],
                   col_width: float = 250.0) -> None:
     """Set ``kind`` for every unclassified line from ``start`` on."""
     _Classifier(lines, fs, heights, col_width).run(start)
+
+
+DOT_LEADER = re.compile(r"(\.\s?){6,}")
 
 
 class _Classifier:
@@ -95,8 +93,8 @@ class _Classifier:
             return "caption"
         if "cell" in ln.tags:
             return "table"
-        if "math" in ln.tags:
-            return "other"  # a displayed formula
+        if "math" in ln.tags or DOT_LEADER.search(t):
+            return "other"  # a displayed formula or a table-of-contents line
         if is_body_heading(self.lines, i, fs):
             self.state = "body" if self.state == "author" else self.state
             _heading_continuation(self.lines, i)
@@ -137,7 +135,7 @@ def _heading_continuation(lines: list[Line], i: int) -> None:
     """Mark the second line of a two-line heading (same style, just below)."""
     head = lines[i]
     for ln in lines[i + 1:i + 3]:
-        if ln.kind or not _same_style(head, ln):
+        if ln.kind or not same_style(head, ln):
             return
         ln.kind, head = "heading", ln
 
@@ -305,14 +303,12 @@ def _finish(blocks: list[Block], vocab: Counter) -> None:
     """Fill in text and heading levels."""
     styles: Counter = Counter()
     for b in blocks:
-        if b.kind == "heading":
+        if b.kind == "heading" and "back" not in b.lines[0].tags:
             ln = b.lines[0]
             styles[(round(ln.size, 1), ln.bold, not ln.italic)] += 1
     ranked = sorted(styles, key=lambda s: (-s[0], not s[1], not s[2]))
     for b in blocks:
-        if b.kind in ("paragraph", "abstract", "footnote", "reference", "caption"):
-            b.text = join_lines([ln.text for ln in b.lines], vocab)
-        elif b.kind == "table":
+        if b.kind == "table":  # one line per table row fragment
             b.text = "\n".join(ln.text for ln in b.lines)
         else:
             b.text = join_lines([ln.text for ln in b.lines], vocab)

@@ -45,7 +45,8 @@ def is_body_heading(lines: list[Line], i: int, fs: FontStats) -> bool:
     """A heading-like line followed by body-style text (or another heading).
 
     Lines continuing the heading in the same style (a two-line heading) are
-    skipped; an italic heading must also stand apart from the line above.
+    skipped.  A heading stands apart from the line above (a gap, a column or
+    page start) unless that line is itself a heading.
     """
     ln = lines[i]
     if not (fs.distinct(ln) and heading_text(ln.text)) or ABSTRACT.match(ln.text) \
@@ -57,7 +58,7 @@ def is_body_heading(lines: list[Line], i: int, fs: FontStats) -> bool:
     for nxt in lines[i + 1:i + 6]:
         if nxt.kind:
             continue
-        if _same_style(prev, nxt):
+        if same_style(prev, nxt):
             prev = nxt
             continue
         if fs.body_style(nxt) and not fs.distinct(nxt):
@@ -68,7 +69,7 @@ def is_body_heading(lines: list[Line], i: int, fs: FontStats) -> bool:
     return False
 
 
-def _same_style(a: Line, b: Line) -> bool:
+def same_style(a: Line, b: Line) -> bool:
     """``b`` continues the heading line ``a`` (same font, just below)."""
     return (a.page == b.page and a.font == b.font and abs(a.size - b.size) < 0.2
             and 0 <= b.top - a.bottom < 0.8 * a.size and abs(a.x0 - b.x0) < 2 * a.size)

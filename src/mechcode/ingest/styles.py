@@ -54,7 +54,6 @@ class FontStats:
 
     body_size: float
     body_fonts: set[str]
-    heading_fonts: set[str]
 
     @classmethod
     def of(cls, pages: list[list[Line]]) -> "FontStats":
@@ -77,7 +76,7 @@ class FontStats:
                 fonts[ln.font] += ln.n_chars
         total = sum(fonts.values()) or 1
         body_fonts = {f for f, n in fonts.items() if n >= 0.08 * total}
-        return cls(body, body_fonts, set())
+        return cls(body, body_fonts)
 
     def body_style(self, ln: Line) -> bool:
         """Set in (about) the body font size."""
@@ -113,12 +112,6 @@ def _before_references(pages: list[list[Line]]) -> list[Line]:
             ln.top < head.top or ln.x1 < head.x0))
         return out
     return out
-
-
-def _bold_name(font: str) -> bool:
-    from mechcode.ingest.lines import is_bold
-
-    return is_bold(font)
 
 
 def ends_sentence(text: str) -> bool:

@@ -34,13 +34,14 @@ from pathlib import Path
 from typing import Any, ClassVar
 
 import numpy as np
+from threadpoolctl import threadpool_limits
 
 from mechcode.codebook import POLARITY_IDS, ROLE_IDS, Codebook
 from mechcode.errors import ModelError
 from mechcode.models.base import LabelledUnit, Unit, check_params, label_space, prediction, unit_group
 from mechcode.models.calibration import Platt, Temperature
 from mechcode.models.embed_heads import EPS, SOLVERS, decision, fit_heads, prior_shift
-from mechcode.models.embedding_cache import Encoder, default_model_path
+from mechcode.models.embedding_cache import Encoder, compute_threads, default_model_path
 
 HEADS = "heads.npz"
 META = "embed.json"
@@ -148,6 +149,14 @@ class EmbedBackend:
         if not rows:
             raise ModelError("no training units (and no codebook definitions) to fit the embed backend")
         X, emb = self.features(rows)
+        with threadpool_limits(compute_threads()):
+            self._fit_all(X, rows)
+        self.arrays["examples"] = emb.astype(np.float16)
+        self.examples = example_meta(rows)
+        self.encoder_key = self.encoder.model_key
+        return self
+
+    def _fit_all(self, X: np.ndarray, rows: list[LabelledUnit]) -> None:
         groups = [unit_group(u) for u in rows]
         col = {m: j for j, m in enumerate(self.mechanism_ids)}
         Y = np.zeros((len(rows), len(col)))
@@ -160,10 +169,6 @@ class EmbedBackend:
         self._fit_role(X, rows, groups)
         pol = np.array([u.polarity in POLARITY_IDS for u in rows])
         self._fit_binary("pol", X, np.array([[float(u.polarity == "+")] for u in rows]), rows, groups, pol)
-        self.arrays["examples"] = emb.astype(np.float16)
-        self.examples = example_meta(rows)
-        self.encoder_key = self.encoder.model_key
-        return self
 
     def _heads(self, X, Y, rows, groups, mask):
         idx = np.flatnonzero(mask)

@@ -36,7 +36,7 @@ _STORE_DTYPE = np.float16
 _HASHED_FILES = ("config.json", "tokenizer.json", "vocab.txt", "tokenizer_config.json",
                  "special_tokens_map.json")
 _KEY_MEMO: dict[tuple, str] = {}
-THREADS_ENV = "MECHCODE_TORCH_THREADS"
+THREADS_ENV = "MECHCODE_THREADS"
 
 
 def default_model_path() -> str:
@@ -57,8 +57,8 @@ def cpu_count() -> int:
         return max(1, os.cpu_count() or 1)
 
 
-def torch_threads(threads: int | None = None) -> int:
-    """Threads for torch on CPU: ``threads``, else ``$MECHCODE_TORCH_THREADS``, else the core count.
+def compute_threads(threads: int | None = None) -> int:
+    """CPU threads for torch and BLAS: ``threads``, else ``$MECHCODE_THREADS``, else the core count.
 
     On a machine shared with other busy processes one thread can be several times faster
     than two (threads then wait on each other); set the variable to 1 there."""
@@ -123,7 +123,7 @@ class Encoder:
     only), ``batch_size``, ``max_length`` (tokens; longer texts are truncated), ``quantize``
     (dynamic int8 quantization of the Linear layers, CPU only), ``device`` ("cpu", "cuda";
     default cuda when available), ``allow_download`` (let a hub id be fetched; off by default),
-    ``threads`` (CPU threads; see :func:`torch_threads`).
+    ``threads`` (CPU threads; see :func:`compute_threads`).
 
     ``n_encoded`` counts the texts actually run through the model (cache misses).
     """
@@ -226,7 +226,7 @@ class Encoder:
         model.eval()
         dev = self.device or ("cuda" if torch.cuda.is_available() else "cpu")
         if dev == "cpu":
-            torch.set_num_threads(torch_threads(self.threads))
+            torch.set_num_threads(compute_threads(self.threads))
             if self.quantize:
                 model = torch.ao.quantization.quantize_dynamic(model, {torch.nn.Linear}, dtype=torch.qint8)
         self.device = dev

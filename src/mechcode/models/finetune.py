@@ -34,7 +34,7 @@ from mechcode.errors import ModelError
 from mechcode.models.base import LabelledUnit, Unit, check_params, label_space, prediction, unit_group
 from mechcode.models.calibration import Temperature
 from mechcode.models.embed import definition_units, example_meta, nearest_examples
-from mechcode.models.embedding_cache import default_model_path, torch_threads
+from mechcode.models.embedding_cache import default_model_path, compute_threads
 
 WEIGHTS = "weights.safetensors"
 ENCODER_DIR = "encoder"
@@ -120,7 +120,7 @@ class FinetuneBackend:
         if self.device is None:
             self.device = "cuda" if torch.cuda.is_available() else "cpu"
         if self.device == "cpu":
-            torch.set_num_threads(torch_threads(self.threads))
+            torch.set_num_threads(compute_threads(self.threads))
         return self.device
 
     def _load_base(self, n_mechanisms: int) -> None:
