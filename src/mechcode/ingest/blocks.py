@@ -165,12 +165,16 @@ class _Columns:
     """
 
     def __init__(self, lines: list[Line]):
+        self.edges: dict[int, tuple[float, float]] = {}
+        self.add(lines)
+
+    def add(self, lines: list[Line]) -> None:
+        """Compute the edges for ``lines`` (among themselves)."""
         import numpy as np
 
         by_page: dict[int, list[Line]] = {}
         for ln in lines:
             by_page.setdefault(ln.page, []).append(ln)
-        self.edges: dict[int, tuple[float, float]] = {}
         for group in by_page.values():
             x0 = np.array([ln.x0 for ln in group])
             x1 = np.array([ln.x1 for ln in group])
@@ -201,38 +205,60 @@ def _leading(lines: list[Line]) -> float:
 
 
 LIST_ITEM = re.compile(r"^\s*(\d{1,2}[.)]|\(?[ivx]{1,4}\)|\(?[a-h]\))\s")
+TEXT_KINDS = ("paragraph", "abstract")
+PART_LABEL = re.compile(r"^[A-Z][A-Za-z/&\-]*(\s[A-Za-z/&\-]+){0,3}:\s")  # "Trial registration: "
 
 
-def _breaks(p: Line, n: Line, adjacent: bool, head: Line, cols: _Columns, lead: float) -> bool:
-    """True when paragraph line ``n`` starts a new paragraph after ``p``.
+class _Splitter:
+    """Decides where paragraphs break between consecutive text lines of one kind.
 
-    ``head`` is the first line of the paragraph so far (list items hang).
+    Breaks: a bullet or list label; a structured-abstract label ("Methods:");
+    a short line ending a sentence (justified text only); a vertical gap
+    wider than the usual leading; a first-line indent; a font change.
     """
-    size = max(p.size, 1.0)
-    if "bullet" in n.tags or LIST_ITEM.match(n.text):
-        return True
-    first = head is p
-    if ("bullet" in head.tags or LIST_ITEM.match(head.text)) and n.x0 > head.x0 + 0.3 * size \
-            and not (adjacent and n.top - p.top > 1.35 * lead * size):
-        return False  # the hanging continuation of a list item
-    short = p.x1 < cols.right(p) - 1.5 * size
-    if short and ends_sentence(p.text):
-        return True
-    same_col = p.page == n.page and n.top > p.top and min(p.x1, n.x1) > max(p.x0, n.x0)
-    if adjacent and same_col:
-        if n.top - p.top > 1.35 * lead * size or abs(n.size - p.size) > 0.5:
+
+    def __init__(self, lines: list[Line]):
+        texts = [ln for ln in lines if ln.kind in TEXT_KINDS]
+        self.cols = _Columns([ln for ln in texts if ln.kind == "paragraph"])
+        self.cols.add([ln for ln in texts if ln.kind == "abstract"])  # a layout of its own
+        self.lead = {k: _leading([ln for ln in texts if ln.kind == k]) for k in TEXT_KINDS}
+        self.ragged = {k: self._ragged([ln for ln in texts if ln.kind == k]) for k in TEXT_KINDS}
+
+    def _ragged(self, lines: list[Line]) -> bool:
+        """Ragged-right text: most lines stop short of the column edge."""
+        if len(lines) < 6:
+            return False
+        short = sum(1 for ln in lines if ln.x1 < self.cols.right(ln) - 1.5 * ln.size)
+        return short > 0.5 * len(lines)
+
+    def breaks(self, p: Line, n: Line, adjacent: bool, head: Line) -> bool:
+        """True when line ``n`` starts a new paragraph after ``p`` (``head``: its first line)."""
+        size = max(p.size, 1.0)
+        if "bullet" in n.tags or LIST_ITEM.match(n.text):
             return True
-        if n.x0 > p.x0 + 0.6 * size and (short or ends_sentence(p.text)):
+        if n.kind == "abstract" and PART_LABEL.match(n.text):
             return True
-        return p.italic != n.italic and not first
-    return n.x0 > cols.left(n) + 0.6 * size and (short or ends_sentence(p.text))
+        same_col = p.page == n.page and n.top > p.top and min(p.x1, n.x1) > max(p.x0, n.x0)
+        gap = adjacent and same_col and n.top - p.top > 1.2 * self.lead[n.kind] * size
+        if ("bullet" in head.tags or LIST_ITEM.match(head.text)) \
+                and n.x0 > head.x0 + 0.3 * size and not gap:
+            return False  # the hanging continuation of a list item
+        short = not self.ragged[n.kind] and p.x1 < self.cols.right(p) - 1.5 * size
+        if short and ends_sentence(p.text):
+            return True
+        ended = short or ends_sentence(p.text)
+        if adjacent and same_col:
+            if gap or abs(n.size - p.size) > 0.5:
+                return True
+            if n.x0 > p.x0 + 0.6 * size and ended:
+                return True
+            return p.italic != n.italic and head is not p
+        return n.x0 > self.cols.left(n) + 0.6 * size and ended
 
 
 def build_blocks(lines: list[Line], vocab: Counter) -> list[Block]:
     """Group classified lines into blocks in reading order."""
-    paras = [ln for ln in lines if ln.kind in ("paragraph", "abstract")]
-    cols = _Columns(paras)
-    lead = _leading([ln for ln in lines if ln.kind == "paragraph"])
+    splitter = _Splitter(lines)
     index = {id(ln): i for i, ln in enumerate(lines)}
     blocks: list[Block] = []
     open_para: dict[str, Block] = {}
@@ -244,7 +270,7 @@ def build_blocks(lines: list[Line], vocab: Counter) -> list[Block]:
             if blk is not None:
                 p = blk.lines[-1]
                 adjacent = index[id(ln)] == index[id(p)] + 1
-                if not _breaks(p, ln, adjacent, blk.lines[0], cols, lead):
+                if not splitter.breaks(p, ln, adjacent, blk.lines[0]):
                     blk.lines.append(ln)
                     last = blk
                     continue
