@@ -44,7 +44,10 @@ CANDIDATES = {
     "finetune": ("finetune", {}),
 }
 SUPERVISED = ("sparse", "embed", "finetune")
-TRAIN_TIMED = ("sparse", "embed")  # fine-tuning 5,000 units on a CPU takes far too long to time here
+# Train time on 5,000 units is timed for sparse only: the embedding backends would spend it
+# embedding 5,000 new texts (embed's cached-retrain figure is in benchmarks/bench_embed.py).
+TRAIN_TIMED = ("sparse",)
+ENCODER_PREDICT_N = 1000  # transformer backends: predict speed on fewer (uncached) units
 
 
 def available(label: str) -> bool:
@@ -81,8 +84,10 @@ def speed(label: str, units, codebook, n: int) -> dict:
     from mechcode.models.evaluate import make_backend
 
     backend, params = CANDIDATES[label]
+    if backend in ("embed", "finetune") or (backend == "zeroshot" and params.get("encoder") != "tfidf"):
+        n = min(n, ENCODER_PREDICT_N)
     big = synthetic(units, n)
-    res = {}
+    res = {"predict_n": n}
     t0 = time.perf_counter()
     model = make_backend(backend, params).fit(units, codebook)
     res["train_corpus_s"] = round(time.perf_counter() - t0, 2)
@@ -118,6 +123,8 @@ def table(results: dict, curve: list | None, meta: dict) -> str:
                       sp.get("predict_units_per_s", ""), sp.get("predict_units_per_cpu_s", "")] \
                 if protocol == "grouped-cv" else [""] * 4
             lines.append("| " + " | ".join("" if c is None else str(c) for c in cells) + " |")
+    for label, err in meta.get("failed", {}).items():
+        lines.append(f"| {label} | failed: {err[:80]} |" + " |" * 9)
     if curve:
         lines += ["", f"Learning curve ({meta['curve_backend']}, grouped CV, share of training paragraphs):", "",
                   "| share | train units | mechanism macro-F1 | role macro-F1 |", "|---|---|---|---|"]
@@ -135,6 +142,7 @@ def main() -> None:
     ap.add_argument("--speed-backends", default="sparse,zeroshot,zeroshot-tfidf,embed",
                     help="labels whose speed is measured (fine-tuning on a CPU is left out by default)")
     ap.add_argument("--no-curve", action="store_true")
+    ap.add_argument("--merge", metavar="JSON", help="start from the results of an earlier run (its .json)")
     ap.add_argument("--out", default=str(ROOT / "experiments" / "results" / "bench_models.md"))
     args = ap.parse_args()
 
@@ -145,18 +153,24 @@ def main() -> None:
     codebook = load_codebook(CORPUS / "codebook.yaml")
     units = read_labelled(CORPUS / "units.jsonl", codebook)
     load = round(os.getloadavg()[0], 1) if hasattr(os, "getloadavg") else None
+    failed: dict[str, str] = {}
     labels = [b.strip() for b in args.backends.split(",") if b.strip()]
     unknown = [b for b in labels if b not in CANDIDATES]
     if unknown:
         sys.exit(f"unknown backend label(s) {unknown}; choose from {list(CANDIDATES)}")
-    results = {}
+    results = json.loads(Path(args.merge).read_text())["results"] if args.merge else {}
     for label in labels:
         if not available(label):
             print(f"  {label}: module not present, skipped", flush=True)
             continue
-        results[label] = {"quality": quality(label, units, codebook, args.folds)}
-        if not args.no_speed and label in args.speed_backends.split(","):
-            results[label]["speed"] = speed(label, units, codebook, args.speed_n)
+        try:
+            results[label] = {"quality": quality(label, units, codebook, args.folds)}
+            if not args.no_speed and label in args.speed_backends.split(","):
+                results[label]["speed"] = speed(label, units, codebook, args.speed_n)
+        except Exception as exc:  # noqa: BLE001 - one broken backend must not stop the others
+            print(f"  {label}: FAILED {exc.__class__.__name__}: {exc}", flush=True)
+            results.pop(label, None)
+            failed[label] = f"{exc.__class__.__name__}: {exc}"
     supervised = [b for b in results if b in SUPERVISED]
     best = max(supervised, key=lambda b: results[b]["quality"]["grouped-cv"]["mechanism_macro_f1"] or 0,
                default=None)
@@ -167,7 +181,7 @@ def main() -> None:
                                on_point=lambda p: print(f"  curve {p}", flush=True))
     meta = {"date": time.strftime("%Y-%m-%d"), "n_units": len(units), "folds": args.folds,
             "n_test": len(units) - len(definition_units(units, codebook)), "cpu": _cpu(),
-            "n_speed": args.speed_n, "curve_backend": best, "load": load}
+            "n_speed": args.speed_n, "curve_backend": best, "load": load, "failed": failed}
     md = table(results, curve, meta)
     out = Path(args.out)
     out.parent.mkdir(parents=True, exist_ok=True)
