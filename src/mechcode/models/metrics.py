@@ -133,7 +133,7 @@ def plot_confusions(scores: dict[str, Any], out_dir: Path, prefix: str = "") -> 
     role = scores["role"]
     if role["confusion"]:
         fig, ax = plt.subplots(figsize=(6, 5))
-        _matrix(ax, np.array(role["confusion"]), role["labels"], role["labels"], "Role (rows: truth)")
+        _matrix(ax, np.array(role["confusion"]), role["labels"], role["labels"], "Role")
         paths.append(_save(fig, out_dir / f"{prefix}role_confusion.png"))
     conf = scores["mechanism"]["confusion"]
     if conf:
@@ -153,6 +153,8 @@ def _matrix(ax, m: np.ndarray, rows: list[str], cols: list[str], title: str) -> 
     ax.set_xticks(range(len(cols)), cols, rotation=45, ha="right", fontsize=7)
     ax.set_yticks(range(len(rows)), rows, fontsize=7)
     ax.set_title(title, fontsize=8)
+    ax.set_xlabel("predicted", fontsize=7)
+    ax.set_ylabel("true", fontsize=7)
     for (i, j), v in np.ndenumerate(m):
         ax.text(j, i, str(v), ha="center", va="center", fontsize=7,
                 color="white" if v > m.max() / 2 else "black")
