@@ -18,7 +18,6 @@ summary counts failures and the CLI exits non-zero when there was any.
 """
 from __future__ import annotations
 
-import hashlib
 import multiprocessing as mp
 import os
 import sys
@@ -30,6 +29,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable, Iterable, Iterator
 
+from mechcode.ingest.cache import file_hash  # noqa: F401 (re-exported)
 from mechcode.errors import MechcodeError, ModelError, StoreError
 
 _MODELS: dict[str, Any] = {}  # model dir -> loaded backend, per process
@@ -51,18 +51,6 @@ def iter_pdfs(inputs: Iterable[str | Path]) -> Iterator[Path]:
             if key not in seen:
                 seen.add(key)
                 yield p
-
-
-def file_hash(path: Path) -> str | None:
-    """The document content hash of a PDF file (SHA-256 of its bytes); None if unreadable."""
-    h = hashlib.sha256()
-    try:
-        with open(path, "rb") as fh:
-            for chunk in iter(lambda: fh.read(1 << 20), b""):
-                h.update(chunk)
-    except OSError:
-        return None
-    return h.hexdigest()
 
 
 def finished_hashes(rv, model_version: str) -> set[str]:

@@ -8,7 +8,6 @@ interruption never leaves half a document and never loses earlier ones.
 """
 from __future__ import annotations
 
-import hashlib
 import os
 import sys
 import time
@@ -19,6 +18,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable, Iterable, Iterator
 
+from mechcode.models.base import sha256_file as file_hash  # the document content hash
 from mechcode.document import Document
 from mechcode.errors import MechcodeError, StoreError
 
@@ -71,15 +71,6 @@ def expand_paths(paths: Iterable[str | Path]) -> list[Path]:
                 seen.add(key)
                 out.append(f)
     return out
-
-
-def file_hash(path: Path) -> str:
-    """SHA-256 of the file bytes (the document content hash)."""
-    h = hashlib.sha256()
-    with open(path, "rb") as fh:
-        for block in iter(lambda: fh.read(1 << 20), b""):
-            h.update(block)
-    return h.hexdigest()
 
 
 def _reason(path: Path, exc: BaseException) -> str:
