@@ -167,6 +167,7 @@ def main() -> None:
             results[label] = {"quality": quality(label, units, codebook, args.folds)}
             if not args.no_speed and label in args.speed_backends.split(","):
                 results[label]["speed"] = speed(label, units, codebook, args.speed_n)
+            _partial(args.out, results)
         except Exception as exc:  # noqa: BLE001 - one broken backend must not stop the others
             print(f"  {label}: FAILED {exc.__class__.__name__}: {exc}", flush=True)
             results.pop(label, None)
@@ -190,6 +191,13 @@ def main() -> None:
                                                    indent=2), encoding="utf-8")
     print(md)
     print(f"written {out} and {out.with_suffix('.json')}")
+
+
+def _partial(out: str, results: dict) -> None:
+    """Save the results so far (usable with --merge if a later backend crashes the run)."""
+    path = Path(out).with_suffix(".partial.json")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps({"results": results}, indent=2), encoding="utf-8")
 
 
 def _cpu() -> str:

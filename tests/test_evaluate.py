@@ -145,6 +145,15 @@ def test_definitions_to_evidence_and_definition_units(units, codebook):
     assert r["mechanism"]["macro_f1"] > 0.3  # the definitions alone carry the cue words
 
 
+def test_learning_curve(units, codebook):
+    from mechcode.models.evaluate import learning_curve
+
+    points = learning_curve(units, codebook, "sparse", {"char_ngrams": None}, (0.34, 1.0), n_folds=3)
+    assert [p["fraction"] for p in points] == [0.34, 1.0]
+    assert points[0]["train_units"] < points[1]["train_units"]
+    assert all(0.0 <= p["mechanism_macro_f1"] <= 1.0 for p in points)
+
+
 def test_sims2021_sparse_beats_majority(corpus_dir):
     """On the bundled corpus, grouped 3-fold CV: sparse is above the constant predictor."""
     data = corpus_dir / "units.jsonl"

@@ -207,7 +207,7 @@ def learning_curve(units: list[LabelledUnit], codebook: Codebook, backend: str, 
                    on_point: Callable[[dict], None] | None = None) -> list[dict[str, Any]]:
     """Macro-F1 when each fold trains on a fraction of its training *groups* (test folds fixed)."""
     folds = grouped_folds(units, n_folds, seed, codebook)
-    keep = sorted(set(range(len(units))) - definition_units(units, codebook))
+    test = sorted(set(range(len(units))) - definition_units(units, codebook))
     rng = np.random.default_rng(seed)
     out = []
     for frac in fractions:
@@ -217,7 +217,7 @@ def learning_curve(units: list[LabelledUnit], codebook: Codebook, backend: str, 
             keep = set(rng.permutation(groups)[: max(1, int(round(frac * len(groups))))])
             sub.append((np.array([i for i in tr if unit_group(units[i]) in keep]), te))
         preds, _ = cross_val_predict(units, codebook, backend, params, sub)
-        s = score([units[i] for i in keep], [preds[i] for i in keep], codebook)
+        s = score([units[i] for i in test], [preds[i] for i in test], codebook)
         point = {"fraction": frac, "train_units": int(np.mean([len(t) for t, _ in sub])), **summary(s)}
         out.append(point)
         if on_point:
