@@ -189,6 +189,7 @@ def main() -> None:
     out.write_text(md, encoding="utf-8")
     out.with_suffix(".json").write_text(json.dumps({"meta": meta, "results": results, "learning_curve": curve},
                                                    indent=2), encoding="utf-8")
+    out.with_suffix(".partial.json").unlink(missing_ok=True)
     print(md)
     print(f"written {out} and {out.with_suffix('.json')}")
 
