@@ -14,19 +14,25 @@ if [[ ! -x .venv/bin/python ]]; then
   echo "== creating .venv"
   "$PY" -m venv .venv
 fi
-pip() { .venv/bin/python -m pip --disable-pip-version-check "$@"; }
+# pip's many harmless "Location ... is ignored" lines are filtered out; a failing pip call
+# still fails the script (pipefail), naming the command that failed.
+pip() {
+  local rc=0
+  .venv/bin/python -m pip --disable-pip-version-check "$@" 2>&1 | { grep -v "is ignored" || true; } || rc=$?
+  if [[ $rc != 0 ]]; then echo "setup failed: pip $* (exit $rc)" >&2; exit "$rc"; fi
+}
 
 # torch first, pinned: the CPU build lying on this kind of machine. A bare `torch`
 # requirement would pull a multi-GB CUDA build.
 if ! .venv/bin/python -c "import torch" 2>/dev/null; then
   echo "== installing torch==2.13.0 (CPU)"
-  pip install -q "torch==2.13.0" 2>&1 | grep -v "is ignored" || true
+  pip install -q "torch==2.13.0"
 fi
 
 extras=""
 [[ $want_test == 1 ]] && extras="[test]"
 echo "== installing mechcode${extras} (pinned by constraints.txt)"
-pip install -q -c constraints.txt -e ".${extras}" 2>&1 | grep -v "is ignored" || true
+pip install -q -c constraints.txt -e ".${extras}"
 .venv/bin/python -c "import mechcode, torch, spacy, sklearn, pdfplumber" \
   || { echo "setup failed: mechcode does not import" >&2; exit 1; }
 

@@ -1,12 +1,11 @@
 """A methods appendix (Markdown) for RAMESES-style reporting of the coding process.
 
 :func:`gather_facts` reads the review (papers, units, decisions, models, codebook
-versions, agreement when an agreement module is available); :func:`render_appendix`
+versions, reviewer agreement); :func:`render_appendix`
 is a pure function from those facts to Markdown.
 """
 from __future__ import annotations
 
-import importlib
 import json
 from collections import Counter
 from datetime import datetime, timezone
@@ -14,8 +13,6 @@ from typing import Any
 
 from mechcode import __version__
 
-AGREEMENT_MODULES = ("mechcode.team.agreement", "mechcode.loop.agreement", "mechcode.agreement")
-AGREEMENT_FUNCS = ("agreement_summary", "summary", "review_agreement", "agreement")
 
 
 def _flat_metrics(d: Any, prefix: str = "", depth: int = 0) -> dict[str, float]:
@@ -39,18 +36,10 @@ def _codebook_versions(rv) -> list[dict[str, Any]]:
 
 
 def _agreement(rv) -> Any:
-    for mod_name in AGREEMENT_MODULES:
-        try:
-            mod = importlib.import_module(mod_name)
-        except ImportError:
-            continue
-        for fn in AGREEMENT_FUNCS:
-            if callable(getattr(mod, fn, None)):
-                try:
-                    return getattr(mod, fn)(rv)
-                except Exception as exc:  # an agreement failure must not break the appendix
-                    return {"error": f"{type(exc).__name__}: {exc}"}
-    return None
+    """Reviewer agreement for the appendix (None when nothing is double coded)."""
+    from mechcode.team.agreement import agreement_summary
+
+    return agreement_summary(rv)
 
 
 def gather_facts(rv) -> dict[str, Any]:
