@@ -4,6 +4,7 @@
 Two steps, both deterministic::
 
     python scripts/derive_sims2021_primary.py extract [--pdfs DIR] [--out FILE]
+    python scripts/derive_sims2021_primary.py handoff OUT_DIR [--corpus DIR]
     python scripts/derive_sims2021_primary.py build [--corpus DIR]
 
 ``extract`` reads the shared PDFs (``../shared/pdfs`` by default) with
@@ -12,6 +13,10 @@ paragraph passages; not references, tables, captions, headers or headings) and s
 candidate units by the sampling rule below.  It writes ``candidates.jsonl``: id, paper, group,
 pdf, page, section, start/end (offsets of the sentence in the paper's ``Document.text``), text
 and context (the paragraph).  Only these sentences are kept in the repository, never whole papers.
+
+``handoff`` writes the blind files for the two coders (``units_all.jsonl``: id, paper, section,
+text, context, no codes; ``units_double.jsonl``: the seeded subset both coders code, see
+:func:`double_subset`).
 
 ``build`` joins ``candidates.jsonl`` with ``codes_coderA.jsonl``, ``codes_coderB.jsonl`` and
 ``adjudication.jsonl`` into the final ``units.jsonl`` (adjudicated labels where the two coders
@@ -30,6 +35,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import random
 import sys
 from pathlib import Path
 
@@ -129,7 +135,38 @@ def load_jsonl(path: Path) -> list[dict]:
     return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
 
 
-LABEL_KEYS = ("mechanisms", "role", "polarity")
+DOUBLE_SEED = 2021
+DOUBLE_PER_PAPER = (15, 7)  # (focus, spread) units per paper given to the second coder
+BLIND_KEYS = ("id", "paper", "section", "text", "context")
+
+
+def double_subset(units: list[dict], seed: int = DOUBLE_SEED) -> list[dict]:
+    """The units both coders code: per paper a seeded random draw of focus and spread units.
+
+    Focus units are over-drawn because they hold most of the mechanism evidence; a draw of the
+    whole corpus would give the agreement figures only a handful of non-"none" units.
+    """
+    rng = random.Random(seed)
+    picked: set[str] = set()
+    for paper in PAPERS:
+        for kind, k in zip(("focus", "spread"), DOUBLE_PER_PAPER):
+            pool = sorted(u["id"] for u in units if u["paper"] == paper and u["sample"] == kind)
+            picked.update(rng.sample(pool, min(k, len(pool))))
+    return [u for u in units if u["id"] in picked]
+
+
+def handoff(corpus: Path, out: Path) -> tuple[int, int]:
+    """Blind files for the coders: all candidates and the double-coded subset, without labels."""
+    units = load_jsonl(corpus / "candidates.jsonl")
+    out.mkdir(parents=True, exist_ok=True)
+    blind = [{k: u[k] for k in BLIND_KEYS} for u in units]
+    double = {u["id"] for u in double_subset(units)}
+    (out / "units_all.jsonl").write_text(dump_jsonl(blind), encoding="utf-8")
+    (out / "units_double.jsonl").write_text(dump_jsonl([u for u in blind if u["id"] in double]),
+                                            encoding="utf-8")
+    return len(blind), len(double)
+
+
 
 
 def label(code: dict) -> dict:
@@ -170,7 +207,14 @@ def main(argv: list[str] | None = None) -> int:
     ex.add_argument("--out", type=Path, default=CORPUS / "candidates.jsonl")
     bd = sub.add_parser("build", help="candidates + codes + adjudication -> units.jsonl")
     bd.add_argument("--corpus", type=Path, default=CORPUS)
+    ho = sub.add_parser("handoff", help="write units_all.jsonl and units_double.jsonl (no codes)")
+    ho.add_argument("out", type=Path)
+    ho.add_argument("--corpus", type=Path, default=CORPUS)
     args = ap.parse_args(argv)
+    if args.cmd == "handoff":
+        n_all, n_double = handoff(args.corpus, args.out)
+        print(f"{n_all} units, {n_double} double-coded")
+        return 0
     if args.cmd == "extract":
         rows = extract(args.pdfs)
         args.out.parent.mkdir(parents=True, exist_ok=True)

@@ -113,3 +113,19 @@ def test_build_reproduces_units():
     if not shipped.exists():
         pytest.skip("units.jsonl not built yet")
     assert derive.dump_jsonl(derive.build(CORPUS)) == shipped.read_text(encoding="utf-8")
+
+
+def test_double_subset_is_seeded_and_stratified(candidates):
+    first = [u["id"] for u in derive.double_subset(candidates)]
+    assert first == [u["id"] for u in derive.double_subset(candidates)]
+    assert first != [u["id"] for u in derive.double_subset(candidates, seed=7)]
+    assert len(first) >= 120
+    per = Counter((u["paper"], u["sample"]) for u in derive.double_subset(candidates))
+    assert all(per[(p, "focus")] == 15 and per[(p, "spread")] == 7 for p in derive.PAPERS)
+
+
+def test_handoff_files_carry_no_codes(tmp_path):
+    n_all, n_double = derive.handoff(CORPUS, tmp_path)
+    rows = derive.load_jsonl(tmp_path / "units_all.jsonl")
+    assert len(rows) == n_all and all(set(r) == set(derive.BLIND_KEYS) for r in rows)
+    assert len(derive.load_jsonl(tmp_path / "units_double.jsonl")) == n_double
