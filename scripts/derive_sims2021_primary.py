@@ -19,8 +19,10 @@ text, context, no codes; ``units_double.jsonl``: the seeded subset both coders c
 :func:`double_subset`).
 
 ``build`` joins ``candidates.jsonl`` with ``codes_coderA.jsonl``, ``codes_coderB.jsonl`` and
-``adjudication.jsonl`` into the final ``units.jsonl`` (adjudicated labels where the two coders
-disagreed, the agreed label where they agreed, coder A's label for the single-coded units).
+``adjudication.jsonl`` into the final ``units.jsonl``: the adjudicated label where the two coders
+disagreed (adjudication kind ``disagreement``), the agreed label where they agreed, and coder A's
+label for the single-coded units, unless an adjudication ruling was applied to a single-coded unit
+for consistency (kind ``consistency``; ``coding: coder-A-revised``).
 
 Sampling rule (per paper, PER_PAPER units):
 1. eligible sentences: body sentences with at least MIN_WORDS words;
@@ -167,8 +169,6 @@ def handoff(corpus: Path, out: Path) -> tuple[int, int]:
     return len(blind), len(double)
 
 
-
-
 def label(code: dict) -> dict:
     return {"mechanisms": sorted(code.get("mechanisms") or []), "role": code.get("role") or "none",
             "polarity": code.get("polarity")}
@@ -185,18 +185,31 @@ def build(corpus: Path) -> list[dict]:
         raise SystemExit(f"error: coder A has no code for {len(missing)} units (first {missing[0]})")
     rows = []
     for u in cands:
-        la = label(a[u["id"]])
-        if u["id"] in b and label(b[u["id"]]) != la:
-            if u["id"] not in adj:
-                raise SystemExit(f"error: disagreement on {u['id']} is not adjudicated")
-            lab, how = label(adj[u["id"]]), "adjudicated"
-        else:
-            lab, how = la, "agreed" if u["id"] in b else "coder-A"
-        rows.append({"id": u["id"], "text": u["text"], "context": u["context"], "group": u["group"],
-                     **lab, "source": f"{u['paper']}: {u['section'] or '(no section)'}",
-                     "paper": u["paper"], "pdf": u["pdf"], "page": u["page"], "start": u["start"],
-                     "end": u["end"], "sample": u["sample"], "coding": how})
+        rows.append(_row(u, _final(u["id"], a, b, adj)))
     return rows
+
+
+def _final(uid: str, a: dict, b: dict, adj: dict) -> tuple[dict, str]:
+    """(label, how): adjudicated disagreement, agreed double code, coder A revised by a ruling, or coder A."""
+    la, ruling = label(a[uid]), adj.get(uid)
+    if uid in b and label(b[uid]) != la:
+        if ruling is None or ruling.get("kind") != "disagreement":
+            raise SystemExit(f"error: disagreement on {uid} is not adjudicated")
+        return label(ruling), "adjudicated"
+    if ruling is not None:
+        if ruling.get("kind") != "consistency" or uid in b:
+            raise SystemExit(f"error: {uid}: an adjudication entry for a unit the coders agree on "
+                             "must be kind 'consistency' and single-coded")
+        return label(ruling), "coder-A-revised"
+    return la, "agreed" if uid in b else "coder-A"
+
+
+def _row(u: dict, final: tuple[dict, str]) -> dict:
+    lab, how = final
+    return {"id": u["id"], "text": u["text"], "context": u["context"], "group": u["group"],
+            **lab, "source": f"{u['paper']}: {u['section'] or '(no section)'}",
+            "paper": u["paper"], "pdf": u["pdf"], "page": u["page"], "start": u["start"],
+            "end": u["end"], "sample": u["sample"], "coding": how}
 
 
 def main(argv: list[str] | None = None) -> int:

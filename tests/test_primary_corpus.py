@@ -129,3 +129,40 @@ def test_handoff_files_carry_no_codes(tmp_path):
     rows = derive.load_jsonl(tmp_path / "units_all.jsonl")
     assert len(rows) == n_all and all(set(r) == set(derive.BLIND_KEYS) for r in rows)
     assert len(derive.load_jsonl(tmp_path / "units_double.jsonl")) == n_double
+
+
+def test_every_disagreement_is_adjudicated_with_a_reason():
+    a = {c["id"]: derive.label(c) for c in _jsonl("codes_coderA.jsonl")}
+    b = {c["id"]: derive.label(c) for c in _jsonl("codes_coderB.jsonl")}
+    if not b:
+        pytest.skip("no second coder yet")
+    adj = {c["id"]: c for c in _jsonl("adjudication.jsonl")}
+    disagree = {i for i in b if b[i] != a[i]}
+    assert disagree == {i for i, c in adj.items() if c["kind"] == "disagreement"}
+    for i, c in adj.items():
+        assert len(c["reason"]) > 20 and c["decided"] in ("A", "B", "other", "ruling")
+        if c["kind"] == "consistency":
+            assert i not in b
+
+
+def test_build_refuses_an_unadjudicated_disagreement(tmp_path):
+    if not (CORPUS / "codes_coderB.jsonl").exists():
+        pytest.skip("no second coder yet")
+    for name in ("candidates.jsonl", "codes_coderA.jsonl", "codes_coderB.jsonl"):
+        (tmp_path / name).write_text((CORPUS / name).read_text(encoding="utf-8"), encoding="utf-8")
+    rows = [c for c in _jsonl("adjudication.jsonl") if c["kind"] == "disagreement"][1:]
+    (tmp_path / "adjudication.jsonl").write_text(derive.dump_jsonl(rows), encoding="utf-8")
+    with pytest.raises(SystemExit, match="not adjudicated"):
+        derive.build(tmp_path)
+
+
+def test_final_units_fields_and_counts():
+    units = _jsonl("units.jsonl")
+    if not units:
+        pytest.skip("units.jsonl not built yet")
+    assert len(units) >= 400 and len({u["paper"] for u in units}) >= 4
+    assert sum(u["coding"] in ("agreed", "adjudicated") for u in units) >= 100
+    old = json.loads((ROOT / "corpora" / "sims2021" / "units.jsonl").read_text(encoding="utf-8").splitlines()[0])
+    shared = {"id", "text", "context", "group", "mechanisms", "role", "polarity", "source"}
+    assert shared <= set(old) and all(shared | {"paper", "page", "start", "end"} <= set(u) for u in units)
+    assert any(u["role"] != "none" for u in units) and sum(u["role"] == "none" for u in units) > len(units) / 2
