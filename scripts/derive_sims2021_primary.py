@@ -39,6 +39,7 @@ import argparse
 import json
 import random
 import sys
+from collections import Counter
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -212,6 +213,46 @@ def _row(u: dict, final: tuple[dict, str]) -> dict:
             "end": u["end"], "sample": u["sample"], "coding": how}
 
 
+COUNTS_START, COUNTS_END = "<!-- counts:start -->", "<!-- counts:end -->"
+
+
+def _table(title: str, counter: Counter, order: list | None = None) -> list[str]:
+    keys = order or sorted(counter, key=lambda k: (-counter[k], str(k)))
+    return [f"| {title} | units |", "|---|---|"] + [f"| {k} | {counter[k]} |" for k in keys] + [""]
+
+
+def counts_md(rows: list[dict]) -> str:
+    """The README's count tables (per paper and sample, coding, mechanism, role, polarity)."""
+    papers = list(PAPERS)
+    lines = ["| paper | units | focus | spread | double-coded | with a code |", "|---|---|---|---|---|---|"]
+    for p in papers:
+        mine = [r for r in rows if r["paper"] == p]
+        lines.append(f"| {p} | {len(mine)} | {sum(r['sample'] == 'focus' for r in mine)} | "
+                     f"{sum(r['sample'] == 'spread' for r in mine)} | "
+                     f"{sum(r['coding'] in ('agreed', 'adjudicated') for r in mine)} | "
+                     f"{sum(r['role'] != 'none' for r in mine)} |")
+    lines.append(f"| **all** | {len(rows)} | {sum(r['sample'] == 'focus' for r in rows)} | "
+                 f"{sum(r['sample'] == 'spread' for r in rows)} | "
+                 f"{sum(r['coding'] in ('agreed', 'adjudicated') for r in rows)} | "
+                 f"{sum(r['role'] != 'none' for r in rows)} |")
+    lines.append("")
+    mech = Counter(m for r in rows for m in r["mechanisms"])
+    mech["(none)"] = sum(not r["mechanisms"] for r in rows)
+    lines += _table("mechanism", mech)
+    lines += _table("role", Counter(r["role"] for r in rows))
+    lines += _table("polarity", Counter(r["polarity"] or "null" for r in rows))
+    lines += _table("coding", Counter(r["coding"] for r in rows))
+    return "\n".join(lines)
+
+
+def readme_with_counts(text: str, rows: list[dict]) -> str:
+    head, _, rest = text.partition(COUNTS_START)
+    _, _, tail = rest.partition(COUNTS_END)
+    if not rest:
+        raise SystemExit(f"error: README.md has no {COUNTS_START} marker")
+    return f"{head}{COUNTS_START}\n{counts_md(rows)}\n{COUNTS_END}{tail}"
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     sub = ap.add_subparsers(dest="cmd", required=True)
@@ -235,6 +276,9 @@ def main(argv: list[str] | None = None) -> int:
     else:
         rows = build(args.corpus)
         (args.corpus / "units.jsonl").write_text(dump_jsonl(rows), encoding="utf-8")
+        readme = args.corpus / "README.md"
+        if readme.exists():
+            readme.write_text(readme_with_counts(readme.read_text(encoding="utf-8"), rows), encoding="utf-8")
     print(f"{len(rows)} units")
     return 0
 

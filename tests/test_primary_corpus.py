@@ -112,7 +112,11 @@ def test_build_reproduces_units():
     shipped = CORPUS / "units.jsonl"
     if not shipped.exists():
         pytest.skip("units.jsonl not built yet")
-    assert derive.dump_jsonl(derive.build(CORPUS)) == shipped.read_text(encoding="utf-8")
+    rows = derive.build(CORPUS)
+    assert derive.dump_jsonl(rows) == shipped.read_text(encoding="utf-8")
+    readme = (CORPUS / "README.md").read_text(encoding="utf-8")
+    assert derive.readme_with_counts(readme, rows) == readme, "README counts are stale: run build"
+    assert f"| **all** | {len(rows)} |" in readme
 
 
 def test_double_subset_is_seeded_and_stratified(candidates):
