@@ -170,3 +170,7 @@ def test_final_units_fields_and_counts():
     shared = {"id", "text", "context", "group", "mechanisms", "role", "polarity", "source"}
     assert shared <= set(old) and all(shared | {"paper", "page", "start", "end"} <= set(u) for u in units)
     assert any(u["role"] != "none" for u in units) and sum(u["role"] == "none" for u in units) > len(units) / 2
+    from mechcode.models.data import read_labelled
+
+    cb = load_codebook(ROOT / "corpora" / "sims2021" / "codebook.yaml")
+    assert len(read_labelled(CORPUS / "units.jsonl", cb)) == len(units)
