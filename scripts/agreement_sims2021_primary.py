@@ -39,8 +39,11 @@ def build_review(review_dir: Path, corpus: Path, pdf_dir: Path) -> tuple[object,
     from mechcode.ingest import extract_pdf
     from mechcode.store.review import Review
 
+    missing = [pdf for pdf, _ in derive.PAPERS.values() if not (pdf_dir / pdf).exists()]
+    if missing:
+        raise SystemExit(f"error: missing PDF(s) in {pdf_dir}: {', '.join(missing)}")
+    cands = derive.load_candidates(corpus)
     review = Review.init(review_dir, CODEBOOK)
-    cands = derive.load_jsonl(corpus / "candidates.jsonl")
     unit_of: dict[str, int] = {}
     for short, (pdf, _) in derive.PAPERS.items():
         doc = extract_pdf(pdf_dir / pdf)
@@ -65,6 +68,8 @@ def record(review, unit_of: dict[str, int], corpus: Path) -> dict[str, int]:
     for name, fname in CODERS.items():
         add_reviewer(review, name)
         codes = derive.load_jsonl(corpus / fname)
+        if not codes:
+            raise SystemExit(f"error: no codes in {corpus / fname}")
         for c in codes:
             lab = derive.label(c)
             if not lab["mechanisms"] and lab["role"] == "none":

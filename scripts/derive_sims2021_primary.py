@@ -158,9 +158,16 @@ def double_subset(units: list[dict], seed: int = DOUBLE_SEED) -> list[dict]:
     return [u for u in units if u["id"] in picked]
 
 
+def load_candidates(corpus: Path) -> list[dict]:
+    units = load_jsonl(corpus / "candidates.jsonl")
+    if not units:
+        raise SystemExit(f"error: no candidates in {corpus / 'candidates.jsonl'}; run 'extract' first")
+    return units
+
+
 def handoff(corpus: Path, out: Path) -> tuple[int, int]:
     """Blind files for the coders: all candidates and the double-coded subset, without labels."""
-    units = load_jsonl(corpus / "candidates.jsonl")
+    units = load_candidates(corpus)
     out.mkdir(parents=True, exist_ok=True)
     blind = [{k: u[k] for k in BLIND_KEYS} for u in units]
     double = {u["id"] for u in double_subset(units)}
@@ -177,7 +184,7 @@ def label(code: dict) -> dict:
 
 def build(corpus: Path) -> list[dict]:
     """units.jsonl rows from candidates + coder A/B codes + adjudication."""
-    cands = load_jsonl(corpus / "candidates.jsonl")
+    cands = load_candidates(corpus)
     a = {c["id"]: c for c in load_jsonl(corpus / "codes_coderA.jsonl")}
     b = {c["id"]: c for c in load_jsonl(corpus / "codes_coderB.jsonl")}
     adj = {c["id"]: c for c in load_jsonl(corpus / "adjudication.jsonl")}

@@ -174,3 +174,17 @@ def test_final_units_fields_and_counts():
 
     cb = load_codebook(ROOT / "corpora" / "sims2021" / "codebook.yaml")
     assert len(read_labelled(CORPUS / "units.jsonl", cb)) == len(units)
+
+
+def test_agreement_report_reproduces(tmp_path):
+    """The shipped agreement.md is what mechcode's agreement report gives on the two codings."""
+    if not (CORPUS / "codes_coderB.jsonl").exists():
+        pytest.skip("no second coder yet")
+    need(PDF_DIR)
+    spec = importlib.util.spec_from_file_location("agree_primary", ROOT / "scripts" / "agreement_sims2021_primary.py")
+    agree = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(agree)
+    out = tmp_path / "agreement.md"
+    assert agree.main(["--out", str(out), "--review", str(tmp_path / "review")]) == 0
+    assert out.read_text(encoding="utf-8") == (CORPUS / "agreement.md").read_text(encoding="utf-8")
+    assert "132 units coded by both" in out.read_text(encoding="utf-8")
