@@ -262,7 +262,10 @@ def _local_results(todo: list[str], model_path: str, cache_dir: str | None,
 def _dask_results(todo: list[str], model_path: str, cache_dir: str | None, scheduler: str | None,
                   workers: int) -> Iterator[dict[str, Any]]:
     """Per-paper work on dask.distributed workers; at most a few papers in flight per worker."""
-    from distributed import Client, LocalCluster, as_completed
+    try:
+        from distributed import Client, LocalCluster, as_completed
+    except ImportError as exc:
+        raise MechcodeError("--executor dask needs dask: pip install 'mechcode[dask]'") from exc
 
     cluster = None
     if scheduler:

@@ -267,6 +267,14 @@ def training_examples(units: Sequence[LabelledUnit], codebook: Codebook, use_def
 
 # -- safe scikit-learn persistence (skops, explicit trusted types) ------------------------------
 
+def _skops_io() -> Any:
+    try:
+        import skops.io as sio
+    except ImportError as exc:
+        raise ModelError("this model file needs skops: pip install 'mechcode[skops]'") from exc
+    return sio
+
+
 def save_skops(obj: Any, path: Path) -> None:
     """Write scikit-learn objects with skops (no pickle).
 
@@ -274,8 +282,7 @@ def save_skops(obj: Any, path: Path) -> None:
     when it is installed (seconds). The sparse and zeroshot backends therefore store plain
     arrays + JSON instead (:func:`save_arrays`); skops is for backends that need whole estimators.
     """
-    import skops.io as sio
-
+    sio = _skops_io()
     sio.dump(obj, Path(path))
 
 
@@ -285,8 +292,7 @@ def load_skops(path: Path, allowed: Sequence[str] = ()) -> Any:
     Any other type found in the file is refused with :class:`ModelError` before anything is
     constructed; ``trusted=True`` is never used.
     """
-    import skops.io as sio
-
+    sio = _skops_io()
     path = Path(path)
     try:
         found = sio.get_untrusted_types(file=path)
