@@ -45,6 +45,7 @@ _FEATURES_MAX = 500_000
 _NLP = None
 COMPONENT = "mechcode_sentences"
 _WORD = re.compile(r"[^\W_]")  # a letter or digit
+_SURROGATE = re.compile(r"[\ud800-\udfff]")  # unencodable: the tokenizer would raise
 
 
 def _features(text: str) -> int:
@@ -197,7 +198,7 @@ def split_sentences(text: str) -> list[tuple[int, int]]:
 
 def split_many(texts: Iterable[str], batch_size: int = 256) -> list[list[tuple[int, int]]]:
     """:func:`split_sentences` for many texts at once (faster: batched through spaCy)."""
-    texts = list(texts)
+    texts = [_SURROGATE.sub("\ufffd", t) for t in texts]  # same length: offsets stay valid
     nlp = get_nlp()
     out = []
     for text, doc in zip(texts, nlp.pipe(texts, batch_size=batch_size)):

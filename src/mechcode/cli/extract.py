@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import json
 import sys
+from pathlib import Path
 
 import click
 
@@ -38,6 +39,7 @@ def extract(pdf: str, fmt: str, output: str | None, cache_dir: str | None, quiet
 
       mechcode extract paper.pdf --format json -o paper.json
     """
+    from mechcode.errors import BadPDF, MechcodeError
     from mechcode.ingest import extract_pdf
 
     bar = None
@@ -54,6 +56,11 @@ def extract(pdf: str, fmt: str, output: str | None, cache_dir: str | None, quiet
 
     try:
         doc = extract_pdf(pdf, cache_dir=cache_dir, progress=progress)
+    except MechcodeError:
+        raise
+    except Exception as exc:  # a defect of the extractor on this file: one line, no traceback
+        raise BadPDF(f"{Path(pdf).name}: extraction failed ({type(exc).__name__}: "
+                     f"{str(exc).splitlines()[0] if str(exc) else 'no message'})") from exc
     finally:
         if bar is not None:
             bar.close()

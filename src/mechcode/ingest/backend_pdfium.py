@@ -63,6 +63,16 @@ def _spread(out: list[Char], run: list[Char]) -> None:
     out.extend(c._replace(x0=x0 + j * w, x1=x0 + (j + 1) * w) for j, c in enumerate(run))
 
 
+def _surrogate(ch: str, high: int) -> tuple[str, int]:
+    """(char to emit or "", pending high surrogate) for one UTF-16 surrogate unit."""
+    o = ord(ch)
+    if o < 0xDC00:
+        return "", o
+    if high:
+        return chr(0x10000 + ((high - 0xD800) << 10) + (o - 0xDC00)), 0
+    return "", 0  # a lone low surrogate: no character
+
+
 def _chars(page, height: float) -> list[Char]:
     import pypdfium2.raw as R
 
@@ -82,8 +92,15 @@ def _chars(page, height: float) -> list[Char]:
         loose_box = R.FPDFText_GetLooseCharBox
         raw_ptr = ctypes.cast(raw, ctypes.c_void_p)
         new = tuple.__new__  # Char(...) without the namedtuple constructor's Python frame
+        high = 0  # a UTF-16 high surrogate waiting for its low half (per-char reading)
         for i in range(n):
             ch = chr(R.FPDFText_GetUnicode(raw, i) or 0xFFFD) if per_char else text[i]
+            if "\ud800" <= ch <= "\udfff":
+                ch, high = _surrogate(ch, high)
+                if not ch:
+                    continue
+            else:
+                high = 0
             if ch in "\ufffe\x02":  # PDFium's mark for a hyphen that breaks a word
                 ch = "-"
             elif ch in "\r\n\x00":

@@ -9,7 +9,7 @@ from pathlib import Path
 
 from mechcode.document import Document
 
-VERSION = 1  # bump when the extractor's output changes
+VERSION = 2  # bump when the extractor's output changes
 
 
 def file_hash(path: Path) -> str | None:

@@ -22,7 +22,7 @@ from mechcode.ingest.lines import Line, group_lines
 from mechcode.ingest.meta import metadata
 from mechcode.ingest.pdf import MAX_BYTES, MAX_PAGES, Box, PageData, read_pages
 from mechcode.ingest.styles import FontStats
-from mechcode.ingest.tables import mark_tables
+from mechcode.ingest.tables import mark_figure_text, mark_tables
 
 _CID = re.compile(r"\(cid:\d+\)")
 BULLET = re.compile(r"^\s*(\(cid:\d+\)|[\ufffd\u2022\u25aa\u25cf\u25e6\u2023\u2043\u25a0\u25a1\u2013\u2014\-*\uf0b7\uf0a7])\s")
@@ -52,12 +52,16 @@ def structure(pages: list[PageData]) -> tuple[list[Block], list[Block], list[Lin
     stream: list[Line] = []
     running: list[Block] = []
     for page, lines in zip(pages, per_page):
+        mark_figure_text(lines, page.images, page.width * page.height)
+        for ln in lines:
+            if "figure" in ln.tags:
+                ln.kind = "figure"
         body = [ln for ln in lines if not ln.kind]
         mark_tables(body, col_width, page.width)
-        items = body + _obstacles(page)
+        items = body + [ln for ln in lines if ln.kind == "figure"] + _obstacles(page)
         stream.extend(it for it in xy_order(items) if isinstance(it, Line))
         for ln in lines:
-            if ln.kind:
+            if ln.kind in ("header", "footer"):
                 running.append(Block(ln.kind, [ln], text=ln.text))
     start = split_front(stream, fs)
     classify_body(stream, start, fs, {p.number: p.height for p in pages}, col_width)

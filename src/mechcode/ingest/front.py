@@ -19,26 +19,34 @@ MIN_ABSTRACT_WORDS = 35
 
 
 def find_title(lines: list[Line]) -> list[int]:
-    """Indices (into ``lines``) of the title lines on the first page."""
+    """Indices (into ``lines``) of the title lines on the first page.
+
+    The title is the longest run of lines in the largest font that holds a
+    real phrase; a short run in a bigger font (a journal logo such as
+    "atoms") is passed over for the next size down.
+    """
     cands = [i for i, ln in enumerate(lines)
              if ln.page == 1 and sum(c.isalpha() for c in ln.text) >= 3 and not ln.kind]
-    if not cands:
-        return []
-    top = max(lines[i].size for i in cands)
+    sizes = sorted({round(lines[i].size, 1) for i in cands}, reverse=True)
+    for top in sizes[:3]:
+        groups = _title_groups(lines, [i for i in cands if lines[i].size >= top - 0.6])
+        best = max(groups, key=lambda g: sum(lines[i].n_chars for i in g))
+        text = " ".join(lines[i].text for i in best)
+        if sum(lines[i].n_chars for i in best) >= 12 and len(text.split()) >= 2:
+            return best
+    return []
+
+
+def _title_groups(lines: list[Line], idx: list[int]) -> list[list[int]]:
     groups: list[list[int]] = []
-    for i in cands:
+    for i in idx:
         ln = lines[i]
-        if ln.size < top - 0.6:
-            continue
         if groups and groups[-1][-1] == i - 1 and lines[i - 1].font == ln.font \
                 and ln.top - lines[i - 1].bottom < 1.5 * ln.size:
             groups[-1].append(i)
         else:
             groups.append([i])
-    best = max(groups, key=lambda g: sum(lines[i].n_chars for i in g))
-    if sum(lines[i].n_chars for i in best) < 8:
-        return []
-    return best
+    return groups
 
 
 def is_body_heading(lines: list[Line], i: int, fs: FontStats) -> bool:

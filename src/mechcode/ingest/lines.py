@@ -17,27 +17,19 @@ from functools import lru_cache
 from operator import itemgetter
 
 from mechcode.ingest.pdf import Char
+from mechcode.ingest.text import clean_text
 
 MAX_GAP = 1.0  # in font sizes: wider gaps end the line (column gutters, table cells)
 WORD_GAP = 0.13  # in font sizes: wider gaps are word breaks
 MIN_OVERLAP = 0.35  # vertical overlap (fraction of the smaller height) to join a line
 
-LIGATURES = {
-    "\ufb00": "ff", "\ufb01": "fi", "\ufb02": "fl", "\ufb03": "ffi", "\ufb04": "ffl",
-    "\ufb05": "st", "\ufb06": "st", "\u00a0": " ", "\u2002": " ", "\u2003": " ",
-    "\u2009": " ", "\u200a": " ", "\u200b": "", "\ufeff": "",
-}
 BOLD_MARKS = ("bold", "black", "heavy", "semibold", "medi", "demi", ".b")
 ITALIC_MARKS = ("italic", "ital", "oblique", ".i")
 
 
 def normalise(text: str) -> str:
-    """Replace ligature glyphs and odd spaces by plain characters."""
-    if not text.isascii():
-        for k, v in LIGATURES.items():
-            if k in text:
-                text = text.replace(k, v)
-    return text
+    """Plain characters for ligatures, odd spaces, surrogates, symbol glyphs (see ingest.text)."""
+    return clean_text(text)
 
 
 @lru_cache(maxsize=4096)

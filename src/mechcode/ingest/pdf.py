@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import NamedTuple
 
 from mechcode.errors import BadPDF
+from mechcode.ingest.text import clean_text
 
 # Limits; callers may pass their own.
 MAX_PAGES = int(os.environ.get("MECHCODE_MAX_PAGES", "300"))
@@ -137,6 +138,8 @@ def clean_info(meta: dict) -> dict:
     for k, v in (meta or {}).items():
         if isinstance(v, bytes):
             v = v.decode("utf-8", "replace")
-        if isinstance(v, str) and v.strip():
-            out[k] = v.strip()
+        if isinstance(v, str):
+            v = clean_text(v).strip()
+        if isinstance(v, str) and v:
+            out[k] = v
     return out

@@ -73,3 +73,27 @@ def _spread(narrow: list[Line]) -> None:
                     break
         if not changed:
             return
+
+
+def mark_figure_text(lines: list[Line], images: list, page_area: float) -> None:
+    """Tag text drawn on a picture (axis labels, panel letters) with ``figure``.
+
+    A line inside a picture's box is figure text; so is a short label just
+    outside it (tick values and panel letters sit beside the plot).  Pictures
+    covering most of the page (backgrounds, scanned pages) are ignored, and so
+    is text clearly larger than its surroundings (a title on a banner).
+    """
+    pics = [b for b in images if 0 < (b.x1 - b.x0) * (b.bottom - b.top) < 0.6 * page_area
+            and (b.x1 - b.x0) > 40 and (b.bottom - b.top) > 40]
+    if not pics:
+        return
+    for ln in lines:
+        if ln.kind or ln.size > 14:
+            continue
+        short = ln.n_chars <= 12 and len(ln.text.split()) <= 2
+        pad = 3.0 * ln.size if short else 2.0
+        for b in pics:
+            if (ln.x0 >= b.x0 - pad and ln.x1 <= b.x1 + pad
+                    and ln.top >= b.top - pad and ln.bottom <= b.bottom + pad):
+                ln.tags.add("figure")
+                break
