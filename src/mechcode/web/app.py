@@ -120,17 +120,20 @@ def _api_routes(app: FastAPI, svc: LoopService) -> None:
               mechanism: str | None = None, paper: int | None = None, reviewer: ReviewerQ = None):
         return svc.queue(mode, who(request, reviewer), limit, mechanism, paper)
 
+    def coder(request: Request, requested: str | None) -> str:
+        return svc.coder(signed_in(request), requested)
+
     @app.post("/api/decisions", status_code=201)
     def decide(request: Request, body: DecisionIn):
-        return svc.decide(**{**body.model_dump(), "reviewer": who(request, body.reviewer)})
+        return svc.decide(**{**body.model_dump(), "reviewer": coder(request, body.reviewer)})
 
     @app.post("/api/decisions/{decision_id}/undo", status_code=201)
     def undo(request: Request, decision_id: int, body: UndoIn | None = Body(None)):
-        return svc.undo(decision_id, who(request, body.reviewer if body else None), signed_in(request))
+        return svc.undo(decision_id, coder(request, body.reviewer if body else None), signed_in(request))
 
     @app.post("/api/spans", status_code=201)
     def spans(request: Request, body: SpanIn):
-        return svc.add_span(**{**body.model_dump(), "reviewer": who(request, body.reviewer)})
+        return svc.add_span(**{**body.model_dump(), "reviewer": coder(request, body.reviewer)})
 
     @app.get("/api/units/{unit_id}")
     def unit(request: Request, unit_id: int, reviewer: ReviewerQ = None):
@@ -156,17 +159,16 @@ def _api_routes(app: FastAPI, svc: LoopService) -> None:
 def create_app(service: LoopService, token: str, max_body: int = MAX_BODY, loopback_only: bool = True):
     """The ASGI app (FastAPI wrapped in :class:`mechcode.web.auth.Guard`).
 
-    Besides ``token`` (the server's own), every reviewer's personal token is accepted
-    (checked by :func:`mechcode.team.reviewers.authenticate` against the review)."""
-    from mechcode.team.reviewers import authenticate
+    Besides ``token`` (the server's own), every reviewer's personal token is accepted, and the
+    session cookie a token URL opens (:class:`mechcode.web.identity.ReviewIdentity`)."""
+    from mechcode.web.identity import ReviewIdentity
 
     app = FastAPI(title="mechcode reviewer", docs_url=None, redoc_url=None, openapi_url=None)
     app.state.service = service
     _handlers(app)
     _page_routes(app)
     _api_routes(app, service)
-    return Guard(app, token, max_body=max_body, loopback_only=loopback_only,
-                 identify=lambda value: authenticate(service.review, value))
+    return Guard(app, ReviewIdentity(service.review, token), max_body=max_body, loopback_only=loopback_only)
 
 
 __all__ = ["create_app", "static_response", "STATIC_FILES", "InvalidRequest"]

@@ -349,7 +349,7 @@ function bind() {
   M.$("mode-mechanism").addEventListener("change", (ev) => { ev.target.blur(); S.mechanism = ev.target.value; setMode("mechanism"); });
   M.$("reviewer").addEventListener("change", (ev) => {
     const name = ev.target.value.trim();
-    if (!name || S.signedIn) { ev.target.value = S.reviewer; return; }
+    if (!name || ev.target.readOnly) { ev.target.value = S.reviewer; return; }
     S.reviewer = name;
     localStorage.setItem("mechcode.reviewer", name);
     S.history = [];
@@ -364,11 +364,14 @@ async function init() {
     await M.reloadCodebook();
     S.signedIn = st.signed_in || null;
     // a personal token fixes the reviewer; with the server token the name can be chosen here
-    S.reviewer = S.signedIn || localStorage.getItem("mechcode.reviewer") || st.reviewer || "reviewer";
+    // with named reviewers the server token codes only as the server's --reviewer
+    const fixed = S.signedIn || (st.named_reviewers ? st.reviewer : null);
+    S.reviewer = fixed || localStorage.getItem("mechcode.reviewer") || st.reviewer || "reviewer";
     const input = M.$("reviewer");
     input.value = S.reviewer;
-    input.readOnly = !!S.signedIn;
+    input.readOnly = !!fixed;
     if (S.signedIn) input.title = "Signed in with your personal token";
+    else if (fixed) input.title = "This review has named reviewers: each codes with their personal token";
     M.renderStatus(st);
     const mode = localStorage.getItem("mechcode.mode");
     setMode(MODES.includes(mode) ? mode : "paper");
