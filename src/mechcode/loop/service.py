@@ -19,12 +19,13 @@ from mechcode.codebook import POLARITY_IDS, ROLE_IDS
 from mechcode.errors import MechcodeError, StoreError
 from mechcode.loop import queue as q
 from mechcode.loop import team as tm
+from mechcode.loop import worklog
 from mechcode.loop.active import mechanism_counts, suggested_codes, uncertainty
 from mechcode.loop.retrain import DEFAULT_BACKEND, DEFAULT_EVERY, RetrainScheduler
 from mechcode.loop.serving import INITIAL_BACKEND, ServingModel, score_units
 from mechcode.loop.units import hidden_units, sentence_at
 from mechcode.loop.views import paper_progress, paper_view, unit_item
-from mechcode.team.assign import assignments, is_blind, progress, visible_codes
+from mechcode.team.assign import assignments, progress, visible_codes
 
 log = logging.getLogger(__name__)
 
@@ -341,17 +342,7 @@ class LoopService:
         if target["action"] in LABEL_ACTIONS + ("adjudicate",):
             self.retrainer.note_decision(-1)  # an undone decision does not count toward the next retrain
         return {"id": uid, "undoes": decision_id, "unit_id": target["unit_id"],
-                "restored": self.restored_codes(target["reviewer"], target["unit_id"])}
-
-    def restored_codes(self, reviewer: str, unit_id: int) -> dict[str, Any] | None:
-        """The reviewer's current code of a unit (``source: previous``), else the suggestion's."""
-        from mechcode.store.decisions import previous_code
-
-        prev = previous_code(self.review.connect(), reviewer, unit_id)
-        if prev is not None:
-            return {"source": "previous", **{k: prev[k] for k in ("mechanisms", "role", "polarity", "action")}}
-        sugg = self.suggestions(self.serving.version).get(unit_id)
-        return {"source": "suggestion", **suggested_codes(sugg, self.mechanism_ids())} if sugg else None
+                "restored": worklog.restored(self, target["reviewer"], target["unit_id"])}
 
     def add_span(self, document_id: int, start: int, end: int, reviewer: str | None = None,
                  mechanisms: list[str] | None = None, role: str | None = None, polarity: str | None = None,
@@ -407,18 +398,7 @@ class LoopService:
         doc = self._document(document_id)
         units = [u for u in self.units() if u["document_id"] == document_id]
         codes = visible_codes(self.review, reviewer or self.reviewer)
-        return paper_view(doc, self.review.passages(document_id), units, codes)
-
-    def history(self, unit_id: int, reviewer: str | None = None) -> dict[str, Any]:
-        """A unit's code and decision history as ``reviewer`` may see them (blind units: own events only)."""
-        reviewer = reviewer or self.reviewer
-        self.units()
-        if unit_id not in self._by_id:
-            raise NotFound(f"unknown unit {unit_id}")
-        blind = is_blind(self.review, unit_id)
-        code = visible_codes(self.review, reviewer).get(unit_id)
-        return {"unit_id": unit_id, "reviewer": reviewer, "blind": blind, "code": tm.code_view(code),
-                "history": tm.unit_history(self.review, unit_id, reviewer, blind)}
+        return paper_view(doc, self.review.passages(document_id), units, codes, self.hidden())
 
     def retrain(self) -> dict[str, Any]:
         """Start a retrain now (or queue one after the running one)."""

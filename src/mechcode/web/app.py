@@ -21,7 +21,8 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from mechcode.errors import MechcodeError
 from mechcode.loop.service import Forbidden, InvalidRequest, LoopService, NotFound
 from mechcode.web.auth import MAX_BODY, REVIEWER_KEY, Guard
-from mechcode.web.schemas import DecisionIn, SpanIn, UndoIn
+from mechcode.loop import worklog
+from mechcode.web.schemas import DecisionIn, RangeRejectIn, SpanIn, UndoIn
 
 log = logging.getLogger(__name__)
 
@@ -112,8 +113,10 @@ def _api_routes(app: FastAPI, svc: LoopService) -> None:
         return svc.who(signed_in(request), requested)
 
     @app.get("/api/status")
-    def status(request: Request, reviewer: ReviewerQ = None):
-        return svc.status(who(request, reviewer), signed_in(request))
+    def status(request: Request, reviewer: ReviewerQ = None, mode: str = "paper",
+               mechanism: str | None = None, paper: int | None = None):
+        name = who(request, reviewer)
+        return {**svc.status(name, signed_in(request)), "stop": worklog.stop(svc, name, mode, mechanism, paper)}
 
     @app.get("/api/queue")
     def queue(request: Request, mode: str = "paper", limit: int = Query(20, ge=1, le=200),
@@ -137,7 +140,31 @@ def _api_routes(app: FastAPI, svc: LoopService) -> None:
 
     @app.get("/api/units/{unit_id}")
     def unit(request: Request, unit_id: int, reviewer: ReviewerQ = None):
-        return svc.history(unit_id, who(request, reviewer))
+        return worklog.unit_history(svc, unit_id, who(request, reviewer))
+
+    @app.get("/api/units/{unit_id}/item")
+    def unit_item(request: Request, unit_id: int, reviewer: ReviewerQ = None):
+        return worklog.item(svc, unit_id, who(request, reviewer))
+
+    @app.get("/api/history")
+    def history(request: Request, limit: int = Query(50, ge=1, le=200), before: int | None = None,
+                paper: int | None = None, mechanism: str | None = None, action: str | None = None,
+                reviewer: ReviewerQ = None):
+        return worklog.history(svc, who(request, reviewer), limit, before, paper, mechanism, action)
+
+    @app.get("/api/search")
+    def search(q: str = Query(..., max_length=500), limit: int = Query(30, ge=1, le=200),
+               offset: int = Query(0, ge=0), paper: int | None = None):
+        return worklog.search(svc, q, limit, offset, paper)
+
+    @app.post("/api/reject-range", status_code=201)
+    def reject_range(request: Request, body: RangeRejectIn):
+        return worklog.reject_range(svc, coder(request, body.reviewer), body.document_id, body.section,
+                                    body.page_from, body.page_to, body.note)
+
+    @app.post("/api/batches/{batch}/undo", status_code=201)
+    def undo_batch(request: Request, batch: str, body: UndoIn | None = Body(None)):
+        return worklog.undo_batch(svc, coder(request, body.reviewer if body else None), batch, signed_in(request))
 
     @app.post("/api/retrain", status_code=202)
     def retrain():
