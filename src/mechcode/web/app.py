@@ -35,6 +35,8 @@ STATIC_FILES = {
     "paper.js": "text/javascript; charset=utf-8",
     "team.js": "text/javascript; charset=utf-8",
     "status.js": "text/javascript; charset=utf-8",
+    "history.js": "text/javascript; charset=utf-8",
+    "find.js": "text/javascript; charset=utf-8",
     "favicon.svg": "image/svg+xml",
 }
 
