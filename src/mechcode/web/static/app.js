@@ -325,8 +325,10 @@ function setMode(mode, opts) {
   M.$("mode-mechanism").hidden = mode !== "mechanism";
   if (mode === "mechanism" && !S.mechanism) S.mechanism = M.$("mode-mechanism").value;
   localStorage.setItem("mechcode.mode", mode);
+  const sel = M.$("mode");
+  sel.title = sel.options[sel.selectedIndex] ? sel.options[sel.selectedIndex].text : "";
   S.queue = [];
-  loadQueue(false);
+  loadQueue(false).then(() => M.pollStatus());
 }
 M.setMode = setMode;
 M.loadQueue = loadQueue;

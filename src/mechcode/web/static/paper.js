@@ -100,9 +100,9 @@
     const sections = [...new Set(paper.passages.map((p) => p.section).filter(Boolean))];
     const pages = [...new Set(paper.passages.map((p) => p.page).filter(Boolean))];
     M.clear(M.$("jump-section")).append(M.el("option", { value: "" }, "Go to section…"),
-      sections.map((s) => M.el("option", { value: s, title: s }, s)));
+      ...sections.map((s) => M.el("option", { value: s, title: s }, s)));
     M.clear(M.$("jump-page")).append(M.el("option", { value: "" }, "Go to page…"),
-      pages.map((n) => M.el("option", { value: String(n) }, `page ${n}`)));
+      ...pages.map((n) => M.el("option", { value: String(n) }, `page ${n}`)));
     M.$("reject-section").disabled = true;
   }
 
