@@ -199,6 +199,9 @@ def test_stop_hint_appears_in_a_simulated_run(tmp_path, browser):
             st = api.get("/api/status", params={"mode": "uncertain"}).json()["stop"]
         assert st["stop"] and st["uncoded"] == len(none) - 20 and st["found"] == len(evidence), st["hint"]
         assert st["streak"] == 20 and st["recall"] >= 0.95
+        finished = time.monotonic()  # the page shows the new model within seconds of the retrain finishing
+        pg.wait_for_selector(f"#model-version:text-is('{last['model_version']}')", timeout=10_000)
+        assert time.monotonic() - finished < 6
         pg.wait_for_selector("#stop-hint.stop:has-text('Reasonable to stop')", timeout=30_000)
         assert pg.text_content("#stop-found") == str(len(evidence))
         shoot(pg, tmp_path, "stop-hint.png")

@@ -80,7 +80,7 @@ def info(review_dir: str, fmt: str) -> None:
 
     Example: mechcode info my-review --format json
     """
-    from mechcode.loop.stopping import review_figures
+    from mechcode.loop.stopping import probabilities, review_figures
     from mechcode.loop.units import hidden_units
     from mechcode.store.review import Review
 
@@ -89,8 +89,8 @@ def info(review_dir: str, fmt: str) -> None:
     hidden = hidden_units(rv, rv.units())
     latest = rv.latest_model()
     data["not_codable"] = sum(why.startswith("not codable") for why in hidden.values())
-    data["stop"] = review_figures(rv, rv.current_codes(), rv.suggestions(latest["version"]) if latest else {},
-                                  hidden)
+    data["stop"] = review_figures(rv, rv.current_codes(),
+                                  probabilities(rv.suggestions(latest["version"])) if latest else {}, hidden)
     if fmt == "json":
         click.echo(json.dumps(data, indent=2))
         return

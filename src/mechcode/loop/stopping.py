@@ -55,14 +55,20 @@ def streak(codes_newest_first: Iterable[Mapping[str, Any]], mechanism: str | Non
     return n
 
 
-def figures(pool: Iterable[int], codes: Mapping[int, Mapping[str, Any]], suggestions: Mapping[int, Mapping[str, Any]],
+def probabilities(suggestions: Mapping[int, Mapping[str, Any]], mechanism: str | None = None) -> dict[int, float]:
+    """:func:`evidence_probability` of every suggestion (unit id -> probability)."""
+    return {uid: evidence_probability(s, mechanism) for uid, s in suggestions.items()}
+
+
+def figures(pool: Iterable[int], codes: Mapping[int, Mapping[str, Any]], probs_by_unit: Mapping[int, float],
             recent: list[Mapping[str, Any]], mechanism: str | None = None) -> dict[str, Any]:
-    """The stop figures over the units of ``pool`` (see the module docstring)."""
+    """The stop figures over the units of ``pool``, given each unit's probability of evidence
+    (:func:`probabilities`; units without one are unscored). See the module docstring."""
     pool = list(pool)
     coded = [u for u in pool if u in codes]
     found = sum(is_evidence(codes[u], mechanism) for u in coded)
     uncoded = [u for u in pool if u not in codes]
-    probs = [evidence_probability(suggestions[u], mechanism) for u in uncoded if u in suggestions]
+    probs = [probs_by_unit[u] for u in uncoded if u in probs_by_unit]
     unscored = len(uncoded) - len(probs)
     if uncoded and not probs:
         remaining = recall = None  # no estimate before the model has scored anything
@@ -99,16 +105,19 @@ def hint(f: Mapping[str, Any]) -> dict[str, Any]:
                                                             if recall is not None else ".")}
 
 
-def review_figures(review, codes: Mapping[int, Mapping[str, Any]], suggestions: Mapping[int, Mapping[str, Any]],
+def review_figures(review, codes: Mapping[int, Mapping[str, Any]], probs: Mapping[int, float],
                    hidden: Mapping[int, str], reviewer: str | None = None, mechanism: str | None = None,
-                   document_id: int | None = None) -> dict[str, Any]:
-    """:func:`figures` for a review: the codable units (of one paper), the reviewer's recent decisions."""
+                   document_id: int | None = None, units: Iterable[Mapping[str, Any]] | None = None) -> dict[str, Any]:
+    """:func:`figures` for a review: its codable units (of one paper; ``units``: the review's
+    units when the caller has them), the reviewer's recent decisions."""
     con = review.connect()
-    sql = "SELECT id FROM units" + (" WHERE document_id = ?" if document_id is not None else "")
-    pool = [r[0] for r in con.execute(sql, (document_id,) if document_id is not None else ())
-            if r[0] not in hidden]
+    if units is None:
+        sql = "SELECT id, document_id FROM units" + (" WHERE document_id = ?" if document_id is not None else "")
+        units = con.execute(sql, (document_id,) if document_id is not None else ())
+    pool = [u["id"] for u in units if u["id"] not in hidden
+            and (document_id is None or u["document_id"] == document_id)]
     recent = _recent_codes(con, reviewer, document_id)
-    return {"mechanism": mechanism, "paper": document_id, **figures(pool, codes, suggestions, recent, mechanism)}
+    return {"mechanism": mechanism, "paper": document_id, **figures(pool, codes, probs, recent, mechanism)}
 
 
 def _recent_codes(con, reviewer: str | None, document_id: int | None, limit: int = 200) -> list[dict[str, Any]]:

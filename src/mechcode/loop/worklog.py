@@ -16,6 +16,7 @@ from mechcode.store import search as fts
 from mechcode.team.assign import visible_codes
 
 HISTORY_ACTIONS = ("accept", "correct", "reject", "skip", "adjudicate")
+_PROBS: dict[tuple, dict[int, float]] = {}  # (service, model version, n suggestions, mechanism) -> probabilities
 MAX_RANGE = 5000  # units one "reject range" may cover
 
 
@@ -139,8 +140,8 @@ def stop(svc, reviewer: str | None, mode: str = "paper", mechanism: str | None =
     mechanism = mechanism if mode == "mechanism" and mechanism in svc.mechanism_ids() else None
     paper = paper if mode == "paper" else None
     codes = svc.review.current_codes(reviewer) if reviewer else svc.review.current_codes()
-    out = stopping.review_figures(svc.review, codes, svc.suggestions(svc.serving.version), svc.hidden(),
-                                  reviewer, mechanism, paper)
+    out = stopping.review_figures(svc.review, codes, _probabilities(svc, mechanism), svc.hidden(),
+                                  reviewer, mechanism, paper, svc.units())
     out["mode"] = mode
     if mode == "mechanism":
         hidden = svc.hidden()
@@ -171,3 +172,14 @@ def unit_history(svc, unit_id: int, reviewer: str) -> dict[str, Any]:
     code = visible_codes(svc.review, reviewer).get(unit_id)
     return {"unit_id": unit_id, "reviewer": reviewer, "blind": blind, "code": tm.code_view(code),
             "history": tm.unit_history(svc.review, unit_id, reviewer, blind)}
+
+
+def _probabilities(svc, mechanism: str | None) -> dict[int, float]:
+    """Evidence probabilities of the serving model's suggestions (cached per suggestion set)."""
+    stored = svc.suggestions(svc.serving.version)
+    key = (id(svc), svc.serving.version, len(stored), mechanism)
+    if key not in _PROBS:
+        if len(_PROBS) >= 8:
+            _PROBS.pop(next(iter(_PROBS)))
+        _PROBS[key] = stopping.probabilities(stored, mechanism)
+    return _PROBS[key]
