@@ -53,7 +53,13 @@ def main() -> None:
     rows = []
     rows.append(("store add_decision (baseline)", *timed(lambda i: rv.add_decision(
         units[i], "base", "correct", [MECHS[i % 4]], "outcome", "+"), args.n)))
-    with ThreadServer(create_app(svc, TOKEN)) as server, httpx.Client(base_url=server.url, headers=auth()) as c:
+    def check(response: httpx.Response) -> None:  # a benchmark of failing requests measures nothing
+        if response.status_code >= 400:
+            response.read()
+            raise SystemExit(f"error: {response.request.url} -> {response.status_code} {response.text}")
+
+    with ThreadServer(create_app(svc, TOKEN)) as server, httpx.Client(
+            base_url=server.url, headers=auth(), event_hooks={"response": [check]}) as c:
         c.get("/api/status")
         rows.append(("POST /api/decisions", *timed(lambda i: c.post("/api/decisions", json={
             "unit_id": units[1000 + i], "action": "correct", "mechanisms": [MECHS[i % 4]], "role": "outcome"}), args.n)))
