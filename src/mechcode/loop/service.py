@@ -24,7 +24,7 @@ from mechcode.loop.active import mechanism_counts, suggested_codes, uncertainty
 from mechcode.loop.retrain import DEFAULT_BACKEND, DEFAULT_EVERY, RetrainScheduler
 from mechcode.loop.serving import INITIAL_BACKEND, ServingModel, score_units
 from mechcode.loop.units import hidden_units, sentence_at
-from mechcode.loop.views import paper_progress, paper_view, unit_item
+from mechcode.loop.views import unit_item
 from mechcode.team.assign import assignments, progress, visible_codes
 
 log = logging.getLogger(__name__)
@@ -386,19 +386,6 @@ class LoopService:
             cb_m = next(m for m in cb["mechanisms"] if m["id"] == mid)
             cb_m["key"] = keys[i] if i < len(keys) else None
         return cb
-
-    def papers(self, reviewer: str | None = None) -> dict[str, Any]:
-        """Progress per paper: units with a code the reviewer may see, and the reviewer's own."""
-        reviewer = reviewer or self.reviewer
-        return paper_progress(self.units(), set(visible_codes(self.review, reviewer)),
-                              set(self.review.current_codes(reviewer)), self.review.documents())
-
-    def paper(self, document_id: int, reviewer: str | None = None) -> dict[str, Any]:
-        """A whole paper with the codes ``reviewer`` may see."""
-        doc = self._document(document_id)
-        units = [u for u in self.units() if u["document_id"] == document_id]
-        codes = visible_codes(self.review, reviewer or self.reviewer)
-        return paper_view(doc, self.review.passages(document_id), units, codes, self.hidden())
 
     def retrain(self) -> dict[str, Any]:
         """Start a retrain now (or queue one after the running one)."""

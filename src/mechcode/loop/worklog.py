@@ -10,7 +10,7 @@ from mechcode.errors import StoreError
 from mechcode.loop import stopping
 from mechcode.loop import team as tm
 from mechcode.loop.active import suggested_codes
-from mechcode.loop.views import unit_item
+from mechcode.loop.views import paper_progress, paper_view, unit_item
 from mechcode.store import decisions as dec
 from mechcode.store import search as fts
 from mechcode.team.assign import visible_codes
@@ -183,3 +183,17 @@ def _probabilities(svc, mechanism: str | None) -> dict[int, float]:
             _PROBS.pop(next(iter(_PROBS)))
         _PROBS[key] = stopping.probabilities(stored, mechanism)
     return _PROBS[key]
+
+
+def papers(svc, reviewer: str) -> dict[str, Any]:
+    """Progress per paper: units with a code the reviewer may see, and the reviewer's own."""
+    return paper_progress(svc.units(), set(visible_codes(svc.review, reviewer)),
+                          set(svc.review.current_codes(reviewer)), svc.review.documents())
+
+
+def paper(svc, document_id: int, reviewer: str) -> dict[str, Any]:
+    """A whole paper with the codes ``reviewer`` may see and why units are hidden from the queues."""
+    doc = svc._document(document_id)
+    units = [u for u in svc.units() if u["document_id"] == document_id]
+    codes = visible_codes(svc.review, reviewer)
+    return paper_view(doc, svc.review.passages(document_id), units, codes, svc.hidden())

@@ -178,11 +178,11 @@ def _api_routes(app: FastAPI, svc: LoopService) -> None:
 
     @app.get("/api/papers")
     def papers(request: Request, reviewer: ReviewerQ = None):
-        return svc.papers(who(request, reviewer))
+        return worklog.papers(svc, who(request, reviewer))
 
     @app.get("/api/papers/{document_id}")
     def paper(request: Request, document_id: int, reviewer: ReviewerQ = None):
-        return svc.paper(document_id, who(request, reviewer))
+        return worklog.paper(svc, document_id, who(request, reviewer))
 
 
 def create_app(service: LoopService, token: str, max_body: int = MAX_BODY, loopback_only: bool = True):
