@@ -37,6 +37,7 @@ STATIC_FILES = {
     "status.js": "text/javascript; charset=utf-8",
     "history.js": "text/javascript; charset=utf-8",
     "find.js": "text/javascript; charset=utf-8",
+    "keys.js": "text/javascript; charset=utf-8",
     "favicon.svg": "image/svg+xml",
 }
 
