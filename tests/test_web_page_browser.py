@@ -81,6 +81,10 @@ def test_history_edit_after_reload(tmp_path, browser):
         pg.keyboard.press("2")
         pg.keyboard.press("c")
         next_unit(pg, "Enter")
+        # the status bar, the progress panel and the stop signal agree after every decision
+        pg.wait_for_selector("#coded:text-is('2')")
+        pg.wait_for_selector("#progress .line:first-child .label:has-text('2 /')")
+        pg.wait_for_selector("#stop-coded:text-is('2')")
         pg.reload()  # the in-page undo chain is gone; the history is not
         pg.wait_for_selector("#passage mark.unit", timeout=60_000)
         pg.keyboard.press("h")
@@ -161,6 +165,11 @@ def test_section_reject_and_undo(tmp_path, browser):
         pg.wait_for_selector("#batch-bar:has-text('Undone')")
         assert Review.open(rv.path).current_codes("rita") == {}
         assert pg.locator("#paper-text span.coded").count() == 0
+        pg.select_option("#jump-page", "2")  # a page range in one action too
+        pg.click("#reject-page")
+        pg.wait_for_selector("#undo-batch")
+        on_page = {u["id"] for u in rv.units(doc) if u["page"] == 2}
+        assert set(Review.open(rv.path).current_codes("rita")) == on_page
         assert not pg.problems, pg.problems
     finally:
         stop(proc)

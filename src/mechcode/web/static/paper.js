@@ -104,6 +104,7 @@
     M.clear(M.$("jump-page")).append(M.el("option", { value: "" }, "Go to page…"),
       ...pages.map((n) => M.el("option", { value: String(n) }, `page ${n}`)));
     M.$("reject-section").disabled = true;
+    M.$("reject-page").disabled = true;
   }
 
   function scrollToBlock(pred) {
@@ -137,16 +138,20 @@
     }
   };
 
-  async function rejectSection() {
+  /* Reject the chosen section (or page) as not evidence: one decision per uncoded unit, one Undo. */
+  async function rejectRange(byPage) {
     const section = M.$("jump-section").value;
-    if (!paper || !section) return;
-    if (!window.confirm(`Reject every unit of "${section}" you have not coded as not evidence?`)) return;
+    const page = Number(M.$("jump-page").value);
+    if (!paper || (byPage ? !page : !section)) return;
+    const what = byPage ? `page ${page}` : `"${section}"`;
+    if (!window.confirm(`Reject every unit of ${what} you have not coded as not evidence?`)) return;
+    const body = byPage ? { document_id: paper.id, page_from: page, page_to: page, reviewer: M.S.reviewer }
+                        : { document_id: paper.id, section, reviewer: M.S.reviewer };
     try {
-      const r = await M.api("/api/reject-range", { method: "POST",
-        body: { document_id: paper.id, section, reviewer: M.S.reviewer } });
+      const r = await M.api("/api/reject-range", { method: "POST", body });
       const bar = M.clear(M.$("batch-bar"));
       bar.hidden = false;
-      bar.append(`Rejected ${r.rejected} units of ${section}` + (r.already_coded ? ` (${r.already_coded} already coded)` : "") + ". ");
+      bar.append(`Rejected ${r.rejected} units of ${what}` + (r.already_coded ? ` (${r.already_coded} already coded)` : "") + ". ");
       if (r.batch) {
         bar.append(M.el("button", { type: "button", class: "small", id: "undo-batch", onclick: async () => {
           try {
@@ -278,9 +283,11 @@
     });
     M.$("jump-page").addEventListener("change", (ev) => {
       ev.target.blur();
+      M.$("reject-page").disabled = !ev.target.value;
       if (ev.target.value) scrollToBlock((n) => n.dataset.page === ev.target.value);
     });
-    M.$("reject-section").addEventListener("click", rejectSection);
+    M.$("reject-section").addEventListener("click", () => rejectRange(false));
+    M.$("reject-page").addEventListener("click", () => rejectRange(true));
     M.$("codebook-close").addEventListener("click", () => M.toggleCodebook(false));
     M.$("codebook").addEventListener("click", (ev) => { if (ev.target === M.$("codebook")) M.toggleCodebook(false); });
   });
