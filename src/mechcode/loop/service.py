@@ -85,12 +85,18 @@ class LoopService:
         self.units()
         return self._hidden
 
-    def unit(self, unit_id: int) -> dict[str, Any]:
+    def unit(self, unit_id: int, missing: type[MechcodeError] | None = None) -> dict[str, Any]:
+        """A unit from the cache (``missing``: the error for an unknown id, InvalidRequest by default)."""
         self.units()
         unit = self._by_id.get(unit_id)
         if unit is None:
-            raise InvalidRequest(f"unknown unit {unit_id}")
+            raise (missing or InvalidRequest)(f"unknown unit {unit_id}")
         return unit
+
+    def passage_start(self, unit: dict[str, Any]) -> int | None:
+        """Document offset of the passage a unit belongs to."""
+        self.units()
+        return self._passage_start.get(unit.get("passage_id"))
 
     def suggestions(self, version: str | None) -> dict[int, Any]:
         """Stored suggestions of ``version`` per unit id (cached per version)."""
@@ -356,7 +362,7 @@ class LoopService:
         self._check_codes(mechanisms, role, polarity)
         if not (mechanisms or role):
             raise InvalidRequest("a span needs at least one mechanism or a role")
-        doc = self._document(document_id)
+        doc = self.document(document_id)
         length = len(doc.get("text") or "")
         if not 0 <= start < end <= length:
             raise InvalidRequest(f"span {start}-{end} is outside paper {document_id} (text length {length})")
@@ -372,7 +378,7 @@ class LoopService:
         unit = self.review.unit(unit_id)
         return {"unit_id": unit_id, "decision_id": did, "text": unit["text"], "sentence": sentence}
 
-    def _document(self, document_id: int) -> dict[str, Any]:
+    def document(self, document_id: int) -> dict[str, Any]:
         try:
             return self.review.document(document_id)
         except StoreError as exc:

@@ -31,10 +31,9 @@ def history(svc, reviewer: str, limit: int = 50, before: int | None = None, pape
     if action is not None and action not in HISTORY_ACTIONS:
         raise InvalidRequest(f"bad action {action!r}; expected one of {', '.join(HISTORY_ACTIONS)}")
     rows = dec.reviewer_history(svc.review.connect(), reviewer, limit, before, paper, mechanism, action)
-    svc.units()
     items = []
     for r in rows:
-        u = svc._by_id.get(r["unit_id"]) or svc.review.unit(r["unit_id"])
+        u = svc.unit(r["unit_id"])
         sugg = r.get("suggested")
         items.append({
             "id": r["id"], "unit_id": r["unit_id"], "action": r["action"], "created_at": r["created_at"],
@@ -53,13 +52,10 @@ def item(svc, unit_id: int, reviewer: str) -> dict[str, Any]:
     with the reviewer's visible code and ``restored`` (their own current code, to pre-fill)."""
     from mechcode.loop.service import NotFound
 
-    svc.units()
-    unit = svc._by_id.get(unit_id)
-    if unit is None:
-        raise NotFound(f"unknown unit {unit_id}")
+    unit = svc.unit(unit_id, NotFound)
     version = svc.ensure_suggestions([unit])
     sugg = svc.suggestions(version).get(unit_id)
-    out = unit_item(unit, None, sugg, svc.mechanism_ids(), version, svc._passage_start.get(unit.get("passage_id")))
+    out = unit_item(unit, None, sugg, svc.mechanism_ids(), version, svc.passage_start(unit))
     own = dec.previous_code(svc.review.connect(), reviewer, unit_id)
     out["code"] = tm.code_view(visible_codes(svc.review, reviewer).get(unit_id))
     out["own"] = {k: own[k] for k in ("mechanisms", "role", "polarity", "action", "decision_id")} if own else None
@@ -87,7 +83,7 @@ def range_units(svc, paper: int, section: str | None = None, page_from: int | No
 
     if section is None and page_from is None and page_to is None:
         raise InvalidRequest("name a section or a page range to reject")
-    svc._document(paper)
+    svc.document(paper)
     rows = [u for u in svc.units() if u["document_id"] == paper
             and (section is None or (u.get("section") or "") == section)
             and (page_from is None or (u.get("page") or 0) >= page_from)
@@ -165,9 +161,7 @@ def unit_history(svc, unit_id: int, reviewer: str) -> dict[str, Any]:
     from mechcode.loop.service import NotFound
     from mechcode.team.assign import is_blind
 
-    svc.units()
-    if unit_id not in svc._by_id:
-        raise NotFound(f"unknown unit {unit_id}")
+    svc.unit(unit_id, NotFound)
     blind = is_blind(svc.review, unit_id)
     code = visible_codes(svc.review, reviewer).get(unit_id)
     return {"unit_id": unit_id, "reviewer": reviewer, "blind": blind, "code": tm.code_view(code),
@@ -193,7 +187,7 @@ def papers(svc, reviewer: str) -> dict[str, Any]:
 
 def paper(svc, document_id: int, reviewer: str) -> dict[str, Any]:
     """A whole paper with the codes ``reviewer`` may see and why units are hidden from the queues."""
-    doc = svc._document(document_id)
+    doc = svc.document(document_id)
     units = [u for u in svc.units() if u["document_id"] == document_id]
     codes = visible_codes(svc.review, reviewer)
     return paper_view(doc, svc.review.passages(document_id), units, codes, svc.hidden())

@@ -25,6 +25,8 @@ from urllib.parse import parse_qsl, urlencode
 
 from starlette.concurrency import run_in_threadpool
 
+from mechcode.store.sessions import SESSION_DAYS
+
 MAX_BODY = 64 * 1024
 SAFE_METHODS = {"GET", "HEAD", "OPTIONS"}
 LOOPBACK_HOSTS = {"127.0.0.1", "localhost", "[::1]", "::1"}
@@ -94,7 +96,7 @@ class Guard:
     """The middleware: token check, CSRF guard, body cap, host check, security headers."""
 
     def __init__(self, app: ASGIApp, identity: Identity, max_body: int = MAX_BODY, loopback_only: bool = True,
-                 session_seconds: int = 7 * 24 * 3600):
+                 session_seconds: int = int(SESSION_DAYS * 24 * 3600)):
         self.app = app
         self.identity = identity
         self.max_body = max_body
