@@ -253,10 +253,24 @@ async function decide(kind) {
   }
 }
 
+/* After a reload the page has no undo chain: the newest decision not yet undone, from the server. */
+async function lastServerDecision() {
+  const data = await M.api(`/api/history?limit=50&reviewer=${encodeURIComponent(S.reviewer)}`);
+  const row = data.items.find((r) => !r.undone);
+  if (!row) return null;
+  const item = await M.api(`/api/units/${row.unit_id}/item?reviewer=${encodeURIComponent(S.reviewer)}`);
+  return { id: row.id, item, action: row.action };
+}
+
 async function undo() {
   if (S.busy) return;
-  const last = S.history.pop();
-  if (!last) { M.toast("Nothing to undo in this session."); return; }
+  S.busy = true;
+  let last = S.history.pop();
+  try {
+    if (!last) last = await lastServerDecision();
+  } catch (err) { M.toast(err.message, "error"); }
+  S.busy = false;
+  if (!last) { M.toast("Nothing to undo: you have no decision left to undo."); return; }
   S.busy = true;
   try {
     const r = await M.api(`/api/decisions/${last.id}/undo`, { method: "POST", body: { reviewer: S.reviewer } });
