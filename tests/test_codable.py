@@ -18,6 +18,7 @@ from mechcode.loop.service import LoopService
     ("[pill", "reference fragment"), ("Results and Discussion", "heading"), ("Figure 2.", "figure or table label"),
     ("Table 1 Characteristics of included studies", "figure or table caption"),
     ("https://doi.org/10.1186/x", "link"), ("Smith J, Jones K, et al. 2019; 12(3):45-67.", "not prose"),
+    ("Jones K et al. Health Serv Res. 2019; 54: 1-10", "reference fragment"),
 ])
 def test_non_prose_is_flagged(text, reason):
     assert classify(text) == reason
@@ -28,6 +29,8 @@ def test_non_prose_is_flagged(text, reason):
     "The leader introduced shared goals across the partnership in site 3.",
     "We searched five databases for studies published after 2010.",
     "Background: integrated care needs leaders who share power.",
+    "See Peters et al. (2017) and Ammar et al. (2017) for more details.",
+    "For trust, a main effect of time was found, F (2, 404) = 199.59, p < .001, η 2 = .50, with gains.",
 ])
 def test_prose_is_codable(text):
     assert classify(text) is None

@@ -23,7 +23,8 @@ _ATTACHMENT = re.compile(r"^(additional|supplementary|supporting)\s+(file|materi
                          re.IGNORECASE)
 _FIGURE = re.compile(r"^(fig(ure)?|table|box|appendix)\.?\s*[A-Z]?\d+[a-z]?\s*[.:]?$", re.IGNORECASE)
 _LINK = re.compile(r"^(https?://|www\.|doi[:.]|10\.\d{4,}/)\S*$", re.IGNORECASE)
-_CITATION = re.compile(r"(\bet al\b|\b(19|20)\d{2}\b[;:,]|\bdoi\b|\bpp?\.\s*\d|\bvol\.|\d+\(\d+\):\d+)", re.IGNORECASE)
+_CITATION = re.compile(r"(\b(19|20)\d{2}[a-z]?\s*[;:]|\bdoi\b|\bpp?\.\s*\d|\bvol\.|\d+\(\d+\):\d+)", re.IGNORECASE)
+_ET_AL = re.compile(r"\bet al\b", re.IGNORECASE)
 _WORD = re.compile(r"[A-Za-z]{2,}")
 
 
@@ -50,9 +51,10 @@ def classify(text: str, passage_kind: str | None = None) -> str | None:
         return "figure or table caption"
     if t.startswith("[") and "]" not in t:
         return "reference fragment"
-    if letters < 0.5 * len(t):
+    if letters < 0.5 * len(t) and len(words) < 8:  # formulas, number lists (a sentence with statistics stays)
         return "not prose"
-    if len(words) <= 12 and len(_CITATION.findall(t)) >= 2:
+    strong = len(_CITATION.findall(t))  # a reference list entry, not a sentence citing one
+    if len(words) <= 12 and strong and strong + len(_ET_AL.findall(t)) >= 2:
         return "reference fragment"
     if len(words) < 3:
         return "too short"
