@@ -219,6 +219,7 @@ MIGRATIONS: list[str] = [
         batch TEXT NOT NULL
     );
     CREATE INDEX IF NOT EXISTS decision_batches_batch ON decision_batches(batch);
+    CREATE INDEX IF NOT EXISTS decisions_reviewer ON decisions(reviewer, id);
     """,
 ]
 
