@@ -7,8 +7,8 @@ import re
 import pytest
 
 from mechcode.codebook import load_codebook
-from mechcode.synthesis.cmo import (NO_CONTEXT, NO_OUTCOME, assemble_chains, chain_structure,
-                                    chains_to_jsonl, chains_to_markdown, format_chain)
+from mechcode.synthesis.cmo import (NO_CONTEXT, NO_MECHANISM, NO_OUTCOME, assemble_chains, chain_structure,
+                                    chains_to_jsonl, chains_to_markdown, coverage, format_chain)
 
 BOX_RE = re.compile(r"^Box (\d+): CMO configuration for the \*?(presence|absence)\*? of the "
                     r"['‘](.+?)['’] mechanism \[(\d+)\]")
@@ -127,6 +127,17 @@ def test_rules_missing_parts_orphans_and_windows():
     assert "(M+, Resource) and unit 4 (M-, Reasoning)" in text
     assert chains[1]["mechanism"] == "b" and chains[1]["outcomes"] == []
     assert chains[2]["document_id"] == 2 and chain_structure(chains[2]) == ["M+, Resource", "O+"]
+    assert coverage(units, chains) == {"coded": 9, "complete": 6, "partial": 0, "none": 3, "no_role": 0}
+    # what rules 4 and 5 leave out, kept as marked partial configurations after the complete ones
+    full = assemble_chains(units, window=1, partial=True)
+    assert [c["unit_ids"] for c in full] == [[2, 4], [5, 6], [1], [7], [8], [9, 10]]
+    assert [c.get("partial") for c in full] == [None, None, "outcome-only", "outcome-only", "context-only", None]
+    assert all(c["configuration"] == "partial" and not c["mechanism_parts"] for c in full[2:5])
+    assert format_chain(full[4]) == f"unit 8 (C) → {NO_MECHANISM} → {NO_OUTCOME}"
+    assert coverage(units, full) == {"coded": 9, "complete": 6, "partial": 3, "none": 0, "no_role": 0}
+    assert "Partial configuration 3 (outcome-only" in chains_to_markdown(full)
+    joined = assemble_chains([_u(1, "outcome", "+"), _u(2, "outcome", "-", par=1)], partial=True)
+    assert [c["unit_ids"] for c in joined] == [[1, 2]]  # outcomes near each other: one partial
     # a wider window joins what a narrow one splits
     assert [c["unit_ids"] for c in assemble_chains(units[:2] + units[3:4], window=0)] == [[2], [4]]
     assert [c["unit_ids"] for c in assemble_chains(units[:2] + units[3:4], window=1)] == [[2, 4]]
@@ -183,6 +194,12 @@ def test_cmo_command_on_review_decisions(tmp_path, corpus_dir, seed_text, box_un
     res = CliRunner().invoke(cli, ["cmo", str(rv.path), "--format", "jsonl"])
     assert res.exit_code == 0, res.output
     chains = [json.loads(x) for x in res.stdout.splitlines()]
+    partial = [c for c in chains if c["configuration"] == "partial"]
+    chains = [c for c in chains if c["configuration"] != "partial"]
+    n_units = sum(1 for u in box_units if u["role"] and u["role"] != "none")
+    in_partial = sum(len(c["unit_ids"]) for c in partial)
+    assert f"{len(chains)} configurations, {len(partial)} partial" in res.stderr
+    assert f"{n_units - sum(len(c['unit_ids']) for c in chains) - in_partial} of {n_units} coded units" in res.stderr
     boxes = seed_boxes(seed_text)
     assert sorted(tuple(chain_structure(c)) for c in chains) == sorted(tuple(b["tags"]) for b in boxes.values())
     assert {c["paper"] for c in chains} == {f"Ref {b['ref']} (2010)" for b in boxes.values()}

@@ -8,6 +8,7 @@ import pytest
 
 from _web_review import MECHS, make_review
 from mechcode.loop import queue as q
+from mechcode.loop import worklog
 from mechcode.loop.active import mechanism_counts, select_uncertain, suggested_codes, uncertainty
 from mechcode.loop.service import InvalidRequest, LoopService
 from mechcode.loop.views import context_start, rationale_terms
@@ -171,7 +172,7 @@ def test_service_skip_undo_and_progress(service):
     assert service.queue("paper", limit=1)["units"][0]["id"] == first
     service.decide(first, "correct", mechanisms=["learning"], role="outcome", polarity="+")
     service.decide(us[1]["id"], "correct", reviewer="bea", mechanisms=["learning"], role="outcome")
-    prog = service.papers()
+    prog = worklog.papers(service, service.reviewer)
     assert prog["total"] == {"units": len(us), "coded": 2, "coded_by_you": 1}
     assert service.status()["labelled"] == 2
     span = rv.add_span(us[0]["document_id"], us[0]["start"], us[1]["end"], "ann")

@@ -144,7 +144,8 @@ def test_migrate_applies_each_migration_once(tmp_path):
     assert migrate(con) == SCHEMA_VERSION
     assert migrate(con) == SCHEMA_VERSION  # nothing left to do, no "table exists" error
     triggers = [r[0] for r in con.execute("SELECT name FROM sqlite_master WHERE type = 'trigger'")]
-    assert sorted(triggers) == ["decisions_no_delete", "decisions_no_update"]
+    assert sorted(triggers) == ["decisions_no_delete", "decisions_no_update",
+                                "units_fts_delete", "units_fts_insert", "units_fts_update"]
 
 
 def test_split_statements_keeps_trigger_bodies_whole():

@@ -47,10 +47,12 @@ def test_token_url_sets_strict_cookie_and_redirects(site):
     r = httpx.get(server.url + "/?token=" + TOKEN)
     assert r.status_code == 303 and r.headers["location"] == "/"
     cookie = r.headers["set-cookie"]
-    assert "HttpOnly" in cookie and "SameSite=Strict" in cookie and TOKEN in cookie
+    assert "HttpOnly" in cookie and "SameSite=Strict" in cookie and "Max-Age=" in cookie
+    assert TOKEN not in cookie and "Secure" not in cookie  # an opaque session id; loopback: plain http
     assert httpx.get(server.url + "/?token=nope").status_code == 401
-    name = cookie.split("=", 1)[0]
-    page = httpx.get(server.url + "/", cookies={name: TOKEN})
+    name, sid = cookie.split(";")[0].split("=", 1)
+    assert httpx.get(server.url + "/api/status", cookies={name: TOKEN}).status_code == 401  # a token is no session
+    page = httpx.get(server.url + "/", cookies={name: sid})
     assert page.status_code == 200 and "<script" in page.text
     csp = page.headers["content-security-policy"]
     assert "script-src 'self'" in csp and "unsafe-inline" not in csp and "default-src 'none'" in csp
@@ -64,7 +66,8 @@ def test_cross_site_cookie_posts_are_refused(site):
     rv, _, server, _ = site
     unit = rv.units()[0]["id"]
     body = {"unit_id": unit, "action": "skip", "reviewer": "csrf"}
-    cookies = {f"mechcode_token_{server.port}": TOKEN}
+    login = httpx.get(server.url + "/?token=" + TOKEN)
+    cookies = dict([login.headers["set-cookie"].split(";")[0].split("=", 1)])
     host = f"127.0.0.1:{server.port}"
     before = n_decisions(rv)
     for headers in ({"Origin": "http://evil.example"}, {"Sec-Fetch-Site": "cross-site"},

@@ -110,7 +110,7 @@ def test_reviewer_session_in_the_browser(server, page, tmp_path):
     assert "<script>window.__xss = 1</script>" in page.text_content("#passage")
     assert page.evaluate("window.__xss") is None
     assert page.locator("#passage img, #passage script").count() == 0
-    assert page.evaluate("document.scripts.length") == 5
+    assert page.evaluate("document.scripts.length") == 8
 
     second = press_and_wait(page, "a")  # accept
     assert "<img src=x onerror" in page.text_content("#passage mark.unit")

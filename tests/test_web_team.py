@@ -83,8 +83,10 @@ def test_personal_tokens_act_as_their_reviewer(site):
     st = ann.get("/api/status").json()
     assert st["signed_in"] == "ann" and st["reviewer"] == "ann"
     assert lead.get("/api/status").json()["signed_in"] is None
-    # the server token still names any reviewer (the lead's --reviewer by default)
-    assert code(lead, s[2], BOB, reviewer="bob").json()["reviewer"] == "bob"
+    # the server token reads as anyone but codes only as the lead's --reviewer, never as a named reviewer
+    refused = code(lead, s[2], BOB, reviewer="bob")
+    assert refused.status_code == 403 and "cannot code as 'bob'" in refused.json()["error"]
+    assert code(bob, s[2], BOB).json()["reviewer"] == "bob"
     assert code(lead, s[3], BOB).json()["reviewer"] == "lead"
     events = {e["unit_id"]: e for e in rv.decisions()}
     assert [events[u]["reviewer"] for u in s[:4]] == ["ann", "ann", "bob", "lead"]
@@ -108,7 +110,7 @@ def test_personal_token_login_url_sets_a_cookie_for_that_reviewer(site):
     r = httpx.get(server.url + "/?token=" + site["tokens"]["cy"])
     assert r.status_code == 303 and r.headers["location"] == "/"
     name, value = r.headers["set-cookie"].split(";")[0].split("=", 1)
-    assert value == site["tokens"]["cy"] and "HttpOnly" in r.headers["set-cookie"]
+    assert value != site["tokens"]["cy"] and "HttpOnly" in r.headers["set-cookie"]  # a session id
     cookies = {name: value}
     assert httpx.get(server.url + "/api/status", cookies=cookies).json()["signed_in"] == "cy"
     host = f"127.0.0.1:{server.port}"

@@ -72,14 +72,25 @@ def info(review_dir: str, fmt: str) -> None:
     """Summarise the review REVIEW_DIR.
 
     Shows the codebook (name, version, fingerprint), documents and pages,
-    coding units, reviewer decisions and coded units, registered models and
-    stored suggestions.
+    coding units (and how many are not codable prose), reviewer decisions and
+    coded units, registered models and stored suggestions, and the stop
+    signal: evidence found, evidence estimated to remain (from the latest
+    model's scores of the uncoded units) and the stopping hint (the rule is in
+    the README, "Stop signal").
 
     Example: mechcode info my-review --format json
     """
+    from mechcode.loop.stopping import probabilities, review_figures
+    from mechcode.loop.units import hidden_units
     from mechcode.store.review import Review
 
-    data = Review.open(review_dir).info()
+    rv = Review.open(review_dir)
+    data = rv.info()
+    hidden = hidden_units(rv, rv.units())
+    latest = rv.latest_model()
+    data["not_codable"] = sum(why.startswith("not codable") for why in hidden.values())
+    data["stop"] = review_figures(rv, rv.current_codes(),
+                                  probabilities(rv.suggestions(latest["version"])) if latest else {}, hidden)
     if fmt == "json":
         click.echo(json.dumps(data, indent=2))
         return
@@ -93,5 +104,15 @@ def info(review_dir: str, fmt: str) -> None:
         f"decisions   {data['decisions']} by {data['reviewers']} reviewer(s); {data['coded_units']} units coded",
         f"models      {data['models']} (latest: {data['latest_model'] or '-'}); "
         f"{data['suggestions']} suggestions",
+        f"not codable {data['not_codable']} units (labels, headings, list numbers, reference fragments)",
+        _stop_line(data["stop"]),
     ]
     click.echo("\n".join(lines))
+
+
+def _stop_line(stop: dict) -> str:
+    recall = f", estimated recall {100 * stop['recall']:.0f}%" if stop["recall"] is not None else ""
+    unscored = f" ({stop['unscored']} not scored yet)" if stop["unscored"] else ""
+    left = f"~{stop['remaining']:.0f}" if stop["remaining"] is not None else "? (no model scores)"
+    return (f"evidence    {stop['found']} found in {stop['coded']} coded units; {left} "
+            f"estimated among {stop['uncoded']} uncoded{unscored}{recall}\nstop hint   {stop['hint']}")

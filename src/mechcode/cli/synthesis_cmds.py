@@ -87,15 +87,19 @@ def cmo(review_dir, paper, source, threshold, window, fmt, output):
     with mechanism, paper, pages and the unit ids behind each. Rules: within a paper, in text
     order, contexts open a configuration, mechanism parts (resource/reasoning) of the same
     mechanism follow and outcomes close it; a configuration needs at least one mechanism part.
+    Contexts and outcomes with no mechanism part are listed after them as partial
+    configurations (marked 'context-only' / 'outcome-only'), and the summary line says how
+    many coded units are in no configuration.
     """
-    from mechcode.synthesis.cmo import chains_to_jsonl, chains_to_markdown, review_chains
+    from mechcode.synthesis.cmo import chains_to_jsonl, chains_to_markdown, coverage_line, review_chains
 
     rv = _open(review_dir)
-    chains = review_chains(rv, paper, source, threshold, window)
+    report: dict = {}
+    chains = review_chains(rv, paper, source, threshold, window, partial=True, report=report)
     names = {m.id: m.name for m in rv.codebook.mechanisms}
     with _out(output) as fh:
         fh.write(chains_to_jsonl(chains, names) if fmt == "jsonl" else chains_to_markdown(chains, names))
-    click.echo(f"{len(chains)} configurations", err=True)
+    click.echo(coverage_line(chains, report), err=True)
 
 
 @click.command()

@@ -20,7 +20,8 @@ def _default_reviewer() -> str:
 @click.option("--reviewer", default=None, metavar="NAME",
               help="Your name, recorded with every decision made with the server's token (default: "
                    "your login name). Team members who sign in with their personal token (from "
-                   "`mechcode reviewer add`) are recorded under their own name.")
+                   "`mechcode reviewer add`) are recorded under their own name; once the review has "
+                   "such named reviewers, the server's token codes only as this name, never as theirs.")
 @click.option("--host", default="127.0.0.1", show_default=True,
               help="Address to listen on. Keep 127.0.0.1 (this computer only) unless you know you "
                    "need others to reach it.")
@@ -42,9 +43,13 @@ def review(review_dir: str, reviewer: str | None, host: str, port: int, token: s
     """Code the review's passages in your browser, with model suggestions that improve as you go.
 
     Starts a local web server and prints its URL with an access token (as Jupyter does):
-    open it in a browser. One passage at a time, keyboard first (a = accept, x = reject,
-    1-9/0 = toggle a mechanism, c/r/e/o/n = role, +/- = polarity, s = skip, u = undo,
-    t = note, ? = codebook). Every decision is saved before the page moves on. The model
+    open it in a browser (it signs you in for 7 days with a session cookie). One passage at
+    a time, keyboard first (a = accept the suggestion, x = reject, Enter = save the codes you
+    set, 1-9/0 = toggle a mechanism, c/r/e/o/n = role, +/- = polarity, s = skip, u = undo,
+    t = note, h = your history, / = find text, ? = codebook). Units that are not prose
+    (labels, list numbers, headings, reference fragments) are left out of the queues; the
+    side panel shows how much evidence is found and estimated to remain, with a stopping
+    hint. Every decision is saved before the page moves on. The model
     retrains in the background every --retrain-every decisions; a review with no model
     starts from the zeroshot backend (suggestions from the codebook definitions).
 

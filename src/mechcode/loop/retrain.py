@@ -127,9 +127,9 @@ class RetrainScheduler:
 
     # -- triggering --------------------------------------------------------------------
     def note_decision(self, n: int = 1) -> bool:
-        """Count ``n`` labelling decisions; start a retrain when ``every`` is reached."""
+        """Count ``n`` labelling decisions (negative: undone ones); start a retrain when ``every`` is reached."""
         with self._lock:
-            self._since += n
+            self._since = max(0, self._since + n)
             due = self.every > 0 and self._since >= self.every
             if due:
                 self._since = 0

@@ -19,11 +19,13 @@ from mechcode.codebook import POLARITY_IDS, ROLE_IDS
 from mechcode.errors import MechcodeError, StoreError
 from mechcode.loop import queue as q
 from mechcode.loop import team as tm
+from mechcode.loop import worklog
 from mechcode.loop.active import mechanism_counts, suggested_codes, uncertainty
 from mechcode.loop.retrain import DEFAULT_BACKEND, DEFAULT_EVERY, RetrainScheduler
 from mechcode.loop.serving import INITIAL_BACKEND, ServingModel, score_units
-from mechcode.loop.views import paper_progress, paper_view, unit_item
-from mechcode.team.assign import assignments, is_blind, progress, visible_codes
+from mechcode.loop.units import hidden_units, sentence_at
+from mechcode.loop.views import unit_item
+from mechcode.team.assign import assignments, progress, visible_codes
 
 log = logging.getLogger(__name__)
 
@@ -59,6 +61,7 @@ class LoopService:
         self._units: list[dict[str, Any]] | None = None
         self._by_id: dict[int, dict[str, Any]] = {}
         self._passage_start: dict[int, int | None] = {}
+        self._hidden: dict[int, str] = {}  # unit id -> why no queue offers it (non-codable, superseded)
         self._suggestions: dict[str, dict[int, Any]] = {}
         self._uncertainty: tuple[Any, dict[int, float]] = (None, {})
         self._stale_seen: str | None = None
@@ -74,14 +77,26 @@ class LoopService:
                 for doc_id in sorted({u["document_id"] for u in rows}):
                     starts.update({p["id"]: p.get("start") for p in self.review.passages(doc_id)})
                 self._units, self._by_id, self._passage_start = rows, {u["id"]: u for u in rows}, starts
+                self._hidden = hidden_units(self.review, rows)
             return self._units
 
-    def unit(self, unit_id: int) -> dict[str, Any]:
+    def hidden(self) -> dict[int, str]:
+        """Units no queue offers: unit id -> why (``not codable: label``, ``superseded by span 12``)."""
+        self.units()
+        return self._hidden
+
+    def unit(self, unit_id: int, missing: type[MechcodeError] | None = None) -> dict[str, Any]:
+        """A unit from the cache (``missing``: the error for an unknown id, InvalidRequest by default)."""
         self.units()
         unit = self._by_id.get(unit_id)
         if unit is None:
-            raise InvalidRequest(f"unknown unit {unit_id}")
+            raise (missing or InvalidRequest)(f"unknown unit {unit_id}")
         return unit
+
+    def passage_start(self, unit: dict[str, Any]) -> int | None:
+        """Document offset of the passage a unit belongs to."""
+        self.units()
+        return self._passage_start.get(unit.get("passage_id"))
 
     def suggestions(self, version: str | None) -> dict[int, Any]:
         """Stored suggestions of ``version`` per unit id (cached per version)."""
@@ -173,6 +188,15 @@ class LoopService:
         """The reviewer a request acts as (see :func:`mechcode.loop.team.resolve_reviewer`)."""
         return tm.resolve_reviewer(signed_in, requested, self.reviewer)
 
+    def coder(self, signed_in: str | None, requested: str | None = None) -> str:
+        """The reviewer a coding request is attributed to (see :func:`mechcode.loop.team.resolve_coder`)."""
+        return tm.resolve_coder(signed_in, requested, self.reviewer, self.named_reviewers())
+
+    def named_reviewers(self) -> list[str]:
+        from mechcode.team.reviewers import reviewer_names
+
+        return reviewer_names(self.review)
+
     def status(self, reviewer: str | None = None, signed_in: str | None = None) -> dict[str, Any]:
         """Model, retrain and progress figures; the counts cover the codes ``reviewer`` may see."""
         reviewer = reviewer or self.reviewer
@@ -193,6 +217,7 @@ class LoopService:
             "since_retrain": self.retrainer.since_last,
             "reviewer": reviewer,
             "signed_in": signed_in,
+            "named_reviewers": bool(self.named_reviewers()),
             "codebook_version": self.review.codebook.version,
             "model_error": self.model_error,
             "double_coded": team["double_coded"],
@@ -211,7 +236,7 @@ class LoopService:
         units = self.units()
         listed, extra = tm.team_list(self.review, mode, reviewer, self._by_id)
         own = set(self.review.current_codes(reviewer))
-        coded = own | tm.others_double(assignments(self.review), reviewer)
+        coded = own | tm.others_double(assignments(self.review), reviewer) | set(self._hidden)
         open_units = [u for u in units if u["id"] not in coded]
         if q.needs_all_suggestions(mode):
             stored = self.suggestions(self.serving.version)
@@ -265,6 +290,8 @@ class LoopService:
         self._check_codes(mechanisms, role, polarity)
         if action in ("reject", "skip") and mechanisms:
             raise InvalidRequest(f"a {action} carries no mechanisms; use 'correct' to give the right codes")
+        if action == "correct" and not (mechanisms or role):
+            raise InvalidRequest("choose a mechanism or a role first (or reject: no evidence here)")
         if action == "adjudicate":
             return self._adjudicate(unit_id, reviewer, mechanisms, role, polarity, note)
         version = model_version or self.serving.version
@@ -304,37 +331,54 @@ class LoopService:
         return dict(row)
 
     def undo(self, decision_id: int, reviewer: str | None = None, signed_in: str | None = None) -> dict[str, Any]:
-        """Append an ``undo`` event cancelling ``decision_id`` (a reviewer signed in with a
-        personal token may only undo their own decisions)."""
+        """Append an ``undo`` event cancelling ``decision_id`` by ``reviewer``.
+
+        A reviewer may only undo their own decisions once the review has named reviewers (or
+        when signed in with a personal token). The answer carries ``restored``: the codes the
+        unit now has for that reviewer (their previous code, else the model's suggestion)."""
+        reviewer = reviewer or self.reviewer
         target = self._decision(decision_id)
-        tm.check_undo(signed_in, target)
+        tm.check_undo(reviewer, target, strict=signed_in is not None or bool(self.named_reviewers()))
         if target["action"] == "undo":
             raise InvalidRequest(f"decision {decision_id} is itself an undo; undo cannot be undone")
-        uid = self.review.undo(decision_id, reviewer or self.reviewer)
-        return {"id": uid, "undoes": decision_id, "unit_id": target["unit_id"]}
+        try:
+            uid = self.review.undo(decision_id, reviewer)
+        except StoreError as exc:
+            raise InvalidRequest(str(exc)) from exc
+        if target["action"] in LABEL_ACTIONS + ("adjudicate",):
+            self.retrainer.note_decision(-1)  # an undone decision does not count toward the next retrain
+        return {"id": uid, "undoes": decision_id, "unit_id": target["unit_id"],
+                "restored": worklog.restored(self, target["reviewer"], target["unit_id"])}
 
     def add_span(self, document_id: int, start: int, end: int, reviewer: str | None = None,
                  mechanisms: list[str] | None = None, role: str | None = None, polarity: str | None = None,
                  note: str | None = None) -> dict[str, Any]:
-        """Code a reviewer-selected span of a paper: a new ``span`` unit plus a ``correct`` decision."""
+        """Code a reviewer-selected span of a paper with a ``correct`` decision.
+
+        A span that is exactly one sentence codes that sentence; otherwise it becomes a new
+        ``span`` unit, which supersedes the sentences it covers in the queues."""
         reviewer = reviewer or self.reviewer
         mechanisms = list(mechanisms or [])
         self._check_codes(mechanisms, role, polarity)
         if not (mechanisms or role):
             raise InvalidRequest("a span needs at least one mechanism or a role")
-        doc = self._document(document_id)
+        doc = self.document(document_id)
         length = len(doc.get("text") or "")
         if not 0 <= start < end <= length:
             raise InvalidRequest(f"span {start}-{end} is outside paper {document_id} (text length {length})")
         if not (doc["text"][start:end]).strip():
             raise InvalidRequest("the selected span is blank")
-        unit_id = self.review.add_span(document_id, start, end, reviewer)
+        unit_id = sentence_at(self.units(), document_id, start, end, doc["text"])
+        sentence = unit_id is not None
+        if unit_id is None:
+            unit_id = self.review.add_span(document_id, start, end, reviewer)
         did = self.review.add_decision(unit_id, reviewer, "correct", mechanisms=mechanisms, role=role,
                                        polarity=polarity, note=note)
         self.retrainer.note_decision()
-        return {"unit_id": unit_id, "decision_id": did, "text": doc["text"][start:end]}
+        unit = self.review.unit(unit_id)
+        return {"unit_id": unit_id, "decision_id": did, "text": unit["text"], "sentence": sentence}
 
-    def _document(self, document_id: int) -> dict[str, Any]:
+    def document(self, document_id: int) -> dict[str, Any]:
         try:
             return self.review.document(document_id)
         except StoreError as exc:
@@ -348,30 +392,6 @@ class LoopService:
             cb_m = next(m for m in cb["mechanisms"] if m["id"] == mid)
             cb_m["key"] = keys[i] if i < len(keys) else None
         return cb
-
-    def papers(self, reviewer: str | None = None) -> dict[str, Any]:
-        """Progress per paper: units with a code the reviewer may see, and the reviewer's own."""
-        reviewer = reviewer or self.reviewer
-        return paper_progress(self.units(), set(visible_codes(self.review, reviewer)),
-                              set(self.review.current_codes(reviewer)), self.review.documents())
-
-    def paper(self, document_id: int, reviewer: str | None = None) -> dict[str, Any]:
-        """A whole paper with the codes ``reviewer`` may see."""
-        doc = self._document(document_id)
-        units = [u for u in self.units() if u["document_id"] == document_id]
-        codes = visible_codes(self.review, reviewer or self.reviewer)
-        return paper_view(doc, self.review.passages(document_id), units, codes)
-
-    def history(self, unit_id: int, reviewer: str | None = None) -> dict[str, Any]:
-        """A unit's code and decision history as ``reviewer`` may see them (blind units: own events only)."""
-        reviewer = reviewer or self.reviewer
-        self.units()
-        if unit_id not in self._by_id:
-            raise NotFound(f"unknown unit {unit_id}")
-        blind = is_blind(self.review, unit_id)
-        code = visible_codes(self.review, reviewer).get(unit_id)
-        return {"unit_id": unit_id, "reviewer": reviewer, "blind": blind, "code": tm.code_view(code),
-                "history": tm.unit_history(self.review, unit_id, reviewer, blind)}
 
     def retrain(self) -> dict[str, Any]:
         """Start a retrain now (or queue one after the running one)."""

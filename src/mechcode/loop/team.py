@@ -1,8 +1,10 @@
 """Team coding in the reviewer loop: who is acting, what they may see, the team queues.
 
 - Identity: a request signed with a reviewer's personal token acts as that reviewer only
-  (:func:`resolve_reviewer`); one signed with the server token names any reviewer (the
-  server's ``--reviewer`` by default).
+  (:func:`resolve_reviewer`); one signed with the server token reads as any reviewer (the
+  server's ``--reviewer`` by default). Coding is stricter (:func:`resolve_coder`): once the
+  review has named reviewers, a decision, span or undo is attributed from the token only, and
+  the server token codes as the server's ``--reviewer`` only, never as a named reviewer.
 - Blind double coding: codes shown to a reviewer come from
   :func:`mechcode.team.assign.visible_codes`; a unit's history hides the other coder's
   events while the unit is blind (:func:`unit_history`).
@@ -37,11 +39,30 @@ def resolve_reviewer(signed_in: str | None, requested: str | None, default: str)
     return signed_in
 
 
-def check_undo(signed_in: str | None, decision: Mapping[str, Any]) -> None:
-    """A reviewer signed in with a personal token may only undo their own decisions."""
-    if signed_in is not None and decision["reviewer"] != signed_in:
+def resolve_coder(signed_in: str | None, requested: str | None, default: str, named: Iterable[str]) -> str:
+    """The reviewer a coding request (decision, span, undo) is attributed to.
+
+    Without named reviewers this is :func:`resolve_reviewer`. With named reviewers the token
+    alone decides: a personal token codes as its reviewer; the server token codes as the
+    server's ``default`` reviewer, and is refused when that name, or the one requested, is a
+    named reviewer's (only their personal token may code for them)."""
+    named = set(named)
+    if signed_in is not None or not named:
+        return resolve_reviewer(signed_in, requested, default)
+    if requested and requested != default:
+        raise Forbidden(f"the server token cannot code as {requested!r}: this review has named reviewers, "
+                        "so each codes with their personal token (mechcode reviewer add)")
+    if default in named:
+        raise Forbidden(f"the server token cannot code as the named reviewer {default!r}; "
+                        "open the page with that reviewer's personal token")
+    return default
+
+
+def check_undo(actor: str, decision: Mapping[str, Any], strict: bool) -> None:
+    """A reviewer may only undo their own decisions (``strict``: always; else only when signed in)."""
+    if strict and decision["reviewer"] != actor:
         raise Forbidden(f"decision {decision['id']} was made by {decision['reviewer']!r}; "
-                        f"you ({signed_in!r}) can only undo your own decisions")
+                        f"you ({actor!r}) can only undo your own decisions")
 
 
 def code_view(code: Mapping[str, Any] | None) -> dict[str, Any] | None:

@@ -155,8 +155,10 @@ def paper_progress(units: list[Mapping[str, Any]], coded: set[int], mine: set[in
 
 
 def paper_view(doc: Mapping[str, Any], passages: list[Mapping[str, Any]], units: list[Mapping[str, Any]],
-               codes: Mapping[int, Mapping[str, Any]]) -> dict[str, Any]:
-    """The whole paper in reading order with its units and their current codes."""
+               codes: Mapping[int, Mapping[str, Any]], hidden: Mapping[int, str] | None = None) -> dict[str, Any]:
+    """The whole paper in reading order with its units, their current codes and, for units no
+    queue offers, why (``hidden``: not codable, superseded by a span)."""
+    hidden = hidden or {}
     return {
         "id": doc["id"],
         "title": doc.get("title") or doc.get("file_name") or "",
@@ -167,5 +169,6 @@ def paper_view(doc: Mapping[str, Any], passages: list[Mapping[str, Any]], units:
         "passages": [{k: p.get(k) for k in ("id", "seq", "kind", "text", "page", "start", "end", "section", "level")}
                      for p in passages],
         "units": [{"id": u["id"], "kind": u.get("kind"), "start": u["start"], "end": u["end"],
-                   "page": u.get("page"), "code": code_view(codes.get(u["id"]))} for u in units],
+                   "page": u.get("page"), "section": u.get("section"), "code": code_view(codes.get(u["id"])),
+                   "hidden": hidden.get(u["id"])} for u in units],
     }

@@ -208,3 +208,97 @@ def decode_suggestion(row: sqlite3.Row) -> dict[str, Any]:
     for key in ("mechanisms", "role", "polarity", "rationale"):
         d[key] = json.loads(d[key]) if d.get(key) else ({} if key != "rationale" else [])
     return d
+
+
+def add_batch(con: sqlite3.Connection, codebook: Codebook, unit_ids: Iterable[int], reviewer: str,
+              action: str, batch: str, note: str | None = None) -> list[int]:
+    """One ``action`` decision per unit, recorded in one transaction under ``batch`` (undone together)."""
+    ids = []
+    with transaction(con):
+        for uid in unit_ids:
+            did = add_decision(con, codebook, uid, reviewer, action, note=note)
+            con.execute("INSERT INTO decision_batches (decision_id, batch) VALUES (?, ?)", (did, batch))
+            ids.append(did)
+    return ids
+
+
+def undo_batch(con: sqlite3.Connection, codebook: Codebook, batch: str, reviewer: str) -> list[int]:
+    """Undo every decision of ``batch`` that is not undone yet (one transaction); the undo ids."""
+    with transaction(con):
+        rows = con.execute("SELECT b.decision_id FROM decision_batches b WHERE b.batch = ? AND NOT EXISTS"
+                           " (SELECT 1 FROM decisions u WHERE u.undoes = b.decision_id)"
+                           " ORDER BY b.decision_id", (batch,)).fetchall()
+        return [undo(con, codebook, r[0], reviewer) for r in rows]
+
+
+def batch_of(con: sqlite3.Connection, decision_ids: Iterable[int]) -> dict[int, str]:
+    """decision id -> its batch, for the decisions recorded in one."""
+    ids = list(decision_ids)
+    if not ids:
+        return {}
+    marks = ", ".join("?" * len(ids))
+    return {int(r[0]): r[1] for r in con.execute(
+        f"SELECT decision_id, batch FROM decision_batches WHERE decision_id IN ({marks})", ids)}
+
+
+def reviewer_history(con: sqlite3.Connection, reviewer: str, limit: int = 50, before: int | None = None,
+                     document_id: int | None = None, mechanism: str | None = None,
+                     action: str | None = None) -> list[dict[str, Any]]:
+    """``reviewer``'s decisions (not undo events), newest first, with what each changed.
+
+    Each row: the event, ``undone`` (and ``undone_at``), ``before`` (the reviewer's code of the
+    unit just before this decision, None if there was none) and ``batch``."""
+    sql = ("SELECT d.* FROM decisions d JOIN units u ON u.id = d.unit_id"
+           " WHERE d.reviewer = ? AND d.action != 'undo'")
+    args: list[Any] = [reviewer]
+    if before is not None:
+        sql, args = sql + " AND d.id < ?", args + [before]
+    if document_id is not None:
+        sql, args = sql + " AND u.document_id = ?", args + [document_id]
+    if action is not None:
+        sql, args = sql + " AND d.action = ?", args + [action]
+    if mechanism is not None:
+        sql, args = sql + " AND EXISTS (SELECT 1 FROM json_each(d.mechanisms) WHERE value = ?)", args + [mechanism]
+    rows = [_decode(r) for r in con.execute(sql + " ORDER BY d.id DESC LIMIT ?", args + [limit])]
+    if not rows:
+        return []
+    units = sorted({r["unit_id"] for r in rows})
+    marks = ", ".join("?" * len(units))
+    events = [_decode(r) for r in con.execute(
+        f"SELECT * FROM decisions WHERE (reviewer = ? OR action = 'undo') AND unit_id IN ({marks}) ORDER BY id",
+        [reviewer] + units)]
+    undone = {e["undoes"]: e["created_at"] for e in con.execute(
+        f"SELECT undoes, created_at FROM decisions WHERE action = 'undo' AND unit_id IN ({marks})", units)}
+    batches = batch_of(con, [r["id"] for r in rows])
+    for r in rows:
+        r["undone"] = r["id"] in undone
+        r["undone_at"] = undone.get(r["id"])
+        r["before"] = _code_before(events, r["unit_id"], r["id"])
+        r["batch"] = batches.get(r["id"])
+    return rows
+
+
+def _code_before(events: list[dict[str, Any]], unit_id: int, decision_id: int) -> dict[str, Any] | None:
+    """The reviewer's code of ``unit_id`` just before event ``decision_id`` (events: theirs, by id)."""
+    stack: list[dict[str, Any]] = []
+    for e in events:
+        if e["id"] >= decision_id:
+            break
+        if e["unit_id"] != unit_id:
+            continue
+        if e["action"] == "undo":
+            stack = [s for s in stack if s["id"] != e["undoes"]]
+        elif e["action"] in CODE_ACTIONS:
+            stack.append(e)
+    if not stack:
+        return None
+    e = stack[-1]
+    return {"mechanisms": e["mechanisms"], "role": e["role"], "polarity": e["polarity"], "action": e["action"],
+            "decision_id": e["id"]}
+
+
+def previous_code(con: sqlite3.Connection, reviewer: str, unit_id: int) -> dict[str, Any] | None:
+    """The reviewer's current code of ``unit_id`` (their last code event not undone), or None."""
+    events = [_decode(r) for r in con.execute("SELECT * FROM decisions WHERE (reviewer = ? OR action = 'undo')"
+                                              " AND unit_id = ? ORDER BY id", (reviewer, unit_id))]
+    return _code_before(events, unit_id, 1 << 62)

@@ -31,6 +31,15 @@ Added by version 2 (team coding and codebook revisions):
   themselves are never rewritten; see ``mechcode.store.revisions``).
 - ``models.stale``: why a model no longer matches the current codebook (NULL
   while it does); set when the codebook changes, so the next retrain uses it.
+
+Added for the reviewer page (sessions, search, clean units, batch decisions):
+
+- ``sessions``: signed-in browser sessions; the cookie holds a random session id, the table
+  its SHA-256 digest, the digest of the token that opened it and an expiry.
+- ``units_fts``: SQLite FTS5 index over ``units.text`` (external content, kept by triggers).
+- ``unit_flags``: per unit, whether it is codable prose (``mechcode.codable``) and why not.
+- ``decision_batches``: decisions recorded by one action (e.g. a section rejected as not
+  evidence), so they can be undone together.
 """
 from __future__ import annotations
 
@@ -179,6 +188,38 @@ MIGRATIONS: list[str] = [
     );
     CREATE INDEX codebook_changes_versions ON codebook_changes(version_from, version_to);
     ALTER TABLE models ADD COLUMN stale TEXT;
+    """,
+    # reviewer page: sessions, full-text search, non-codable units, decision batches
+    """
+    CREATE TABLE IF NOT EXISTS sessions (
+        id_hash TEXT PRIMARY KEY,
+        reviewer TEXT,
+        token_hash TEXT NOT NULL,
+        created_at TEXT NOT NULL,
+        expires_at TEXT NOT NULL
+    );
+    CREATE INDEX IF NOT EXISTS sessions_expiry ON sessions(expires_at);
+    CREATE VIRTUAL TABLE IF NOT EXISTS units_fts USING fts5(text, content='units', content_rowid='id',
+        tokenize='porter unicode61');
+    INSERT INTO units_fts(units_fts) VALUES ('rebuild');
+    CREATE TRIGGER IF NOT EXISTS units_fts_insert AFTER INSERT ON units
+        BEGIN INSERT INTO units_fts(rowid, text) VALUES (new.id, new.text); END;
+    CREATE TRIGGER IF NOT EXISTS units_fts_delete AFTER DELETE ON units
+        BEGIN INSERT INTO units_fts(units_fts, rowid, text) VALUES ('delete', old.id, old.text); END;
+    CREATE TRIGGER IF NOT EXISTS units_fts_update AFTER UPDATE OF text ON units
+        BEGIN INSERT INTO units_fts(units_fts, rowid, text) VALUES ('delete', old.id, old.text);
+              INSERT INTO units_fts(rowid, text) VALUES (new.id, new.text); END;
+    CREATE TABLE IF NOT EXISTS unit_flags (
+        unit_id INTEGER PRIMARY KEY REFERENCES units(id) ON DELETE CASCADE,
+        codable INTEGER NOT NULL,
+        reason TEXT
+    );
+    CREATE TABLE IF NOT EXISTS decision_batches (
+        decision_id INTEGER PRIMARY KEY REFERENCES decisions(id),
+        batch TEXT NOT NULL
+    );
+    CREATE INDEX IF NOT EXISTS decision_batches_batch ON decision_batches(batch);
+    CREATE INDEX IF NOT EXISTS decisions_reviewer ON decisions(reviewer, id);
     """,
 ]
 

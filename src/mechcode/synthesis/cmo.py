@@ -25,6 +25,11 @@ Rules
 6. Missing parts are printed as "(no context coded)" / "(no outcome coded)"; polarity is
    shown per M and O part in the seed review's notation:
    ``... (C) -> ... (M+, Resource) and ... (M-, Reasoning) -> ... (O-)``.
+7. With ``partial=True`` the codes rules 4 and 5 leave out are kept as *partial*
+   configurations (``configuration: "partial"``, ``partial: "context-only"`` or
+   ``"outcome-only"``): a chain closed with contexts but no M part, and the outcomes read
+   with no M part (grouped like chains: same document, within ``window`` paragraphs, a
+   shared mechanism). :func:`coverage` counts the coded units that are in no configuration.
 """
 from __future__ import annotations
 
@@ -36,6 +41,7 @@ M_ROLES = {"mechanism-resource": "Resource", "mechanism-reasoning": "Reasoning"}
 ARROW = " → "
 NO_CONTEXT = "(no context coded)"
 NO_OUTCOME = "(no outcome coded)"
+NO_MECHANISM = "(no mechanism coded)"
 
 
 def _part(u: dict[str, Any]) -> dict[str, Any]:
@@ -70,9 +76,9 @@ class _Chain:
         target.append(_part(u))
         self.last_par = par
 
-    def result(self) -> dict[str, Any] | None:
+    def result(self, partial: bool = False) -> dict[str, Any] | None:
         if not self.mparts:
-            return None
+            return self._partial() if partial else None
         counts = Counter(m for p in self.mparts for m in p["mechanisms"] if m not in self.ignore)
         if not counts:
             counts = Counter(m for p in self.contexts + self.outcomes for m in p["mechanisms"]
@@ -83,6 +89,22 @@ class _Chain:
             "document_id": self.doc, "paper": self.paper, "mechanism": mechanism,
             "configuration": "absence" if any(p["polarity"] == "-" for p in self.mparts) else "presence",
             "contexts": self.contexts, "mechanism_parts": self.mparts, "outcomes": self.outcomes,
+            "pages": sorted({p["page"] for p in parts if p["page"] is not None}),
+            "unit_ids": [p["unit_id"] for p in parts],
+        }
+
+
+    def _partial(self) -> dict[str, Any] | None:
+        """A chain with no M part, marked partial (None when it has nothing)."""
+        if not (self.contexts or self.outcomes):
+            return None
+        parts = self.contexts + self.outcomes
+        counts = Counter(m for p in parts for m in p["mechanisms"] if m not in self.ignore)
+        return {
+            "document_id": self.doc, "paper": self.paper,
+            "mechanism": counts.most_common(1)[0][0] if counts else None, "configuration": "partial",
+            "partial": "context-only" if self.contexts else "outcome-only",
+            "contexts": self.contexts, "mechanism_parts": [], "outcomes": self.outcomes,
             "pages": sorted({p["page"] for p in parts if p["page"] is not None}),
             "unit_ids": [p["unit_id"] for p in parts],
         }
@@ -101,30 +123,42 @@ def _closes(chain: _Chain, u: dict[str, Any], par: int, window: int) -> bool:
     return not chain.compatible(u)
 
 
-def _document_chains(units: list[dict[str, Any]], window: int, ignore: set[str]) -> list[dict]:
+def _document_chains(units: list[dict[str, Any]], window: int, ignore: set[str],
+                     partial: bool = False) -> list[dict]:
     units = sorted(units, key=lambda u: (u.get("order") or 0, str(u["id"])))
     par_index: dict[Any, int] = {}
     doc, paper = units[0].get("document_id"), units[0].get("paper", "")
     chains, chain = [], _Chain(doc, paper, ignore)
+    orphans = _Chain(doc, paper, ignore)  # outcomes read with no mechanism part (rule 7)
+
+    def close(c: _Chain) -> None:
+        res = c.result(partial)
+        if res:
+            chains.append(res)
+
     for u in units:
         par = par_index.setdefault(u.get("paragraph", u["id"]), len(par_index))
         if _closes(chain, u, par, window):
-            res = chain.result()
-            if res:
-                chains.append(res)
+            close(chain)
             chain = _Chain(doc, paper, ignore)
-        if u["role"] == "outcome" and not chain.mparts:
-            continue  # an outcome must follow a mechanism part
+        if u["role"] == "outcome" and not chain.mparts:  # an outcome must follow a mechanism part
+            if partial:
+                if _closes(orphans, u, par, window):
+                    close(orphans)
+                    orphans = _Chain(doc, paper, ignore)
+                orphans.add(u, par)
+            continue
         chain.add(u, par)
-    res = chain.result()
-    if res:
-        chains.append(res)
-    return chains
+    close(chain)
+    close(orphans)
+    return sorted(chains, key=lambda c: (c["configuration"] == "partial", min(
+        (p["order"] or 0 for p in c["contexts"] + c["mechanism_parts"] + c["outcomes"]), default=0)))
 
 
 def assemble_chains(units: Iterable[dict[str, Any]], window: int = 1,
-                    ignore: Iterable[str] = ()) -> list[dict[str, Any]]:
-    """Group coded units into CMO configurations (see the module docstring for the rules).
+                    ignore: Iterable[str] = (), partial: bool = False) -> list[dict[str, Any]]:
+    """Group coded units into CMO configurations (see the module docstring for the rules;
+    ``partial``: also the context-only and outcome-only ones, after the complete ones).
 
     Returns chain dicts: ``document_id``, ``paper``, ``mechanism``, ``configuration``,
     ``contexts`` / ``mechanism_parts`` / ``outcomes`` (parts with ``unit_id``, ``text``,
@@ -138,8 +172,30 @@ def assemble_chains(units: Iterable[dict[str, Any]], window: int = 1,
     ignore = set(ignore)
     out = []
     for doc_units in by_doc.values():
-        out.extend(_document_chains(doc_units, window, ignore))
+        out.extend(_document_chains(doc_units, window, ignore, partial))
     return out
+
+
+def coverage(units: Iterable[dict[str, Any]], chains: list[dict[str, Any]]) -> dict[str, int]:
+    """How the coded units fall into configurations: ``coded`` (with a CMO role other than
+    ``none``), ``complete`` and ``partial`` (units in such configurations), ``none`` (in no
+    configuration) and ``no_role`` (coded with mechanisms but no role, so never in one)."""
+    units = list(units)
+    evidence = [u for u in units if u.get("role") not in (None, "", "none")]
+    complete = {i for c in chains if c["configuration"] != "partial" for i in c["unit_ids"]}
+    part = {i for c in chains if c["configuration"] == "partial" for i in c["unit_ids"]} - complete
+    ids = {u["id"] for u in evidence}
+    return {"coded": len(ids), "complete": len(ids & complete), "partial": len(ids & part),
+            "none": len(ids - complete - part),
+            "no_role": sum(1 for u in units if u.get("role") in (None, "") and u.get("mechanisms"))}
+
+
+def coverage_line(chains: list[dict[str, Any]], cov: dict[str, int]) -> str:
+    """The one-line summary ``mechcode cmo`` prints."""
+    n_partial = sum(c["configuration"] == "partial" for c in chains)
+    line = (f"{len(chains) - n_partial} configurations, {n_partial} partial (context-only or outcome-only); "
+            f"{cov['none']} of {cov['coded']} coded units are in no configuration")
+    return line + (f"; {cov['no_role']} units coded without a role" if cov["no_role"] else "")
 
 
 # ----------------------------------------------------------------------------- notation
@@ -165,7 +221,7 @@ def format_chain(chain: dict[str, Any]) -> str:
     def side(parts: list[dict], missing: str) -> str:
         return " and ".join(f"{_clean(p['text'])} ({part_tag(p)})" for p in parts) or missing
 
-    return ARROW.join([side(chain["contexts"], NO_CONTEXT), side(chain["mechanism_parts"], ""),
+    return ARROW.join([side(chain["contexts"], NO_CONTEXT), side(chain["mechanism_parts"], NO_MECHANISM),
                        side(chain["outcomes"], NO_OUTCOME)])
 
 
@@ -186,7 +242,10 @@ def chains_to_markdown(chains: list[dict[str, Any]], names: dict[str, str] | Non
         name = names.get(mech, mech) if mech else "unassigned mechanism"
         pages = ", ".join(str(p) for p in ch["pages"])
         where = f"{ch['paper']}, p. {pages}" if pages else str(ch["paper"])
-        lines += [f"### Configuration {i}: {ch['configuration']} of '{name}' — {where}", "",
+        head = (f"### Partial configuration {i} ({ch['partial']}, no mechanism part coded): '{name}' — {where}"
+                if ch["configuration"] == "partial" else
+                f"### Configuration {i}: {ch['configuration']} of '{name}' — {where}")
+        lines += [head, "",
                   format_chain(ch), "",
                   f"Mechanism: `{mech}` · units: {', '.join(str(u) for u in ch['unit_ids'])}", ""]
     return "\n".join(lines)
@@ -204,8 +263,10 @@ def chains_to_jsonl(chains: list[dict[str, Any]], names: dict[str, str] | None =
 
 
 def review_chains(rv, paper: str | None = None, source: str = "decisions",
-                  threshold: float = 0.5, window: int = 1) -> list[dict[str, Any]]:
-    """CMO configurations of a review (all papers, or one by id or label)."""
+                  threshold: float = 0.5, window: int = 1, partial: bool = False,
+                  report: dict[str, int] | None = None) -> list[dict[str, Any]]:
+    """CMO configurations of a review (all papers, or one by id or label); ``partial``: with the
+    partial ones; ``report``: filled with :func:`coverage`."""
     from mechcode.errors import StoreError
     from mechcode.synthesis.coded import coded_units, paper_labels
 
@@ -218,4 +279,7 @@ def review_chains(rv, paper: str | None = None, source: str = "decisions",
             raise StoreError(f"unknown paper {paper!r} (give a document id or its label)")
     units = coded_units(rv, source, threshold, document_id=doc_id, labels=labels)
     general = [m.id for m in rv.codebook.mechanisms if m.kind == "general"]
-    return assemble_chains(units, window=window, ignore=general)
+    chains = assemble_chains(units, window=window, ignore=general, partial=partial)
+    if report is not None:
+        report.update(coverage(units, chains))
+    return chains

@@ -21,7 +21,8 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from mechcode.errors import MechcodeError
 from mechcode.loop.service import Forbidden, InvalidRequest, LoopService, NotFound
 from mechcode.web.auth import MAX_BODY, REVIEWER_KEY, Guard
-from mechcode.web.schemas import DecisionIn, SpanIn, UndoIn
+from mechcode.loop import worklog
+from mechcode.web.schemas import DecisionIn, RangeRejectIn, SpanIn, UndoIn
 
 log = logging.getLogger(__name__)
 
@@ -34,6 +35,9 @@ STATIC_FILES = {
     "paper.js": "text/javascript; charset=utf-8",
     "team.js": "text/javascript; charset=utf-8",
     "status.js": "text/javascript; charset=utf-8",
+    "history.js": "text/javascript; charset=utf-8",
+    "find.js": "text/javascript; charset=utf-8",
+    "keys.js": "text/javascript; charset=utf-8",
     "favicon.svg": "image/svg+xml",
 }
 
@@ -112,29 +116,58 @@ def _api_routes(app: FastAPI, svc: LoopService) -> None:
         return svc.who(signed_in(request), requested)
 
     @app.get("/api/status")
-    def status(request: Request, reviewer: ReviewerQ = None):
-        return svc.status(who(request, reviewer), signed_in(request))
+    def status(request: Request, reviewer: ReviewerQ = None, mode: str = "paper",
+               mechanism: str | None = None, paper: int | None = None):
+        name = who(request, reviewer)
+        return {**svc.status(name, signed_in(request)), "stop": worklog.stop(svc, name, mode, mechanism, paper)}
 
     @app.get("/api/queue")
     def queue(request: Request, mode: str = "paper", limit: int = Query(20, ge=1, le=200),
               mechanism: str | None = None, paper: int | None = None, reviewer: ReviewerQ = None):
         return svc.queue(mode, who(request, reviewer), limit, mechanism, paper)
 
+    def coder(request: Request, requested: str | None) -> str:
+        return svc.coder(signed_in(request), requested)
+
     @app.post("/api/decisions", status_code=201)
     def decide(request: Request, body: DecisionIn):
-        return svc.decide(**{**body.model_dump(), "reviewer": who(request, body.reviewer)})
+        return svc.decide(**{**body.model_dump(), "reviewer": coder(request, body.reviewer)})
 
     @app.post("/api/decisions/{decision_id}/undo", status_code=201)
     def undo(request: Request, decision_id: int, body: UndoIn | None = Body(None)):
-        return svc.undo(decision_id, who(request, body.reviewer if body else None), signed_in(request))
+        return svc.undo(decision_id, coder(request, body.reviewer if body else None), signed_in(request))
 
     @app.post("/api/spans", status_code=201)
     def spans(request: Request, body: SpanIn):
-        return svc.add_span(**{**body.model_dump(), "reviewer": who(request, body.reviewer)})
+        return svc.add_span(**{**body.model_dump(), "reviewer": coder(request, body.reviewer)})
 
     @app.get("/api/units/{unit_id}")
     def unit(request: Request, unit_id: int, reviewer: ReviewerQ = None):
-        return svc.history(unit_id, who(request, reviewer))
+        return worklog.unit_history(svc, unit_id, who(request, reviewer))
+
+    @app.get("/api/units/{unit_id}/item")
+    def unit_item(request: Request, unit_id: int, reviewer: ReviewerQ = None):
+        return worklog.item(svc, unit_id, who(request, reviewer))
+
+    @app.get("/api/history")
+    def history(request: Request, limit: int = Query(50, ge=1, le=200), before: int | None = None,
+                paper: int | None = None, mechanism: str | None = None, action: str | None = None,
+                reviewer: ReviewerQ = None):
+        return worklog.history(svc, who(request, reviewer), limit, before, paper, mechanism, action)
+
+    @app.get("/api/search")
+    def search(q: str = Query(..., max_length=500), limit: int = Query(30, ge=1, le=200),
+               offset: int = Query(0, ge=0), paper: int | None = None):
+        return worklog.search(svc, q, limit, offset, paper)
+
+    @app.post("/api/reject-range", status_code=201)
+    def reject_range(request: Request, body: RangeRejectIn):
+        return worklog.reject_range(svc, coder(request, body.reviewer), body.document_id, body.section,
+                                    body.page_from, body.page_to, body.note)
+
+    @app.post("/api/batches/{batch}/undo", status_code=201)
+    def undo_batch(request: Request, batch: str, body: UndoIn | None = Body(None)):
+        return worklog.undo_batch(svc, coder(request, body.reviewer if body else None), batch, signed_in(request))
 
     @app.post("/api/retrain", status_code=202)
     def retrain():
@@ -146,27 +179,26 @@ def _api_routes(app: FastAPI, svc: LoopService) -> None:
 
     @app.get("/api/papers")
     def papers(request: Request, reviewer: ReviewerQ = None):
-        return svc.papers(who(request, reviewer))
+        return worklog.papers(svc, who(request, reviewer))
 
     @app.get("/api/papers/{document_id}")
     def paper(request: Request, document_id: int, reviewer: ReviewerQ = None):
-        return svc.paper(document_id, who(request, reviewer))
+        return worklog.paper(svc, document_id, who(request, reviewer))
 
 
 def create_app(service: LoopService, token: str, max_body: int = MAX_BODY, loopback_only: bool = True):
     """The ASGI app (FastAPI wrapped in :class:`mechcode.web.auth.Guard`).
 
-    Besides ``token`` (the server's own), every reviewer's personal token is accepted
-    (checked by :func:`mechcode.team.reviewers.authenticate` against the review)."""
-    from mechcode.team.reviewers import authenticate
+    Besides ``token`` (the server's own), every reviewer's personal token is accepted, and the
+    session cookie a token URL opens (:class:`mechcode.web.identity.ReviewIdentity`)."""
+    from mechcode.web.identity import ReviewIdentity
 
     app = FastAPI(title="mechcode reviewer", docs_url=None, redoc_url=None, openapi_url=None)
     app.state.service = service
     _handlers(app)
     _page_routes(app)
     _api_routes(app, service)
-    return Guard(app, token, max_body=max_body, loopback_only=loopback_only,
-                 identify=lambda value: authenticate(service.review, value))
+    return Guard(app, ReviewIdentity(service.review, token), max_body=max_body, loopback_only=loopback_only)
 
 
 __all__ = ["create_app", "static_response", "STATIC_FILES", "InvalidRequest"]

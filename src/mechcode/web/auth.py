@@ -1,11 +1,15 @@
 """Access control and hardening for the reviewer server, as one ASGI middleware.
 
-- Every request needs an access token: ``Authorization: Bearer TOKEN`` or the cookie that
-  opening ``/?token=TOKEN`` sets (HttpOnly, SameSite=Strict; the token leaves the URL by a
-  redirect, as in Jupyter). The token is the server's own (``--token``) or a reviewer's
-  personal token (``mechcode reviewer add``); a personal token's reviewer name is passed to
-  the app in ``scope["mechcode.reviewer"]`` (None for the server token), and the app lets
-  that request act as that reviewer only.
+- Every request needs an access token: ``Authorization: Bearer TOKEN``, or the session cookie
+  that opening ``/?token=TOKEN`` sets (the token leaves the URL by a redirect, as in Jupyter).
+  The cookie holds an opaque session id, never the token (HttpOnly, SameSite=Strict, an
+  expiry, and ``Secure`` when the server listens beyond the loopback); the server keeps the
+  sessions (:class:`Identity`, table ``sessions``). The token is the server's own
+  (``--token``) or a reviewer's personal token (``mechcode reviewer add``); a personal token's
+  reviewer name is passed to the app in ``scope["mechcode.reviewer"]`` (None for the server
+  token), and the app lets that request act as that reviewer only.
+- Token and session lookups query SQLite, so they run in a worker thread, never on the
+  event loop.
 - A state-changing request authenticated by the cookie alone must come from the page itself:
   ``Origin`` equal to this server's origin, or ``Sec-Fetch-Site: same-origin`` (CSRF guard).
 - Request bodies are capped (64 KiB by default); bigger ones get 413 before the app runs.
@@ -16,8 +20,12 @@ from __future__ import annotations
 
 import json
 import secrets
-from typing import Any, Awaitable, Callable
+from typing import Any, Awaitable, Callable, Protocol
 from urllib.parse import parse_qsl, urlencode
+
+from starlette.concurrency import run_in_threadpool
+
+from mechcode.store.sessions import SESSION_DAYS
 
 MAX_BODY = 64 * 1024
 SAFE_METHODS = {"GET", "HEAD", "OPTIONS"}
@@ -42,6 +50,19 @@ Scope = dict[str, Any]
 ASGIApp = Callable[[Scope, Callable, Callable], Awaitable[None]]
 
 
+class Identity(Protocol):
+    """Who a token or a session id belongs to (blocking: the Guard calls it in a worker thread)."""
+
+    def token(self, value: str) -> tuple[bool, str | None]:
+        """(valid, reviewer): the server token gives no reviewer, a personal token its reviewer."""
+
+    def open_session(self, value: str) -> str | None:
+        """A new session id for a valid token (None: the token is not valid)."""
+
+    def session(self, sid: str) -> tuple[bool, str | None]:
+        """(valid, reviewer) of a session id."""
+
+
 def new_token() -> str:
     """A fresh random access token (URL-safe)."""
     return secrets.token_urlsafe(24)
@@ -49,7 +70,7 @@ def new_token() -> str:
 
 def cookie_name(port: int | None) -> str:
     """Per-port cookie name: cookies ignore ports, so two servers on one host must not clash."""
-    return f"mechcode_token_{port or 0}"
+    return f"mechcode_session_{port or 0}"
 
 
 def _headers(scope: Scope) -> dict[str, str]:
@@ -74,15 +95,14 @@ def _host_name(host: str) -> str:
 class Guard:
     """The middleware: token check, CSRF guard, body cap, host check, security headers."""
 
-    def __init__(self, app: ASGIApp, token: str, max_body: int = MAX_BODY, loopback_only: bool = True,
-                 identify: Callable[[str], str | None] | None = None):
-        if not token:
-            raise ValueError("an access token is required")
+    def __init__(self, app: ASGIApp, identity: Identity, max_body: int = MAX_BODY, loopback_only: bool = True,
+                 session_seconds: int = int(SESSION_DAYS * 24 * 3600)):
         self.app = app
-        self.token = token.encode()
+        self.identity = identity
         self.max_body = max_body
         self.loopback_only = loopback_only
-        self.identify = identify  # personal token -> reviewer name (None: not a reviewer's token)
+        self.secure_cookie = not loopback_only  # beyond the loopback the page may sit behind HTTPS
+        self.session_seconds = session_seconds
 
     async def __call__(self, scope: Scope, receive: Callable, send: Callable) -> None:
         if scope["type"] != "http":
@@ -99,7 +119,7 @@ class Guard:
         if method == "GET" and "token" in query:
             await self._login(scope, send, query, port)
             return
-        how, reviewer = self._authenticated(headers, port)
+        how, reviewer = await self._authenticated(headers, port)
         if how is None:
             await _json(send, 401, LOGIN_HINT, html=method == "GET" and "text/html" in headers.get("accept", ""))
             return
@@ -113,39 +133,32 @@ class Guard:
                 return
         await self.app({**scope, REVIEWER_KEY: reviewer}, receive, send)
 
-    def _valid(self, value: str | None) -> bool:
-        return bool(value) and secrets.compare_digest(value.encode("utf-8", "replace"), self.token)
-
-    def _check(self, value: str | None) -> tuple[bool, str | None]:
-        """(valid, reviewer): the server token gives no reviewer, a personal token its reviewer."""
-        if not value:
-            return False, None
-        if self._valid(value):
-            return True, None
-        name = self.identify(value) if self.identify is not None else None
-        return (True, name) if name else (False, None)
-
-    def _authenticated(self, headers: dict[str, str], port: int | None) -> tuple[str | None, str | None]:
-        """(how, reviewer): how = "bearer" / "cookie" (None when no valid token came)."""
+    async def _authenticated(self, headers: dict[str, str], port: int | None) -> tuple[str | None, str | None]:
+        """(how, reviewer): how = "bearer" / "cookie" (None when no valid token or session came)."""
         auth = headers.get("authorization", "")
-        if auth[:7].lower() == "bearer ":
-            ok, name = self._check(auth[7:].strip())
+        if auth[:7].lower() == "bearer " and auth[7:].strip():
+            ok, name = await run_in_threadpool(self.identity.token, auth[7:].strip())
             if ok:
                 return "bearer", name
-        ok, name = self._check(_cookies(headers.get("cookie", "")).get(cookie_name(port)))
-        return ("cookie", name) if ok else (None, None)
+        sid = _cookies(headers.get("cookie", "")).get(cookie_name(port))
+        if sid:
+            ok, name = await run_in_threadpool(self.identity.session, sid)
+            if ok:
+                return "cookie", name
+        return None, None
 
     async def _login(self, scope: Scope, send: Callable, query: dict[str, str], port: int | None) -> None:
-        """``?token=`` in the URL: set the cookie and redirect to the same path without the token."""
-        token = query.pop("token")
-        if not self._check(token)[0]:
+        """``?token=`` in the URL: open a session, set its cookie, redirect to the path without the token."""
+        sid = await run_in_threadpool(self.identity.open_session, query.pop("token"))
+        if sid is None:
             await _json(send, 401, LOGIN_HINT)
             return
         path = scope.get("path") or "/"
         if not path.startswith("/") or path.startswith("//"):
             path = "/"
         location = path + ("?" + urlencode(query) if query else "")
-        cookie = f"{cookie_name(port)}={token}; HttpOnly; SameSite=Strict; Path=/"  # the token just checked
+        cookie = (f"{cookie_name(port)}={sid}; HttpOnly; SameSite=Strict; Path=/; Max-Age={self.session_seconds}"
+                  + ("; Secure" if self.secure_cookie else ""))
         await send({"type": "http.response.start", "status": 303,
                     "headers": [(b"location", location.encode("latin-1", "replace")),
                                 (b"set-cookie", cookie.encode()), (b"content-length", b"0")]})

@@ -45,3 +45,14 @@ class SpanIn(_Body):
     role: Code | None = None
     polarity: Code | None = None
     note: Note | None = None
+
+
+class RangeRejectIn(_Body):
+    """``POST /api/reject-range``: reject a section and/or page range of a paper as not evidence."""
+
+    document_id: int
+    section: Annotated[str, StringConstraints(max_length=500)] | None = None
+    page_from: int | None = Field(None, ge=0)
+    page_to: int | None = Field(None, ge=0)
+    note: Note | None = None
+    reviewer: Name | None = None

@@ -106,7 +106,9 @@ def serve(opts: ServerOptions, echo: Callable[[str], None] | None = None) -> Non
     echo(f"mechcode review server for {opts.review_dir} (reviewer: {service.reviewer}, "
          f"model: {service.serving.version or 'zeroshot, created on first use'})")
     if not is_loopback(opts.host):
-        echo(f"warning: listening on {opts.host}, reachable from other machines; keep the token secret")
+        echo(f"warning: listening on {opts.host}, reachable from other machines; keep the token secret. "
+             "The session cookie is then marked Secure: serve the page over HTTPS (e.g. behind a reverse "
+             "proxy), or use 'Authorization: Bearer TOKEN'")
     echo("Open this URL in your browser (it carries your access token):")
     echo(f"    {url_for(opts.host, port, token)}")
     echo("Team members open the same address with their personal token "

@@ -6,13 +6,15 @@ const ROLE_LABELS = { context: "Context", "mechanism-resource": "Resource", "mec
                       outcome: "Outcome", none: "None" };
 const MECH_KEYS = "1234567890";
 const POLL_MS = 4000;
-const CONTEXT_CHARS = 420;  // paragraph text shown on each side of the unit
+const CONTEXT_CHARS = 220;  // paragraph text shown on each side of the unit (w shows it all)
 const MODES = ["paper", "uncertain", "mechanism", "adjudicate", "recode"];
+const VIEWS = ["queue", "papers", "paper", "history", "find"];
 
 const S = {
   codebook: null, mechs: [], reviewer: "", mode: "paper", mechanism: "", paper: null,
   queue: [], cur: null, sel: null, history: [], done: new Set(), busy: false,
   version: undefined, view: "queue", loading: false, dirty: false, signedIn: null, cbVersion: null,
+  wholeParagraph: false,
 };
 M.S = S;
 
@@ -20,9 +22,11 @@ M.S = S;
 function freshSelection(item) {
   const team = M.teamSelection(item);
   if (team) return team;
-  const sg = item && item.suggestion ? item.suggestion.suggested : null;
-  return { mechanisms: new Set(sg ? sg.mechanisms : []), role: sg ? sg.role : null,
-           polarity: sg ? sg.polarity : null, note: "" };
+  // nothing pre-selected: the suggestion is shown (a accepts it), Enter saves only what was set;
+  // a unit re-opened from the history starts from the reviewer's own code
+  const own = item && item.own && ["accept", "correct", "adjudicate"].includes(item.own.action) ? item.own : null;
+  return { mechanisms: new Set(own ? own.mechanisms : []), role: own ? own.role : null,
+           polarity: own ? own.polarity : null, note: "" };
 }
 
 function orderedMechs(set) {
@@ -43,6 +47,8 @@ function renderProvenance(item) {
   if (item.section) prov.append(M.el("span", {}, `§ ${item.section}`));
   if (item.page) prov.append(M.el("span", {}, `page ${item.page}`));
   if (item.kind === "span") prov.append(M.el("span", {}, "selected span"));
+  if (item.hidden) prov.append(M.el("span", { class: "chip-reason" }, item.hidden));
+  if (item.own) prov.append(M.el("span", { class: "chip-reason" }, `your code: ${item.own.action}`));
   if (item.reason) prov.append(M.el("span", { class: "chip-reason", title: "why this unit is in the queue" },
                                     item.reason.replace(":", ": ")));
 }
@@ -64,9 +70,15 @@ function renderPassage(item) {
   const sentence = M.el("mark", { class: "unit" }, M.marked(item.text, M.termRanges(item.text, terms), "b", "rationale"));
   const cs = item.context_start;
   if (item.context && cs >= 0) {
-    const before = clip(item.context.slice(0, cs), CONTEXT_CHARS, true);
-    const after = clip(item.context.slice(cs + item.text.length), CONTEXT_CHARS, false);
+    const n = S.wholeParagraph ? Infinity : CONTEXT_CHARS;
+    const before = clip(item.context.slice(0, cs), n, true);
+    const after = clip(item.context.slice(cs + item.text.length), n, false);
     box.append(M.el("p", {}, M.el("span", { class: "ctx" }, before), sentence, M.el("span", { class: "ctx" }, after)));
+    if (item.context.length > item.text.length + 2 * CONTEXT_CHARS) {
+      box.append(M.el("button", { type: "button", class: "small link", id: "toggle-paragraph",
+                                  onclick: (ev) => { ev.currentTarget.blur(); toggleParagraph(); } },
+                      S.wholeParagraph ? "Shorter context" : "Whole paragraph", " ", M.el("kbd", {}, "w")));
+    }
   } else {
     box.append(M.el("p", {}, sentence));
   }
@@ -81,6 +93,11 @@ function renderPassage(item) {
   for (const ev of sg.evidence || []) why.append(M.el("div", {}, "Closest definition: ", M.el("q", {}, ev)));
 }
 
+function toggleParagraph() {
+  S.wholeParagraph = !S.wholeParagraph;
+  if (S.cur) renderPassage(S.cur);
+}
+
 function renderMechanisms() {
   const list = M.clear(M.$("mechanisms"));
   const probs = S.cur && S.cur.suggestion ? S.cur.suggestion.mechanisms : {};
@@ -92,7 +109,8 @@ function renderMechanisms() {
                  candidates.has(m.id) ? "candidate" : ""];
     const swatch = M.el("span", { class: "swatch" });
     swatch.style.background = M.colour(m.id);
-    list.append(M.el("li", { class: cls.join(" "), title: m.description || m.name, dataset: { mech: m.id },
+    list.append(M.el("li", { class: cls.join(" "), title: m.description ? `${m.name}: ${m.description}` : m.name,
+                             dataset: { mech: m.id },
                              onclick: () => toggleMechanism(m.id) },
       M.el("kbd", {}, i < MECH_KEYS.length ? MECH_KEYS[i] : "·"),
       M.el("span", { class: "name" }, swatch, m.name),
@@ -133,9 +151,12 @@ function showCurrent() {
       S.loading ? "Preparing suggestions… (the first time can take a minute)"
                 : "Nothing left to code in this queue. Pick another queue or paper above."));
     decide.hidden = true;
+    M.$("actions").hidden = true;
     return;
   }
   decide.hidden = false;
+  M.$("actions").hidden = false;
+  M.$("prompt").textContent = "";
   card.dataset.unit = String(S.cur.id);
   renderProvenance(S.cur);
   renderPassage(S.cur);
@@ -149,6 +170,18 @@ M.setSelection = function (sel) {
   S.sel = { ...sel, note: M.$("note").value };
   S.dirty = true;
   renderCodes();
+};
+
+/* Open one unit (from the history, a search hit or the paper view) in the coding view. */
+M.openUnit = async function (id) {
+  try {
+    const item = await M.api(`/api/units/${encodeURIComponent(id)}/item?reviewer=${encodeURIComponent(S.reviewer)}`);
+    if (S.cur && S.cur.id !== item.id) S.queue.unshift(S.cur);
+    S.queue = S.queue.filter((u) => u.id !== item.id);
+    S.done.delete(item.id);
+    showView("queue");
+    setCurrent(item);
+  } catch (err) { M.toast(err.message, "error"); }
 };
 
 function setCurrent(item) {
@@ -190,11 +223,14 @@ async function decide(kind) {
   const body = { unit_id: item.id, reviewer: S.reviewer, note: S.sel.note || null, action: kind };
   if (sg) body.model_version = sg.model_version;
   if (kind === "accept") {
-    if (!sg) { M.toast("No suggestion to accept here: choose codes and press Enter, or x to reject."); return; }
+    if (!sg) { showPrompt("No suggestion to accept here: choose codes and press Enter, or x to reject."); return; }
     Object.assign(body, { mechanisms: sg.suggested.mechanisms, role: sg.suggested.role, polarity: sg.suggested.polarity });
   } else if (kind === "save") {
     const mechs = orderedMechs(S.sel.mechanisms);
-    if (!mechs.length && !S.sel.role) { M.toast("Choose a mechanism or a role first (or x to reject)."); return; }
+    if (!mechs.length && !S.sel.role) {
+      showPrompt("Nothing set yet: choose a mechanism (1–9) or a role (c r e o n) first, a to accept the suggestion, or x to reject.");
+      return;
+    }
     Object.assign(body, { action: sameAsSuggested() ? "accept" : "correct", mechanisms: mechs,
                           role: S.sel.role, polarity: S.sel.role === "none" ? null : S.sel.polarity });
   }
@@ -209,7 +245,7 @@ async function decide(kind) {
     S.done.add(item.id);
     M.toast(`${d.action === "skip" ? "Skipped" : d.action === "adjudicate" ? "Adjudicated" : "Saved"} (${d.action})`, "good");
     await advance();
-    M.refreshProgress();
+    M.refreshCounts();
   } catch (err) {
     M.toast(err.message, "error");
   } finally {
@@ -217,24 +253,49 @@ async function decide(kind) {
   }
 }
 
+/* After a reload the page has no undo chain: the newest decision not yet undone, from the server. */
+async function lastServerDecision() {
+  const data = await M.api(`/api/history?limit=50&reviewer=${encodeURIComponent(S.reviewer)}`);
+  const row = data.items.find((r) => !r.undone);
+  if (!row) return null;
+  const item = await M.api(`/api/units/${row.unit_id}/item?reviewer=${encodeURIComponent(S.reviewer)}`);
+  return { id: row.id, item, action: row.action };
+}
+
 async function undo() {
   if (S.busy) return;
-  const last = S.history.pop();
-  if (!last) { M.toast("Nothing to undo in this session."); return; }
+  S.busy = true;
+  let last = S.history.pop();
+  try {
+    if (!last) last = await lastServerDecision();
+  } catch (err) { M.toast(err.message, "error"); }
+  S.busy = false;
+  if (!last) { M.toast("Nothing to undo: you have no decision left to undo."); return; }
   S.busy = true;
   try {
-    await M.api(`/api/decisions/${last.id}/undo`, { method: "POST", body: { reviewer: S.reviewer } });
+    const r = await M.api(`/api/decisions/${last.id}/undo`, { method: "POST", body: { reviewer: S.reviewer } });
     S.done.delete(last.item.id);
     if (S.cur) S.queue.unshift(S.cur);
-    setCurrent(last.item);
+    setCurrent(M.restoredItem(last.item, r.restored));
     M.toast(`Undone: ${last.action}`);
-    M.refreshProgress();
+    M.refreshCounts();
   } catch (err) {
     S.history.push(last);
     M.toast(err.message, "error");
   } finally {
     S.busy = false;
   }
+}
+
+/* The unit as it stands after an undo: the reviewer's previous codes pre-selected (if any). */
+M.restoredItem = function (item, restored) {
+  const own = restored && restored.source === "previous" ? restored : null;
+  return { ...item, own };
+};
+
+function showPrompt(text) {
+  M.$("prompt").textContent = text;
+  M.toast(text);
 }
 
 async function advance() {
@@ -278,84 +339,13 @@ function setMode(mode, opts) {
   M.$("mode-mechanism").hidden = mode !== "mechanism";
   if (mode === "mechanism" && !S.mechanism) S.mechanism = M.$("mode-mechanism").value;
   localStorage.setItem("mechcode.mode", mode);
+  const sel = M.$("mode");
+  sel.title = sel.options[sel.selectedIndex] ? sel.options[sel.selectedIndex].text : "";
   S.queue = [];
-  loadQueue(false);
+  loadQueue(false).then(() => M.pollStatus());
 }
 M.setMode = setMode;
 M.loadQueue = loadQueue;
-
-/* ---------------------------------------------------------------- views and keys */
-function showView(view) {
-  S.view = view;
-  for (const v of ["queue", "papers", "paper"]) M.$(`view-${v}`).hidden = v !== view;
-  M.$("tab-queue").classList.toggle("active", view === "queue");
-  M.$("tab-papers").classList.toggle("active", view === "papers" || view === "paper");
-  if (view === "papers") M.refreshProgress();
-}
-M.showView = showView;
-
-function onKey(ev) {
-  if (ev.key === "Escape") {
-    if (!M.$("codebook").hidden) M.toggleCodebook(false);
-    if (M.isTyping(ev.target)) ev.target.blur();
-    return;
-  }
-  if (M.isTyping(ev.target) || ev.ctrlKey || ev.metaKey || ev.altKey) return;
-  if (ev.key === "?" || ev.key === "k") { M.toggleCodebook(); ev.preventDefault(); return; }
-  if (!M.$("codebook").hidden) return;
-  if (ev.key === "p") { showView("papers"); return; }
-  if (ev.key === "q") { showView("queue"); return; }
-  if (S.view !== "queue") return;
-  if (ev.key === "Enter" && ev.target && ev.target.tagName === "BUTTON") return;
-  const key = ev.key;
-  let handled = true;
-  if (M.teamKey(key)) handled = true;
-  else if (key === "a") decide("accept");
-  else if (key === "Enter") decide("save");
-  else if (key === "x") decide("reject");
-  else if (key === "s") decide("skip");
-  else if (key === "u") undo();
-  else if (key === "t") M.$("note").focus();
-  else if (key in ROLE_KEYS) setRole(ROLE_KEYS[key]);
-  else if (key === "+" || key === "=") setPolarity("+");
-  else if (key === "-" || key === "_") setPolarity("-");
-  else if (MECH_KEYS.includes(key) && MECH_KEYS.indexOf(key) < S.mechs.length) toggleMechanism(S.mechs[MECH_KEYS.indexOf(key)].id);
-  else handled = false;
-  if (handled) ev.preventDefault();
-}
-
-function bind() {
-  document.addEventListener("keydown", onKey);
-  const click = (id, fn) => M.$(id).addEventListener("click", (ev) => { ev.currentTarget.blur(); fn(); });
-  click("btn-accept", () => decide("accept"));
-  click("btn-save", () => decide("save"));
-  click("btn-reject", () => decide("reject"));
-  click("btn-skip", () => decide("skip"));
-  click("btn-undo", undo);
-  click("tab-queue", () => showView("queue"));
-  click("tab-papers", () => showView("papers"));
-  click("tab-codebook", () => M.toggleCodebook(true));
-  click("retrain-now", async () => {
-    try {
-      const r = await M.api("/api/retrain", { method: "POST" });
-      M.toast(r.started ? "Retraining started in the background." : "A retrain is running; another one is queued.");
-      M.pollStatus();
-    } catch (err) { M.toast(err.message, "error"); }
-  });
-  M.$("note").addEventListener("keydown", (ev) => {
-    if (ev.key === "Enter") { ev.preventDefault(); ev.stopPropagation(); ev.target.blur(); decide("save"); }
-  });
-  M.$("mode").addEventListener("change", (ev) => { ev.target.blur(); setMode(ev.target.value, { paper: null }); });
-  M.$("mode-mechanism").addEventListener("change", (ev) => { ev.target.blur(); S.mechanism = ev.target.value; setMode("mechanism"); });
-  M.$("reviewer").addEventListener("change", (ev) => {
-    const name = ev.target.value.trim();
-    if (!name || S.signedIn) { ev.target.value = S.reviewer; return; }
-    S.reviewer = name;
-    localStorage.setItem("mechcode.reviewer", name);
-    S.history = [];
-    setMode(S.mode);
-  });
-}
 
 async function init() {
   bind();
@@ -364,16 +354,19 @@ async function init() {
     await M.reloadCodebook();
     S.signedIn = st.signed_in || null;
     // a personal token fixes the reviewer; with the server token the name can be chosen here
-    S.reviewer = S.signedIn || localStorage.getItem("mechcode.reviewer") || st.reviewer || "reviewer";
+    // with named reviewers the server token codes only as the server's --reviewer
+    const fixed = S.signedIn || (st.named_reviewers ? st.reviewer : null);
+    S.reviewer = fixed || localStorage.getItem("mechcode.reviewer") || st.reviewer || "reviewer";
     const input = M.$("reviewer");
     input.value = S.reviewer;
-    input.readOnly = !!S.signedIn;
+    input.readOnly = !!fixed;
     if (S.signedIn) input.title = "Signed in with your personal token";
+    else if (fixed) input.title = "This review has named reviewers: each codes with their personal token";
     M.renderStatus(st);
     const mode = localStorage.getItem("mechcode.mode");
     setMode(MODES.includes(mode) ? mode : "paper");
     M.refreshProgress();
-    setInterval(M.pollStatus, POLL_MS);
+    M.startPolling(POLL_MS);
   } catch (err) {
     M.toast(err.message, "error");
   }

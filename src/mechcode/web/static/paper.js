@@ -6,6 +6,7 @@
                  ["mechanism-reasoning", "Mechanism (reasoning)"], ["outcome", "Outcome"], ["none", "None"]];
   let paper = null;       // the paper shown in the paper view
   let selection = null;   // {start, end, text} of the selected span
+  let focused = null;     // the unit clicked in the paper view
 
   /* ------------------------------------------------------------ papers list */
   M.renderPapers = function (data) {
@@ -26,7 +27,7 @@
 
   /* ------------------------------------------------------------ paper view */
   function unitsIn(passage) {
-    return paper.units.filter((u) => u.code && u.start < passage.end && u.end > passage.start);
+    return paper.units.filter((u) => (u.code || u.hidden) && u.start < passage.end && u.end > passage.start);
   }
 
   function codeLabel(code) {
@@ -43,7 +44,7 @@
   function renderPassage(p) {
     const tag = p.kind === "heading" ? "h3" : p.kind === "title" ? "h2" : "p";
     const node = M.el(tag, { class: `passage-${p.kind}${p.kind === "heading" ? " heading" : ""}`,
-                             dataset: { start: String(p.start) } });
+                             dataset: { start: String(p.start), page: String(p.page || ""), section: p.section || "" } });
     const coded = unitsIn(p);
     const cuts = new Set([p.start, p.end]);
     for (const u of coded) { cuts.add(Math.max(p.start, u.start)); cuts.add(Math.min(p.end, u.end)); }
@@ -51,8 +52,13 @@
     for (let i = 0; i + 1 < points.length; i++) {
       const [a, b] = [points[i], points[i + 1]];
       const text = p.text.slice(a - p.start, b - p.start);
-      const cover = coded.filter((u) => u.start <= a && u.end >= b);
+      const cover = coded.filter((u) => u.code && u.start <= a && u.end >= b);
       const seg = M.el("span", { dataset: { off: String(a) } }, text);
+      const hidden = coded.find((u) => u.hidden && u.start <= a && u.end >= b);
+      if (hidden && !cover.length) {
+        seg.className = "not-codable";
+        seg.setAttribute("title", `${hidden.hidden} (not in the queues; click to code it anyway)`);
+      }
       if (cover.length) {
         const code = cover[cover.length - 1].code;
         const mech = (code.mechanisms || [])[0];
@@ -86,18 +92,81 @@
       }
     }
     renderSpanPanel();
+    renderJump();
   }
 
-  M.openPaper = async function (id) {
+  /* The section and page lists of the paper's tool bar (go to; reject a section). */
+  function renderJump() {
+    const sections = [...new Set(paper.passages.map((p) => p.section).filter(Boolean))];
+    const pages = [...new Set(paper.passages.map((p) => p.page).filter(Boolean))];
+    M.clear(M.$("jump-section")).append(M.el("option", { value: "" }, "Go to section…"),
+      ...sections.map((s) => M.el("option", { value: s, title: s }, s)));
+    M.clear(M.$("jump-page")).append(M.el("option", { value: "" }, "Go to page…"),
+      ...pages.map((n) => M.el("option", { value: String(n) }, `page ${n}`)));
+    M.$("reject-section").disabled = true;
+    M.$("reject-page").disabled = true;
+  }
+
+  function scrollToBlock(pred) {
+    const node = [...M.$("paper-text").querySelectorAll("[data-start]")].find(pred);
+    if (node) node.scrollIntoView({ block: "start" });
+    return node;
+  }
+
+  function scrollToUnit(unitId) {
+    const u = paper.units.find((x) => x.id === unitId);
+    if (!u) return;
+    const segs = [...M.$("paper-text").querySelectorAll("span[data-off]")];
+    const seg = segs.filter((s) => Number(s.dataset.off) <= u.start).pop() || segs[0];
+    if (!seg) return;
+    seg.scrollIntoView({ block: "center" });
+    seg.classList.add("flash");
+    focused = u;
+    renderSpanPanel();
+  }
+
+  M.openPaper = async function (id, opts) {
     try {
       paper = await M.api(`/api/papers/${encodeURIComponent(id)}?reviewer=${encodeURIComponent(M.S.reviewer)}`);
       selection = null;
+      focused = null;
       M.showView("paper");
       renderPaper();
+      if (opts && opts.unit) scrollToUnit(opts.unit);
     } catch (err) {
       M.toast(err.message, "error");
     }
   };
+
+  /* Reject the chosen section (or page) as not evidence: one decision per uncoded unit, one Undo. */
+  async function rejectRange(byPage) {
+    const section = M.$("jump-section").value;
+    const page = Number(M.$("jump-page").value);
+    if (!paper || (byPage ? !page : !section)) return;
+    const what = byPage ? `page ${page}` : `"${section}"`;
+    if (!window.confirm(`Reject every unit of ${what} you have not coded as not evidence?`)) return;
+    const body = byPage ? { document_id: paper.id, page_from: page, page_to: page, reviewer: M.S.reviewer }
+                        : { document_id: paper.id, section, reviewer: M.S.reviewer };
+    try {
+      const r = await M.api("/api/reject-range", { method: "POST", body });
+      const bar = M.clear(M.$("batch-bar"));
+      bar.hidden = false;
+      bar.append(`Rejected ${r.rejected} units of ${what}` + (r.already_coded ? ` (${r.already_coded} already coded)` : "") + ". ");
+      if (r.batch) {
+        bar.append(M.el("button", { type: "button", class: "small", id: "undo-batch", onclick: async () => {
+          try {
+            const u = await M.api(`/api/batches/${encodeURIComponent(r.batch)}/undo`, { method: "POST", body: { reviewer: M.S.reviewer } });
+            bar.textContent = `Undone: ${u.undone} rejections.`;
+            await M.openPaper(paper.id);
+            M.refreshCounts();
+          } catch (err) { M.toast(err.message, "error"); }
+        } }, "Undo"));
+      }
+      await M.openPaper(paper.id);
+      M.$("batch-bar").hidden = false;
+      M.refreshCounts();
+    } catch (err) { M.toast(err.message, "error"); }
+  }
 
   /** Document offset of a DOM point inside a body passage, or null. */
   function offsetOf(node, offset) {
@@ -113,8 +182,16 @@
   function onSelect() {
     if (M.S.view !== "paper" || !paper) return;
     const sel = window.getSelection();
-    if (!sel || sel.isCollapsed || !sel.rangeCount) return;
+    if (!sel || !sel.rangeCount) return;
     const r = sel.getRangeAt(0);
+    if (sel.isCollapsed) {  // a click: the unit under it
+      const off = offsetOf(r.startContainer, r.startOffset);
+      if (off === null) return;
+      const hits = paper.units.filter((u) => u.start <= off && off < u.end);
+      const unit = hits.find((u) => u.kind === "span") || hits[0];
+      if (unit && (!focused || focused.id !== unit.id)) { focused = unit; selection = null; renderSpanPanel(); }
+      return;
+    }
     const a = offsetOf(r.startContainer, r.startOffset);
     const b = offsetOf(r.endContainer, r.endOffset);
     if (a === null || b === null || b <= a) return;
@@ -125,6 +202,18 @@
 
   function renderSpanPanel() {
     const panel = M.clear(M.$("span-panel"));
+    if (focused && !selection) {
+      const p = paper.passages.find((x) => x.start !== null && x.start <= focused.start && focused.end <= x.end);
+      const text = p ? p.text.slice(focused.start - p.start, focused.end - p.start) : "";
+      panel.append(M.el("h3", {}, focused.kind === "span" ? "Selected span" : "Sentence"),
+        M.el("div", { class: "sel", id: "focused-text" }, text),
+        focused.hidden ? M.el("p", { class: "muted" }, `${focused.hidden}: not in the queues.`) : null,
+        focused.code ? M.el("p", { class: "muted" }, codeLabel(focused.code)) : null,
+        M.el("button", { type: "button", class: "primary", id: "code-focused", onclick: () => M.openUnit(focused.id) },
+             "Code it in the coding view"),
+        M.el("p", { class: "muted" }, "Or select text with the mouse to code a span."));
+      return;
+    }
     panel.append(M.el("h3", {}, "Code a span"));
     if (!selection) {
       panel.append(M.el("p", { class: "muted" }, "Select any text in the paper with the mouse to code it. " +
@@ -148,11 +237,11 @@
                      mechanisms: checks.filter(([b]) => b.checked).map(([b]) => b.value),
                      role: role.value || null, polarity: pol.value || null, note: note.value.trim() || null };
       try {
-        await M.api("/api/spans", { method: "POST", body });
+        const r = await M.api("/api/spans", { method: "POST", body });
         window.getSelection().removeAllRanges();
         await M.openPaper(paper.id);
-        M.toast("Span coded.", "good");
-        M.refreshProgress();
+        M.toast(r.sentence ? "Sentence coded." : "Span coded (it stands for the sentences it covers).", "good");
+        M.refreshCounts();
       } catch (err) { M.toast(err.message, "error"); }
     } }, "Save span");
     panel.append(M.el("div", { class: "field" }, checks.map(([, l]) => l)),
@@ -187,6 +276,18 @@
   document.addEventListener("DOMContentLoaded", () => {
     document.addEventListener("mouseup", () => setTimeout(onSelect, 0));
     M.$("back-papers").addEventListener("click", () => M.showView("papers"));
+    M.$("jump-section").addEventListener("change", (ev) => {
+      ev.target.blur();
+      M.$("reject-section").disabled = !ev.target.value;
+      if (ev.target.value) scrollToBlock((n) => n.dataset.section === ev.target.value);
+    });
+    M.$("jump-page").addEventListener("change", (ev) => {
+      ev.target.blur();
+      M.$("reject-page").disabled = !ev.target.value;
+      if (ev.target.value) scrollToBlock((n) => n.dataset.page === ev.target.value);
+    });
+    M.$("reject-section").addEventListener("click", () => rejectRange(false));
+    M.$("reject-page").addEventListener("click", () => rejectRange(true));
     M.$("codebook-close").addEventListener("click", () => M.toggleCodebook(false));
     M.$("codebook").addEventListener("click", (ev) => { if (ev.target === M.$("codebook")) M.toggleCodebook(false); });
   });

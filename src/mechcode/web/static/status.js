@@ -42,7 +42,6 @@
     const info = M.$("retrain-info");
     const r = st.last_retrain;
     info.className = "stat";
-    info.removeAttribute("title");
     if (st.retrain_running || (r && r.status === "running")) {
       info.textContent = "Retraining in the background…";
       info.classList.add("running");
@@ -56,7 +55,10 @@
       const m = metricsText(r.metrics);
       info.textContent = `Last retrain ${M.time(r.finished_at)} on ${r.labelled} units${m ? ` · ${m}` : ""}`;
     }
-    if (st.model_error) M.$("model-version").setAttribute("title", st.model_error);
+    info.setAttribute("title", info.textContent);  // the full line on hover when it is cut
+    M.$("model-version").setAttribute("title", st.model_error || st.model_version || "");
+    renderStop(st.stop);
+    M.S.retraining = !!(st.retrain_running || (r && r.status === "running"));
     if (M.S.version !== undefined && st.model_version && st.model_version !== M.S.version) {
       M.toast(`New model ${st.model_version} is now suggesting.`, "good");
       // untouched current unit: show it (or the new first pick) with the new model's suggestion
@@ -66,16 +68,55 @@
   }
 
   function statusUrl() {
-    return M.S.reviewer ? `/api/status?reviewer=${encodeURIComponent(M.S.reviewer)}` : "/api/status";
+    const q = new URLSearchParams({ mode: M.S.mode || "paper" });
+    if (M.S.reviewer) q.set("reviewer", M.S.reviewer);
+    if (M.S.mode === "mechanism" && M.S.mechanism) q.set("mechanism", M.S.mechanism);
+    const paper = M.S.mode === "paper" ? (M.S.cur ? M.S.cur.document_id : M.S.paper) : null;
+    if (paper) q.set("paper", String(paper));
+    return `/api/status?${q}`;
   }
 
   async function pollStatus() {
     try { renderStatus(await M.api(statusUrl())); } catch (err) { /* keep polling */ }
   }
 
+  /* The stop signal of the current queue: evidence found, estimated left, the stopping hint. */
+  function renderStop(stop) {
+    const box = M.clear(M.$("stop"));
+    if (!stop) return;
+    const mech = stop.mechanism ? M.S.mechs.find((m) => m.id === stop.mechanism) : null;
+    const scope = stop.mechanism ? `for ${mech ? mech.name : stop.mechanism}` : stop.paper ? "in this paper" : "in all papers";
+    const left = stop.remaining === null ? "?" : `~${Math.round(stop.remaining)}`;
+    const recall = stop.recall !== null ? ` · estimated recall ${Math.round(100 * stop.recall)}%` : "";
+    const rule = `Rule: stop when the estimated recall reaches ${Math.round(100 * stop.rule.recall)}% ` +
+                 `and the last ${stop.rule.streak} decisions found no evidence`;
+    box.append(
+      M.el("div", { class: "figures" },
+        M.el("span", { title: "codable units you coded" }, "Coded ", M.el("b", { id: "stop-coded" }, String(stop.coded))),
+        M.el("span", { title: "coded units that are evidence" }, "Evidence ", M.el("b", { id: "stop-found" }, String(stop.found))),
+        M.el("span", { title: "sum of the model's probabilities over the uncoded units" }, "Left ",
+             M.el("b", { id: "stop-left" }, left))),
+      M.el("div", { class: "muted" }, `${scope}${recall} · ${stop.streak} in a row without evidence`),
+      M.el("p", { class: `hint${stop.stop ? " stop" : ""}`, id: "stop-hint", title: rule }, stop.hint));
+  }
+
+  /* Poll the status every ``ms`` (every second while a retrain runs, so a new model shows at once). */
+  function startPolling(ms) {
+    const tick = async () => {
+      await pollStatus();
+      setTimeout(tick, M.S.retraining ? 1000 : ms);
+    };
+    setTimeout(tick, ms);
+  }
+
+  /* After a decision: the status bar, the stop signal and the progress panel, together. */
+  function refreshCounts() {
+    return Promise.all([pollStatus(), refreshProgress()]);
+  }
+
   function progressLine(label, coded, total) {
     return M.el("div", { class: "line" },
-      M.el("div", { class: "label" }, M.el("span", {}, label), M.el("span", {}, `${coded} / ${total}`)),
+      M.el("div", { class: "label" }, M.el("span", { title: label }, label), M.el("span", {}, `${coded} / ${total}`)),
       M.bar(total ? coded / total : 0));
   }
 
@@ -88,12 +129,15 @@
       const docId = M.S.cur ? M.S.cur.document_id : M.S.paper;
       const paper = data.papers.find((p) => p.id === docId);
       if (paper) box.append(progressLine(`This paper: ${paper.title}`, paper.coded, paper.units));
-      M.renderPapers && M.renderPapers(data);
+      M.renderPapers(data);
+      M.fillFilters(data.papers);
     } catch (err) { /* shown elsewhere */ }
   }
 
   M.reloadCodebook = reloadCodebook;
   M.renderStatus = renderStatus;
   M.pollStatus = pollStatus;
+  M.startPolling = startPolling;
+  M.refreshCounts = refreshCounts;
   M.refreshProgress = refreshProgress;
 })();
