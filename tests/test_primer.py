@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import importlib.util
 import json
+import os
 import re
 import subprocess
 import sys
@@ -126,3 +127,34 @@ def test_cli_prints_table_and_rejects_bad_files(tmp_path, rows):
     missing = subprocess.run([sys.executable, str(SCRIPT), str(tmp_path / "nope.jsonl")],
                              capture_output=True, text=True)
     assert missing.returncode == 1 and missing.stderr.startswith("error: no such file")
+
+
+def test_lodo_holds_out_each_domain(tmp_path, rows, monkeypatch):
+    """primer_lodo: one fold per domain, the held-out domain never in training; bad input -> error line."""
+    spec = importlib.util.spec_from_file_location("primer_lodo", ROOT / "scripts" / "primer_lodo.py")
+    lodo = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(lodo)
+    from mechcode.codebook import load_codebook
+    from mechcode.models import evaluate
+
+    units = lodo.primer_units(PRIMER)
+    assert [u.group for u in units] == [r["domain"] for r in rows]
+    seen = []
+    real = evaluate.cross_val_predict
+
+    def spy(units_, codebook, backend, params, folds, progress=False):
+        for tr, te in folds:
+            test_domains = {units_[i].group for i in te}
+            assert len(test_domains) == 1 and not test_domains & {units_[i].group for i in tr}
+            seen.append(test_domains.pop())
+        return real(units_, codebook, backend, params, folds, progress)
+
+    monkeypatch.setattr(evaluate, "cross_val_predict", spy)
+    res = lodo.lodo(units, load_codebook(ROOT / "corpora" / "sims2021" / "codebook.yaml"), "majority", {})
+    domains = list(dict.fromkeys(r["domain"] for r in rows))
+    assert seen == domains and list(res)[:-2] == domains
+    assert res["mean"]["role"] <= 0.15  # a one-class guess on balanced roles: about 0.10
+    out = subprocess.run([sys.executable, str(ROOT / "scripts" / "primer_lodo.py"), str(tmp_path / "x.jsonl"),
+                          "--backends", "majority"], capture_output=True, text=True,
+                         env={**os.environ, "PYTHONPATH": str(ROOT / "src")})
+    assert out.returncode == 1 and out.stderr.startswith("error: ") and "Traceback" not in out.stderr
