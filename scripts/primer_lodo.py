@@ -29,6 +29,12 @@ DEFAULT = ROOT / "corpora" / "cmo-primer" / "primer.jsonl"
 CODEBOOK = ROOT / "corpora" / "sims2021" / "codebook.yaml"
 
 
+def hard_ids(path: Path) -> set[str]:
+    """Ids of the statements flagged ``hard``."""
+    rows = [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
+    return {r["id"] for r in rows if r.get("hard")}
+
+
 def primer_units(path: Path):
     """The primer as labelled units, grouped by domain (``group`` = domain)."""
     from mechcode.models.base import LabelledUnit
@@ -37,8 +43,9 @@ def primer_units(path: Path):
     return [LabelledUnit(r["id"], r["text"], "", [], r["role"], r["polarity"], r["domain"]) for r in rows]
 
 
-def lodo(units, codebook, backend: str, params: dict) -> dict:
-    """Per held-out domain: role and polarity macro-F1 of ``backend``."""
+def lodo(units, codebook, backend: str, params: dict, hard: set[str] = frozenset()) -> dict:
+    """Per held-out domain: role and polarity macro-F1 of ``backend``; role accuracy on the
+    statements in ``hard`` and on the others."""
     from mechcode.models.evaluate import cross_val_predict, make_backend
     from mechcode.models.metrics import score
 
@@ -54,6 +61,9 @@ def lodo(units, codebook, backend: str, params: dict) -> dict:
         s = score([units[i] for i in idx[d]], [preds[i] for i in idx[d]], codebook)
         out[d] = {"role": s["role"]["macro_f1"], "polarity": s["polarity"]["macro_f1"]}
     pooled = score(units, preds, codebook)
+    right = {u.id: max(p["role"], key=p["role"].get) == u.role for u, p in zip(units, preds)}
+    out["role_accuracy"] = {name: round(float(np.mean([right[i] for i in ids])), 3) if ids else None
+                            for name, ids in (("hard", hard & set(right)), ("not_hard", set(right) - hard))}
     out["mean"] = {k: round(float(np.mean([out[d][k] for d in domains])), 3) for k in ("role", "polarity")}
     out["pooled"] = {"role": pooled["role"]["macro_f1"], "polarity": pooled["polarity"]["macro_f1"],
                      "role_confusion": pooled["role"]["confusion"], "role_labels": pooled["role"]["labels"]}
@@ -74,7 +84,7 @@ def transfer(units, data: Path, codebook, backend: str, params: dict) -> dict:
 
 def table(results: dict) -> str:
     names = list(results)
-    domains = [d for d in next(iter(results.values())) if d != "pooled"]
+    domains = [d for d in next(iter(results.values())) if d not in ("pooled", "role_accuracy")]
     rename = {"transfer": "whole primer → DATA"}
     head = "| held-out domain | " + " | ".join(f"{n} role | {n} pol." for n in names) + " |"
     lines = [head, "|---|" + "---|---|" * len(names)]
@@ -102,13 +112,17 @@ def main(argv: list[str] | None = None) -> int:
     try:
         params = {p.split(":", 1)[0]: json.loads(p.split(":", 1)[1]) for p in args.params}
         units, codebook = primer_units(args.primer), load_codebook(args.codebook)
-        results = {b: lodo(units, codebook, b, params.get(b, {})) for b in args.backends.split(",")}
+        hard = hard_ids(args.primer)
+        results = {b: lodo(units, codebook, b, params.get(b, {}), hard) for b in args.backends.split(",")}
         for b in results if args.transfer else []:
             results[b]["transfer"] = transfer(units, args.transfer, codebook, b, params.get(b, {}))
     except (OSError, ValueError, KeyError, IndexError, MechcodeError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 1
     print(table(results), end="")
+    for b, r in results.items():
+        print(f"{b}: role accuracy on hard statements {r['role_accuracy']['hard']}, "
+              f"on the others {r['role_accuracy']['not_hard']}")
     if args.json:
         args.json.write_text(json.dumps(results, indent=1) + "\n", encoding="utf-8")
     return 0
