@@ -12,7 +12,7 @@ from itertools import combinations
 
 import pytest
 
-from conftest import ROOT
+from conftest import PDF_DIR, ROOT, SEED
 from mechcode.codebook import ROLE_IDS
 
 PRIMER_DIR = ROOT / "corpora" / "cmo-primer"
@@ -161,3 +161,18 @@ def test_lodo_holds_out_each_domain(tmp_path, rows, monkeypatch):
                           "--backends", "majority"], capture_output=True, text=True,
                          env={**os.environ, "PYTHONPATH": str(ROOT / "src")})
     assert out.returncode == 1 and out.stderr.startswith("error: ") and "Traceback" not in out.stderr
+
+
+def _shingles(text: str, n: int = 7) -> set[str]:
+    words = re.findall(r"[a-z0-9']+", text.lower())
+    return {" ".join(words[i:i + n]) for i in range(len(words) - n + 1)}
+
+
+def test_no_seven_word_run_from_the_papers_we_hold(rows):
+    """Written, not copied: no 7-word run of a statement appears in the seed review (in the bundled
+    units and, where present, the shared seed text and the shared papers' reference texts)."""
+    sources = [(ROOT / "corpora" / "sims2021" / "units.jsonl").read_text(encoding="utf-8")]
+    sources += [p.read_text(encoding="utf-8") for p in [SEED, *sorted(PDF_DIR.glob("*.truth.txt"))] if p.exists()]
+    seen = set().union(*(_shingles(t) for t in sources))
+    copied = [(r["id"], s) for r in rows for s in _shingles(r["text"]) if s in seen]
+    assert copied == []
