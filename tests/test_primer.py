@@ -172,7 +172,8 @@ def test_no_seven_word_run_from_the_papers_we_hold(rows):
     """Written, not copied: no 7-word run of a statement appears in the seed review (in the bundled
     units and, where present, the shared seed text and the shared papers' reference texts)."""
     sources = [(ROOT / "corpora" / "sims2021" / "units.jsonl").read_text(encoding="utf-8")]
-    sources += [p.read_text(encoding="utf-8") for p in [SEED, *sorted(PDF_DIR.glob("*.truth.txt"))] if p.exists()]
+    shared = [SEED, *sorted(PDF_DIR.glob("*.truth.txt"))]
+    sources += [p.read_text(encoding="utf-8") for p in shared if p.exists()]
     seen = set().union(*(_shingles(t) for t in sources))
     copied = [(r["id"], s) for r in rows for s in _shingles(r["text"]) if s in seen]
     assert copied == []
