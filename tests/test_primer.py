@@ -85,6 +85,8 @@ def test_role_is_not_given_away_by_keywords_or_openings(rows):
     """The role must come from what a statement says, not from a tell-tale word or first word."""
     with_words = [r for r in rows if ROLE_WORDS.search(r["text"])]
     assert len(with_words) <= 0.05 * len(rows), [r["id"] for r in with_words]
+    by_role = Counter(r["role"] for r in with_words)  # where they occur, spread over the roles
+    assert len(by_role) == len(ROLES) and max(by_role.values()) <= 0.5 * len(with_words), by_role
     for role in ROLES:
         texts = [r["text"] for r in rows if r["role"] == role]
         first = Counter(t.split()[0].lower() for t in texts)
