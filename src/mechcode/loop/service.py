@@ -25,7 +25,8 @@ from mechcode.loop.retrain import DEFAULT_BACKEND, DEFAULT_EVERY, RetrainSchedul
 from mechcode.loop.serving import INITIAL_BACKEND, ServingModel, score_units
 from mechcode.loop.units import hidden_units, sentence_at
 from mechcode.loop.views import unit_item
-from mechcode.team.assign import assignments, progress, visible_codes
+from mechcode.store.finals import assignments
+from mechcode.team.assign import progress, visible_codes
 
 log = logging.getLogger(__name__)
 

@@ -168,10 +168,11 @@ def current_codes(con: sqlite3.Connection, reviewer: str | None = None,
         if r["action"] == "adjudicate":
             adjudicated[r["unit_id"]] = r
     last.update(adjudicated)
-    return {uid: _code(r) for uid, r in sorted(last.items())}
+    return {uid: row_code(r) for uid, r in sorted(last.items())}
 
 
-def _code(r: sqlite3.Row) -> dict[str, Any]:
+def row_code(r: sqlite3.Row) -> dict[str, Any]:
+    """A decision row as a code dict (``current_codes`` values)."""
     return {"mechanisms": json.loads(r["mechanisms"] or "[]"), "role": r["role"], "polarity": r["polarity"],
             "reviewer": r["reviewer"], "action": r["action"], "decision_id": r["id"], "note": r["note"],
             "created_at": r["created_at"], "codebook_version": r["codebook_version"]}

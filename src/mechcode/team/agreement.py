@@ -25,7 +25,7 @@ from typing import Any, Sequence
 
 import numpy as np
 
-from mechcode.team.assign import assignments, current_codes_all, signature
+from mechcode.store.finals import assignments, current_codes_all, signature
 
 NOMINAL = ("role", "polarity")
 
