@@ -19,7 +19,8 @@ from fastapi.responses import JSONResponse, Response
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from mechcode.errors import MechcodeError
-from mechcode.loop.service import Forbidden, InvalidRequest, LoopService, NotFound
+from mechcode.loop.access import Forbidden, InvalidRequest, NotFound
+from mechcode.loop.service import LoopService
 from mechcode.web.auth import MAX_BODY, REVIEWER_KEY, Guard
 from mechcode.loop import worklog
 from mechcode.web.schemas import DecisionIn, RangeRejectIn, SpanIn, UndoIn
