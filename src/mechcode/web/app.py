@@ -60,18 +60,20 @@ def _validation_message(exc: RequestValidationError) -> str:
     return "invalid request: " + "; ".join(parts)
 
 
+# the loop's refusals as HTTP statuses (a handler is looked up by the exception's class hierarchy)
+REFUSALS = ((NotFound, 404), (Forbidden, 403), (MechcodeError, 400))
+
+
+def _refusal(status: int):
+    async def refuse(_req: Request, exc: Exception):
+        return JSONResponse({"error": str(exc)}, status_code=status)
+
+    return refuse
+
+
 def _handlers(app: FastAPI) -> None:
-    @app.exception_handler(NotFound)
-    async def not_found(_req: Request, exc: NotFound):
-        return JSONResponse({"error": str(exc)}, status_code=404)
-
-    @app.exception_handler(Forbidden)
-    async def forbidden(_req: Request, exc: Forbidden):
-        return JSONResponse({"error": str(exc)}, status_code=403)
-
-    @app.exception_handler(MechcodeError)
-    async def invalid(_req: Request, exc: MechcodeError):
-        return JSONResponse({"error": str(exc)}, status_code=400)
+    for cls, status in REFUSALS:
+        app.add_exception_handler(cls, _refusal(status))
 
     @app.exception_handler(RequestValidationError)
     async def unprocessable(_req: Request, exc: RequestValidationError):
