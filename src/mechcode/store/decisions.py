@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import json
 import sqlite3
-from typing import Any, Iterable
+from typing import Any, Iterable, Iterator
 
 from mechcode.codebook import POLARITY_IDS, ROLE_IDS, Codebook
 from mechcode.errors import CodebookError, StoreError
@@ -138,14 +138,11 @@ def decisions(con: sqlite3.Connection, unit_id: int | None = None,
     return [_decode(r) for r in con.execute(sql + " ORDER BY id", args)]
 
 
-def current_codes(con: sqlite3.Connection, reviewer: str | None = None,
-                  versions: Iterable[str] | None = None) -> dict[int, dict[str, Any]]:
-    """unit id -> its current code, derived from the event log.
+def coding_events(con: sqlite3.Connection, reviewer: str | None = None,
+                  versions: Iterable[str] | None = None) -> Iterator[sqlite3.Row]:
+    """The coding events (accept, correct, reject, adjudicate) not undone, oldest first.
 
-    ``versions`` (codebook versions) limits the log to the events recorded
-    under those versions: the codes as they stood at an earlier codebook.
-    The mechanism ids are as recorded (``codebook_version`` says under which
-    codebook); ``mechcode.store.revisions`` carries them to a later version.
+    ``versions`` (codebook versions) limits the log to the events recorded under them.
     """
     undo_sql, sql = ("SELECT undoes FROM decisions WHERE action = 'undo'",
                      "SELECT id, unit_id, reviewer, action, mechanisms, role, polarity, note, created_at,"
@@ -159,11 +156,21 @@ def current_codes(con: sqlite3.Connection, reviewer: str | None = None,
     undone = {r[0] for r in con.execute(undo_sql, versions or [])}
     if reviewer is not None:
         sql, args = sql + " AND reviewer = ?", args + [reviewer]
+    return (r for r in con.execute(sql + " ORDER BY id", args) if r["id"] not in undone)
+
+
+def current_codes(con: sqlite3.Connection, reviewer: str | None = None,
+                  versions: Iterable[str] | None = None) -> dict[int, dict[str, Any]]:
+    """unit id -> its current code, derived from the event log (an adjudication outranks the coders).
+
+    ``versions`` (codebook versions) limits the log to the events recorded
+    under those versions: the codes as they stood at an earlier codebook.
+    The mechanism ids are as recorded (``codebook_version`` says under which
+    codebook); ``mechcode.store.revisions`` carries them to a later version.
+    """
     last: dict[int, sqlite3.Row] = {}
     adjudicated: dict[int, sqlite3.Row] = {}
-    for r in con.execute(sql + " ORDER BY id", args):
-        if r["id"] in undone:
-            continue
+    for r in coding_events(con, reviewer, versions):
         last[r["unit_id"]] = r
         if r["action"] == "adjudicate":
             adjudicated[r["unit_id"]] = r

@@ -17,7 +17,7 @@ from __future__ import annotations
 from collections import defaultdict
 from typing import Any
 
-from mechcode.store.decisions import labelled_units, row_code
+from mechcode.store.decisions import coding_events, labelled_units, row_code
 from mechcode.store.revisions import migrate_codes
 
 STATES = ("open", "disagree", "agreed", "adjudicated")  # double-coded unit states
@@ -41,16 +41,11 @@ def current_codes_all(review) -> tuple[dict[int, dict[str, Any]], dict[str, dict
     reviewer, in one pass over the log, carried to the current codebook. Treat as read-only:
     a code dict may appear in both."""
     con = review.connect()
-    undone = {r[0] for r in con.execute("SELECT undoes FROM decisions WHERE action = 'undo'")}
     last: dict[int, Any] = {}
     adjudicated: dict[int, Any] = {}
     own: dict[str, dict[int, Any]] = {}
     own_adj: dict[str, dict[int, Any]] = {}
-    for r in con.execute("SELECT id, unit_id, reviewer, action, mechanisms, role, polarity, note, created_at,"
-                         " codebook_version FROM decisions"
-                         " WHERE action IN ('accept', 'correct', 'reject', 'adjudicate') ORDER BY id"):
-        if r["id"] in undone:
-            continue
+    for r in coding_events(con):
         uid, name = r["unit_id"], r["reviewer"]
         last[uid] = r
         own.setdefault(name, {})[uid] = r
