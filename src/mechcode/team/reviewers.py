@@ -68,6 +68,12 @@ def authenticate(review, token: str | None) -> str | None:
     return str(row["name"])
 
 
+def holds_token(review, name: str, token_hash: str) -> bool:
+    """Whether ``token_hash`` is still reviewer ``name``'s personal token (not re-issued since)."""
+    row = review.connect().execute("SELECT token_hash FROM reviewers WHERE name = ?", (name,)).fetchone()
+    return row is not None and secrets.compare_digest(row["token_hash"], token_hash)
+
+
 def reviewer_names(review) -> list[str]:
     """Registered reviewer names, in the order they were added."""
     return [r[0] for r in review.connect().execute("SELECT name FROM reviewers ORDER BY created_at, rowid")]
