@@ -26,6 +26,7 @@ from mechcode.loop.retrain import DEFAULT_BACKEND, DEFAULT_EVERY, RetrainSchedul
 from mechcode.loop.serving import INITIAL_BACKEND, ServingModel, score_units
 from mechcode.loop.units import hidden_units, sentence_at
 from mechcode.loop.views import unit_item
+from mechcode.store import decisions as dec
 from mechcode.store.finals import assignments
 from mechcode.team.assign import progress, visible_codes
 
@@ -317,11 +318,10 @@ class LoopService:
                 "mechanisms": mechanisms, "role": role, "polarity": polarity, "note": note, "model_version": None}
 
     def _decision(self, decision_id: int) -> dict[str, Any]:
-        row = self.review.connect().execute("SELECT id, unit_id, action, reviewer FROM decisions WHERE id = ?",
-                                            (decision_id,)).fetchone()
-        if row is None:
+        found = dec.decision(self.review.connect(), decision_id)
+        if found is None:
             raise NotFound(f"unknown decision {decision_id}")
-        return dict(row)
+        return found
 
     def undo(self, decision_id: int, reviewer: str | None = None, signed_in: str | None = None) -> dict[str, Any]:
         """Append an ``undo`` event cancelling ``decision_id`` by ``reviewer``.

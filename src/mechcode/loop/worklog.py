@@ -105,8 +105,7 @@ def reject_range(svc, reviewer: str, paper: int, section: str | None = None, pag
 def undo_batch(svc, reviewer: str, batch: str, signed_in: str | None) -> dict[str, Any]:
     """Undo every decision of a batch (the reviewer's own; one transaction)."""
     con = svc.review.connect()
-    owners = {r[0] for r in con.execute("SELECT d.reviewer FROM decision_batches b JOIN decisions d"
-                                        " ON d.id = b.decision_id WHERE b.batch = ?", (batch,))}
+    owners = dec.batch_reviewers(con, batch)
     if not owners:
         raise NotFound(f"unknown batch {batch!r}")
     for owner in owners:

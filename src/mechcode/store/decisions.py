@@ -127,6 +127,12 @@ def _decode(row: sqlite3.Row) -> dict[str, Any]:
     return d
 
 
+def decision(con: sqlite3.Connection, decision_id: int) -> dict[str, Any] | None:
+    """A decision's ``{id, unit_id, action, reviewer}``, or None if there is none."""
+    row = con.execute("SELECT id, unit_id, action, reviewer FROM decisions WHERE id = ?", (decision_id,)).fetchone()
+    return dict(row) if row is not None else None
+
+
 def decisions(con: sqlite3.Connection, unit_id: int | None = None,
               reviewer: str | None = None) -> list[dict[str, Any]]:
     """Decision events in the order they were recorded (optionally of one unit / reviewer)."""
@@ -239,6 +245,12 @@ def undo_batch(con: sqlite3.Connection, codebook: Codebook, batch: str, reviewer
         return [undo(con, codebook, r[0], reviewer) for r in rows]
 
 
+def batch_reviewers(con: sqlite3.Connection, batch: str) -> set[str]:
+    """The reviewers whose decisions make up ``batch`` (empty for an unknown batch)."""
+    return {r[0] for r in con.execute("SELECT d.reviewer FROM decision_batches b JOIN decisions d"
+                                      " ON d.id = b.decision_id WHERE b.batch = ?", (batch,))}
+
+
 def batch_of(con: sqlite3.Connection, decision_ids: Iterable[int]) -> dict[int, str]:
     """decision id -> its batch, for the decisions recorded in one."""
     ids = list(decision_ids)
@@ -310,3 +322,19 @@ def previous_code(con: sqlite3.Connection, reviewer: str, unit_id: int) -> dict[
     events = [_decode(r) for r in con.execute("SELECT * FROM decisions WHERE (reviewer = ? OR action = 'undo')"
                                               " AND unit_id = ? ORDER BY id", (reviewer, unit_id))]
     return _code_before(events, unit_id, 1 << 62)
+
+
+def recent_codes(con: sqlite3.Connection, reviewer: str | None, document_id: int | None,
+                 limit: int = 200) -> list[dict[str, Any]]:
+    """The latest code decisions not undone (of ``reviewer``, in a paper), newest first."""
+    sql = ("SELECT d.action, d.mechanisms, d.role FROM decisions d JOIN units u ON u.id = d.unit_id"
+           " WHERE d.action IN ('accept', 'correct', 'reject', 'adjudicate')"
+           " AND d.id NOT IN (SELECT undoes FROM decisions WHERE action = 'undo' AND undoes IS NOT NULL)")
+    args: list[Any] = []
+    if reviewer is not None:
+        sql, args = sql + " AND d.reviewer = ?", args + [reviewer]
+    if document_id is not None:
+        sql, args = sql + " AND u.document_id = ?", args + [document_id]
+    rows = con.execute(sql + " ORDER BY d.id DESC LIMIT ?", args + [limit])
+    return [{"action": r["action"], "mechanisms": json.loads(r["mechanisms"] or "[]"), "role": r["role"]}
+            for r in rows]
