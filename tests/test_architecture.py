@@ -2,7 +2,8 @@
 function-level ones included, parsed with ``ast``.
 
 (a) no import cycles between mechcode modules, (b) no upward import (nor one between peers of
-a layer), (c) no module imports another module's private (``_name``) function. Violations that
+a layer), (c) no module imports another module's private (``_name``) function, (d) SQL on the
+review database runs in ``store/`` only (no ``.execute`` elsewhere). Violations that
 exist today in files under other open work are listed in KNOWN_VIOLATIONS; the test asserts
 the violations found are exactly those, so a new one fails and a fixed one must be struck off.
 """
@@ -41,7 +42,12 @@ KNOWN_VIOLATIONS = {
     "private: mechcode.experiments.kinds -> mechcode.experiments.plots._pyplot",
     "private: mechcode.experiments.kinds -> mechcode.experiments.plots._save",
     "private: mechcode.experiments.report -> mechcode.models.tracking._mlflow",
+    "sql: mechcode.batch",
+    "sql: mechcode.loop.retrain",
 }
+# modules with a database of their own (not the review's), allowed to run SQL
+OWN_DATABASES = {"mechcode.models.embedding_cache"}
+SQL_CALLS = {"execute", "executemany", "executescript"}
 
 
 def _module_names(src: Path) -> dict[str, Path]:
@@ -81,6 +87,12 @@ def _imports(name: str, path: Path, modules: dict[str, Path]) -> set[tuple[str, 
             if node.value.id in aliases:
                 found.add((aliases[node.value.id], node.attr))
     return {(m, p) for m, p in found if m == "mechcode" or m.startswith("mechcode.")}
+
+
+def _runs_sql(path: Path) -> bool:
+    tree = ast.parse(path.read_text(encoding="utf-8"))
+    return any(isinstance(n, ast.Call) and isinstance(n.func, ast.Attribute) and n.func.attr in SQL_CALLS
+               for n in ast.walk(tree))
 
 
 def _private(name: str) -> bool:
@@ -135,7 +147,7 @@ def _cycles(graph: dict[str, set[str]]) -> list[list[str]]:
 
 
 def violations(src: Path, layers: list[tuple[str, ...]]) -> set[str]:
-    """Every cycle, upward (or peer) import and private cross-module import under ``src``."""
+    """Every cycle, upward (or peer) import, private cross-module import and SQL outside the store."""
     modules = _module_names(src)
     rank = {key: i for i, tier in enumerate(layers) for key in tier}
     graph: dict[str, set[str]] = defaultdict(set)
@@ -144,6 +156,8 @@ def violations(src: Path, layers: list[tuple[str, ...]]) -> set[str]:
         if not name.startswith("mechcode"):
             continue
         assert _layer_key(name) in rank, f"{name}: add its package to LAYERS (tests/test_architecture.py)"
+        if _layer_key(name) != "store" and name not in OWN_DATABASES and _runs_sql(path):
+            found.add(f"sql: {name}")
         for target, private in _imports(name, path, modules):
             dep = _owner(target, modules)
             if dep == name:
@@ -192,12 +206,14 @@ def test_the_checker_sees_function_level_cycles_upward_and_private_imports(tmp_p
         "mechcode/store/b.py": "from mechcode.store.a import f\nfrom mechcode.store import a as _a\n_a._hidden()\n",
         "mechcode/team/__init__.py": "",
         "mechcode/team/t.py": "from mechcode.errors import _helper\nfrom mechcode import errors\n",
+        "mechcode/team/q.py": "def rows(review):\n    return review.connect().execute('SELECT 1')\n",
     })
     assert violations(tmp_path, [("mechcode", "errors"), ("store",), ("team",)]) == {
         "cycle: mechcode.store.a, mechcode.store.b",
         "upward: mechcode.store.a -> mechcode.team.t",
         "private: mechcode.store.b -> mechcode.store.a._hidden",
         "private: mechcode.team.t -> mechcode.errors._helper",
+        "sql: mechcode.team.q",
     }
     # peers of one layer may not import each other
     assert "upward: mechcode.store.a -> mechcode.team.t" in violations(tmp_path, [("mechcode", "errors"),
@@ -208,7 +224,7 @@ def test_the_checker_passes_downward_imports(tmp_path):
     _write(tmp_path, {
         "mechcode/__init__.py": "__version__ = '0'\n",
         "mechcode/store/__init__.py": "",
-        "mechcode/store/a.py": "import mechcode\n\ndef f():\n    from mechcode import __version__\n    return __version__\n",
+        "mechcode/store/a.py": "import mechcode\n\ndef f(con):\n    con.execute('SELECT 1')\n\ndef g():\n    from mechcode import __version__\n    return __version__\n",
         "mechcode/team/__init__.py": "from mechcode.team.t import g\n",
         "mechcode/team/t.py": "from mechcode.store import a\nfrom . import u\ng = a.f\n",
         "mechcode/team/u.py": "import mechcode.store.a as store_a\n",

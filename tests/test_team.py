@@ -13,7 +13,8 @@ from mechcode.cli import cli
 from mechcode.document import Document, Passage, Sentence
 from mechcode.errors import StoreError
 from mechcode.store.review import Review
-from mechcode.store.finals import assignments, current_codes_all, double_states, final_codes, training_units
+from mechcode.store.assignments import assignments
+from mechcode.store.finals import current_codes_all, double_states, final_codes, training_units
 from mechcode.team.adjudicate import adjudicate, disagreements
 from mechcode.team.assign import assign, blind_units, is_blind, progress, visible_codes
 from mechcode.team.reviewers import add_reviewer, authenticate, reviewers

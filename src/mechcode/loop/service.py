@@ -27,7 +27,7 @@ from mechcode.loop.serving import INITIAL_BACKEND, ServingModel, score_units
 from mechcode.loop.units import hidden_units, sentence_at
 from mechcode.loop.views import unit_item
 from mechcode.store import decisions as dec
-from mechcode.store.finals import assignments
+from mechcode.store.assignments import assignments
 from mechcode.team.assign import progress, visible_codes
 
 log = logging.getLogger(__name__)

@@ -14,26 +14,13 @@ split is not training material.
 """
 from __future__ import annotations
 
-from collections import defaultdict
 from typing import Any
 
+from mechcode.store.assignments import assignments
 from mechcode.store.decisions import coding_events, labelled_units, row_code
 from mechcode.store.revisions import migrate_codes
 
 STATES = ("open", "disagree", "agreed", "adjudicated")  # double-coded unit states
-
-_ASSIGNED_SQL = ("SELECT unit_id AS uid, reviewer, id FROM assignments WHERE unit_id IS NOT NULL"
-                 " UNION ALL SELECT u.id AS uid, a.reviewer, a.id FROM assignments a"
-                 " JOIN units u ON u.document_id = a.document_id ORDER BY id")
-
-
-def assignments(review) -> dict[int, tuple[str, ...]]:
-    """unit id -> the reviewers assigned to code it independently (two for a double-coded unit)."""
-    out: dict[int, list[str]] = defaultdict(list)
-    for r in review.connect().execute(_ASSIGNED_SQL):
-        if r["reviewer"] not in out[r["uid"]]:
-            out[r["uid"]].append(r["reviewer"])
-    return {uid: tuple(rs) for uid, rs in out.items() if len(rs) >= 2}
 
 
 def current_codes_all(review) -> tuple[dict[int, dict[str, Any]], dict[str, dict[int, dict[str, Any]]]]:

@@ -21,10 +21,10 @@ from collections import Counter
 from typing import Any, Iterable
 
 from mechcode.errors import StoreError
-from mechcode.store.db import now
-from mechcode.store.finals import STATES, assignments, current_codes_all, double_states
-
-BY = ("paper", "unit")
+from mechcode.store import assignments as table
+from mechcode.store.assignments import BY, assignments
+from mechcode.store.finals import STATES, current_codes_all, double_states
+from mechcode.team.reviewers import reviewer_names
 
 
 # ----------------------------------------------------------------------------- assigning
@@ -33,21 +33,6 @@ def _pairs(names: list[str], rng: random.Random) -> Iterable[tuple[str, str]]:
     pairs = list(itertools.combinations(names, 2))
     rng.shuffle(pairs)
     return itertools.cycle(pairs)
-
-
-def _candidates(con, by: str) -> tuple[list[int], set[int]]:
-    """(every paper or unit id, those already double-coded)."""
-    if by == "paper":
-        every = [r[0] for r in con.execute("SELECT id FROM documents ORDER BY id")]
-        done = {r[0] for r in con.execute("SELECT DISTINCT document_id FROM assignments WHERE document_id IS NOT NULL"
-                                          " UNION SELECT DISTINCT u.document_id FROM assignments a"
-                                          " JOIN units u ON u.id = a.unit_id")}
-    else:
-        every = [r[0] for r in con.execute("SELECT id FROM units ORDER BY document_id, seq, id")]
-        done = {r[0] for r in con.execute("SELECT DISTINCT unit_id FROM assignments WHERE unit_id IS NOT NULL"
-                                          " UNION SELECT u.id FROM assignments a"
-                                          " JOIN units u ON u.document_id = a.document_id")}
-    return every, done
 
 
 def assign(review, share: float, by: str = "paper", reviewers: Iterable[str] | None = None,
@@ -59,8 +44,6 @@ def assign(review, share: float, by: str = "paper", reviewers: Iterable[str] | N
     doubling. Pairs are drawn from ``reviewers`` (default: every registered
     reviewer) in a balanced round robin; ``seed`` makes the choice repeatable.
     """
-    from mechcode.team.reviewers import reviewer_names
-
     if by not in BY:
         raise StoreError(f"--by must be one of {', '.join(BY)}, not {by!r}")
     if not 0 < share <= 1:
@@ -73,21 +56,17 @@ def assign(review, share: float, by: str = "paper", reviewers: Iterable[str] | N
     if len(names) < 2:
         raise StoreError("double coding needs at least two reviewers; add them with 'mechcode reviewer add'")
     rng = random.Random(seed)
-    column = "document_id" if by == "paper" else "unit_id"
     with review.transaction() as con:
-        every, done = _candidates(con, by)
+        every, done = table.candidates(con, by)
         if not every:
             raise StoreError(f"the review has no {by}s to assign; ingest papers first")
         target = min(len(every), max(1, math.ceil(round(share * len(every), 6))))
         free = [i for i in every if i not in done]
         chosen = sorted(rng.sample(free, min(len(free), max(0, target - len(done)))))
-        batch = con.execute("SELECT COALESCE(MAX(batch), 0) + 1 FROM assignments").fetchone()[0]
-        stamp, pairs, load = now(), _pairs(names, rng), Counter()
-        for item in chosen:
-            pair = next(pairs)
-            load["+".join(pair)] += 1
-            con.executemany(f"INSERT INTO assignments ({column}, reviewer, batch, created_at) VALUES (?, ?, ?, ?)",
-                            [(item, name, batch, stamp) for name in pair])
+        pairs = _pairs(names, rng)
+        plan = [(item, next(pairs)) for item in chosen]
+        table.add(con, by, plan)
+    load = Counter("+".join(pair) for _, pair in plan)
     return {"by": by, "share": share, "total": len(every), "double_coded": len(done) + len(chosen),
             "added": len(chosen), "pairs": dict(load), "reviewers": names, "seed": seed}
 
