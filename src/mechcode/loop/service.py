@@ -28,7 +28,9 @@ from mechcode.loop.units import hidden_units, sentence_at
 from mechcode.loop.views import unit_item
 from mechcode.store import decisions as dec
 from mechcode.store.assignments import assignments
+from mechcode.team.adjudicate import adjudicate
 from mechcode.team.assign import progress, visible_codes
+from mechcode.team.reviewers import reviewer_names
 
 log = logging.getLogger(__name__)
 
@@ -187,8 +189,6 @@ class LoopService:
         return resolve_coder(signed_in, requested, self.reviewer, self.named_reviewers())
 
     def named_reviewers(self) -> list[str]:
-        from mechcode.team.reviewers import reviewer_names
-
         return reviewer_names(self.review)
 
     def status(self, reviewer: str | None = None, signed_in: str | None = None) -> dict[str, Any]:
@@ -307,8 +307,6 @@ class LoopService:
 
     def _adjudicate(self, unit_id: int, reviewer: str, mechanisms: list[str], role: str | None,
                     polarity: str | None, note: str | None) -> dict[str, Any]:
-        from mechcode.team.adjudicate import adjudicate
-
         if not (mechanisms or role):
             raise InvalidRequest("an adjudication needs the final codes: mechanisms and/or a role "
                                  "(role 'none' when the unit shows no evidence)")

@@ -22,6 +22,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, Iterable, Iterator
 
+from mechcode import __version__
 from mechcode.codebook import Codebook, load_codebook, parse_codebook
 from mechcode.document import Document
 from mechcode.errors import StoreError
@@ -70,7 +71,7 @@ class Review:
         with transaction(con):
             insert_codebook(con, codebook, "initial codebook", source=str(codebook_path))
             con.executemany("INSERT OR REPLACE INTO meta (key, value) VALUES (?, ?)",
-                            [("created_at", now()), ("mechcode_version", _version())])
+                            [("created_at", now()), ("mechcode_version", __version__)])
         return rv
 
     @classmethod
@@ -267,9 +268,3 @@ class Review:
             "latest_model": latest["version"] if latest else None,
             "suggestions": count("SELECT COUNT(*) FROM suggestions"),
         }
-
-
-def _version() -> str:
-    from mechcode import __version__
-
-    return __version__

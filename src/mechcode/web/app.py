@@ -19,10 +19,11 @@ from fastapi.responses import JSONResponse, Response
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from mechcode.errors import MechcodeError
+from mechcode.loop import worklog
 from mechcode.loop.access import Forbidden, InvalidRequest, NotFound
 from mechcode.loop.service import LoopService
 from mechcode.web.auth import MAX_BODY, REVIEWER_KEY, Guard
-from mechcode.loop import worklog
+from mechcode.web.identity import ReviewIdentity
 from mechcode.web.schemas import DecisionIn, RangeRejectIn, SpanIn, UndoIn
 
 log = logging.getLogger(__name__)
@@ -194,8 +195,6 @@ def create_app(service: LoopService, token: str, max_body: int = MAX_BODY, loopb
 
     Besides ``token`` (the server's own), every reviewer's personal token is accepted, and the
     session cookie a token URL opens (:class:`mechcode.web.identity.ReviewIdentity`)."""
-    from mechcode.web.identity import ReviewIdentity
-
     app = FastAPI(title="mechcode reviewer", docs_url=None, redoc_url=None, openapi_url=None)
     app.state.service = service
     _handlers(app)
