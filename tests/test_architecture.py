@@ -20,10 +20,10 @@ SRC = ROOT / "src"
 
 # Bottom to top. A module may import from its own package and from lower layers only; the
 # packages (or top-level modules) of one layer may not import each other. "mechcode" is the
-# package root (``__version__``).
+# package root (``__version__``); "registry" is the one registry style for pluggable parts.
 LAYERS = [
     ("mechcode", "errors"),
-    ("document", "codebook"),
+    ("document", "codebook", "registry"),
     ("segment", "codable"),
     ("ingest",),
     ("store",),
