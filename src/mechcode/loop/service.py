@@ -20,7 +20,7 @@ from mechcode.errors import MechcodeError, StoreError
 from mechcode.loop import queue as q
 from mechcode.loop import visibility as vis
 from mechcode.loop import worklog
-from mechcode.loop.access import Forbidden, InvalidRequest, NotFound, check_undo, resolve_coder, resolve_reviewer
+from mechcode.loop.access import InvalidRequest, NotFound, check_undo, resolve_coder, resolve_reviewer
 from mechcode.loop.active import mechanism_counts, suggested_codes, uncertainty
 from mechcode.loop.retrain import DEFAULT_BACKEND, DEFAULT_EVERY, RetrainScheduler
 from mechcode.loop.serving import INITIAL_BACKEND, ServingModel, score_units
