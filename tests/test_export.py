@@ -187,7 +187,7 @@ def test_appendix_models_and_agreement_render():
              "n_per_mechanism": {"a": 0}, "agreement": {"kappa": 0.72}}
     md = render_appendix(facts)
     assert "Suggestions accepted as proposed: 4" in md
-    assert "| sparse-1 | sparse |" in md and "holdout.micro_f1 = 0.612" in md
+    assert "| sparse-1 | sparse | 2024-01-01T00:00:00 | 40 | holdout.micro_f1 = 0.612" in md  # n_units of the card
     assert "merged → b" in md and "v2 stored" in md and "merged a" in md
     assert "- kappa: 0.720" in md
 

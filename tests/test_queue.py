@@ -10,7 +10,8 @@ from _web_review import MECHS, make_review
 from mechcode.loop import queue as q
 from mechcode.loop import worklog
 from mechcode.loop.active import mechanism_counts, select_uncertain, suggested_codes, uncertainty
-from mechcode.loop.service import InvalidRequest, LoopService
+from mechcode.loop.access import InvalidRequest
+from mechcode.loop.service import LoopService
 from mechcode.loop.views import context_start, rationale_terms
 
 

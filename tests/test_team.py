@@ -13,9 +13,10 @@ from mechcode.cli import cli
 from mechcode.document import Document, Passage, Sentence
 from mechcode.errors import StoreError
 from mechcode.store.review import Review
+from mechcode.store.assignments import assignments
+from mechcode.store.finals import current_codes_all, double_states, final_codes, training_units
 from mechcode.team.adjudicate import adjudicate, disagreements
-from mechcode.team.assign import (assign, assignments, blind_units, current_codes_all, double_states, final_codes,
-                                  is_blind, progress, training_units, visible_codes)
+from mechcode.team.assign import assign, blind_units, is_blind, progress, visible_codes
 from mechcode.team.reviewers import add_reviewer, authenticate, reviewers
 
 CODEBOOK = """\

@@ -11,7 +11,8 @@ import pytest
 from _web_review import TOKEN, ThreadServer, auth, make_review, seed_rows, start_cli_server
 from mechcode.loop.retrain import load_seed_data
 from mechcode.loop.service import LoopService
-from mechcode.team.assign import assign, assignments
+from mechcode.store.assignments import assignments
+from mechcode.team.assign import assign
 from mechcode.team.reviewers import add_reviewer
 from mechcode.web.app import create_app
 

@@ -2,19 +2,19 @@
 
 Each command lives in its own module and is imported only when it is run, so
 that ``mechcode --help`` and light commands never pay for torch or mlflow.
-To add a command, add one line to ``COMMANDS``.
+To add a command, add one line to ``COMMANDS`` and one to ``SUMMARIES``.
 """
 from __future__ import annotations
 
-import importlib
 import os
 
 import click
 
 from mechcode import __version__
+from mechcode.registry import Registry
 
-# name -> "module:function" (relative to mechcode.cli)
-COMMANDS: dict[str, str] = {
+# name -> "module:function" (relative to mechcode.cli), imported when the command is used
+COMMANDS = Registry("command", {
     "extract": "extract:extract",
     "init": "review_cmds:init",
     "ingest": "review_cmds:ingest",
@@ -36,7 +36,7 @@ COMMANDS: dict[str, str] = {
     "assign": "team_cmds:assign",
     "agreement": "team_cmds:agreement",
     "codebook": "team_cmds:codebook",
-}
+}, package="mechcode.cli")
 
 # one-line summaries shown by ``mechcode --help`` (the full help is in each command)
 SUMMARIES: dict[str, str] = {
@@ -77,12 +77,7 @@ class LazyGroup(click.Group):
             formatter.write_dl(rows)
 
     def get_command(self, ctx: click.Context, name: str) -> click.Command | None:
-        target = COMMANDS.get(name)
-        if target is None:
-            return None
-        mod_name, attr = target.split(":")
-        module = importlib.import_module(f"mechcode.cli.{mod_name}")
-        return getattr(module, attr)
+        return COMMANDS.load(name) if name in COMMANDS else None
 
     def invoke(self, ctx: click.Context):
         from mechcode.errors import MechcodeError

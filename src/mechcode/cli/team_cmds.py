@@ -196,7 +196,7 @@ def codebook_show(review_dir: str, version: str | None, fmt: str) -> None:
     """
     import yaml
 
-    from mechcode.store.revisions import codebook_at
+    from mechcode.store.codebooks import codebook_at
 
     rv = _open(review_dir)
     cb = codebook_at(rv.connect(), version) if version else rv.codebook

@@ -12,7 +12,8 @@ from datetime import datetime, timezone
 from typing import Any
 
 from mechcode import __version__
-
+from mechcode.synthesis.matrix import review_matrix
+from mechcode.team.agreement import agreement_summary
 
 
 def _flat_metrics(d: Any, prefix: str = "", depth: int = 0) -> dict[str, float]:
@@ -35,17 +36,8 @@ def _codebook_versions(rv) -> list[dict[str, Any]]:
     return [{k: v for k, v in c.items() if k != "body"} for c in rv.codebooks()]
 
 
-def _agreement(rv) -> Any:
-    """Reviewer agreement for the appendix (None when nothing is double coded)."""
-    from mechcode.team.agreement import agreement_summary
-
-    return agreement_summary(rv)
-
-
 def gather_facts(rv) -> dict[str, Any]:
     """Everything the appendix reports, read from the review."""
-    from mechcode.synthesis.matrix import review_matrix
-
     docs = rv.documents()
     decisions = rv.decisions()
     undone = {d.get("undoes") for d in decisions if d["action"] == "undo"}
@@ -65,7 +57,7 @@ def gather_facts(rv) -> dict[str, Any]:
         "coded_units": sum(1 for c in codes.values() if c.get("action") in ("accept", "correct", "adjudicate")),
         "models": rv.models(), "codebook_versions": _codebook_versions(rv),
         "n_per_mechanism": {c.id: matrix.n(c.id) for c in matrix.columns},
-        "agreement": _agreement(rv),
+        "agreement": agreement_summary(rv),
     }
 
 
@@ -74,13 +66,11 @@ def _models_md(models: list[dict[str, Any]]) -> list[str]:
         return ["No model was used: every code was assigned by reviewers.", ""]
     lines = ["| Model version | Backend | Created | Training units | Evaluation |", "|---|---|---|---|---|"]
     for m in models:
-        card = m.get("card") or {}
-        if isinstance(card, str):
-            card = json.loads(card or "{}")
-        metrics = _flat_metrics(card.get("metrics") or card.get("evaluation") or {})
+        card = m["card"]  # the model card (models/README.md), decoded by the store
+        metrics = _flat_metrics(card.get("metrics") or {})
         shown = ", ".join(f"{k} = {v:.3f}" if isinstance(v, float) else f"{k} = {v}"
                           for k, v in list(metrics.items())[:8]) or "not recorded"
-        n_train = card.get("n_train") or card.get("training_units") or (card.get("data") or {}).get("n", "")
+        n_train = card.get("n_units", "")
         lines.append(f"| {m['version']} | {m.get('backend', '')} | {str(m.get('created_at', ''))[:19]} "
                      f"| {n_train} | {shown} |")
     return lines + [""]
@@ -106,17 +96,13 @@ def _codebook_md(f: dict[str, Any]) -> list[str]:
     return lines + [""]
 
 
-def _agreement_md(agr: Any) -> list[str]:
-    if agr is None:
-        return ["Inter-reviewer agreement: not computed (no agreement figures in this review).", ""]
-    if isinstance(agr, str):
-        return [agr, ""]
-    if isinstance(agr, dict):
-        if agr.get("double_coded_units_compared") == 0:
-            return ["Inter-reviewer agreement: no unit has been coded independently by two reviewers.", ""]
-        flat = _flat_metrics(agr)
-        if flat:
-            return [f"- {k}: {v:.3f}" if isinstance(v, float) else f"- {k}: {v}" for k, v in flat.items()] + [""]
+def _agreement_md(agr: dict[str, Any]) -> list[str]:
+    """``team.agreement.agreement_summary`` as lines."""
+    if agr.get("double_coded_units_compared") == 0:
+        return ["Inter-reviewer agreement: no unit has been coded independently by two reviewers.", ""]
+    flat = _flat_metrics(agr)
+    if flat:
+        return [f"- {k}: {v:.3f}" if isinstance(v, float) else f"- {k}: {v}" for k, v in flat.items()] + [""]
     return ["```", json.dumps(agr, indent=2, default=str, ensure_ascii=False), "```", ""]
 
 

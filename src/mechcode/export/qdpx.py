@@ -26,6 +26,8 @@ from lxml import etree
 
 from mechcode import __version__
 from mechcode.codebook import Codebook
+from mechcode.errors import DataError
+from mechcode.synthesis.coded import coded_units, paper_labels
 
 NS = "urn:QDA-XML:project:1.0"
 _NAMESPACE = uuid.UUID("7b0e3c1e-2f55-4a8e-9f0e-6d1c0de0a11a")
@@ -188,9 +190,6 @@ def review_documents(rv, labels: dict[int, str]):
 
 def export_qdpx(rv, path: str | Path, what: str = "units", threshold: float = 0.5) -> dict[str, int]:
     """Write the review (decisions, suggestions or both) as a ``.qdpx`` file."""
-    from mechcode.errors import DataError
-    from mechcode.synthesis.coded import coded_units, paper_labels
-
     if what not in ("units", "suggestions", "all"):
         raise DataError(f"--what {what!r} cannot be written as qdpx; use units, suggestions or all")
 

@@ -16,6 +16,7 @@ import json
 from typing import Any, Iterable, Iterator, TextIO
 
 from mechcode.errors import DataError
+from mechcode.synthesis.coded import coded_units, paper_labels
 
 UNIT_FIELDS = ["paper", "document_id", "unit_id", "page", "section", "start", "end", "text",
                "mechanisms", "role", "polarity", "source", "kind", "confidence"]
@@ -35,8 +36,6 @@ def unit_row(u: dict[str, Any]) -> dict[str, Any]:
 def unit_rows(rv, what: str = "units", threshold: float = 0.5,
               model_version: str | None = None) -> Iterator[dict[str, Any]]:
     """Rows for ``what`` in units / suggestions / all, in document order."""
-    from mechcode.synthesis.coded import coded_units, paper_labels
-
     labels = paper_labels(rv)
     if what == "units":
         units = coded_units(rv, "decisions", labels=labels)

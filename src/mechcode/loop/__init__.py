@@ -4,7 +4,8 @@
   the ``uncertain`` selection with a random share and a per-mechanism coverage rule).
 - :mod:`mechcode.loop.queue`: the queue modes (``paper``, ``uncertain``, ``mechanism``, and the
   team modes ``adjudicate`` and ``recode``).
-- :mod:`mechcode.loop.team`: team coding (who a request acts as, blind visibility, team queues).
+- :mod:`mechcode.loop.access`: who a request acts as, what it may do, the loop's refusals.
+- :mod:`mechcode.loop.visibility`: what a reviewer sees (blind double coding, unit history, team queues).
 - :mod:`mechcode.loop.serving`: the model currently serving suggestions (zeroshot until trained).
 - :mod:`mechcode.loop.retrain`: the background retraining scheduler.
 - :mod:`mechcode.loop.service`: :class:`LoopService`, the one object the web routes call.

@@ -3,7 +3,7 @@
 The web routes only parse requests and call these methods, so the loop is usable (and
 tested) without HTTP. Every decision is committed by the store before a method returns.
 
-Team coding (:mod:`mechcode.loop.team`): every read takes the reviewer it is for, and the
+Team coding (:mod:`mechcode.loop.access`, :mod:`mechcode.loop.visibility`): every read takes the reviewer it is for, and the
 codes it shows come from :func:`mechcode.team.assign.visible_codes`, so a reviewer never
 sees the other coder's code of a blind double-coded unit. The model trains on final codes
 only (``Review.labelled_units``). A stale model (the codebook changed since it was trained)
@@ -18,29 +18,25 @@ from typing import Any, Iterable
 from mechcode.codebook import POLARITY_IDS, ROLE_IDS
 from mechcode.errors import MechcodeError, StoreError
 from mechcode.loop import queue as q
-from mechcode.loop import team as tm
+from mechcode.loop import visibility as vis
 from mechcode.loop import worklog
+from mechcode.loop.access import InvalidRequest, NotFound, check_undo, resolve_coder, resolve_reviewer
 from mechcode.loop.active import mechanism_counts, suggested_codes, uncertainty
 from mechcode.loop.retrain import DEFAULT_BACKEND, DEFAULT_EVERY, RetrainScheduler
 from mechcode.loop.serving import INITIAL_BACKEND, ServingModel, score_units
 from mechcode.loop.units import hidden_units, sentence_at
 from mechcode.loop.views import unit_item
-from mechcode.team.assign import assignments, progress, visible_codes
+from mechcode.store import decisions as dec
+from mechcode.store.assignments import assignments
+from mechcode.team.adjudicate import adjudicate
+from mechcode.team.assign import progress, visible_codes
+from mechcode.team.reviewers import reviewer_names
 
 log = logging.getLogger(__name__)
 
 LABEL_ACTIONS = ("accept", "correct", "reject")
 LAZY_LIMIT = 2000  # at most this many units are scored inside one queue request
 ACTIONS = LABEL_ACTIONS + ("skip", "adjudicate")
-Forbidden = tm.Forbidden
-
-
-class InvalidRequest(MechcodeError):
-    """A request the reviewer loop refuses (unknown unit, mechanism, role ...); nothing is stored."""
-
-
-class NotFound(MechcodeError):
-    """A resource named in the URL does not exist."""
 
 
 class LoopService:
@@ -185,16 +181,14 @@ class LoopService:
 
     # -- API ---------------------------------------------------------------------------
     def who(self, signed_in: str | None, requested: str | None = None) -> str:
-        """The reviewer a request acts as (see :func:`mechcode.loop.team.resolve_reviewer`)."""
-        return tm.resolve_reviewer(signed_in, requested, self.reviewer)
+        """The reviewer a request acts as (see :func:`mechcode.loop.access.resolve_reviewer`)."""
+        return resolve_reviewer(signed_in, requested, self.reviewer)
 
     def coder(self, signed_in: str | None, requested: str | None = None) -> str:
-        """The reviewer a coding request is attributed to (see :func:`mechcode.loop.team.resolve_coder`)."""
-        return tm.resolve_coder(signed_in, requested, self.reviewer, self.named_reviewers())
+        """The reviewer a coding request is attributed to (see :func:`mechcode.loop.access.resolve_coder`)."""
+        return resolve_coder(signed_in, requested, self.reviewer, self.named_reviewers())
 
     def named_reviewers(self) -> list[str]:
-        from mechcode.team.reviewers import reviewer_names
-
         return reviewer_names(self.review)
 
     def status(self, reviewer: str | None = None, signed_in: str | None = None) -> dict[str, Any]:
@@ -234,9 +228,9 @@ class LoopService:
         both codings (``adjudicate``) or the re-coding choices (``recode``)."""
         reviewer = reviewer or self.reviewer
         units = self.units()
-        listed, extra = tm.team_list(self.review, mode, reviewer, self._by_id)
+        listed, extra = vis.team_list(self.review, mode, reviewer, self._by_id)
         own = set(self.review.current_codes(reviewer))
-        coded = own | tm.others_double(assignments(self.review), reviewer) | set(self._hidden)
+        coded = own | vis.others_double(assignments(self.review), reviewer) | set(self._hidden)
         open_units = [u for u in units if u["id"] not in coded]
         if q.needs_all_suggestions(mode):
             stored = self.suggestions(self.serving.version)
@@ -256,7 +250,7 @@ class LoopService:
         visible = visible_codes(self.review, reviewer)
         items = [{**unit_item(self._by_id[p.unit_id], p, stored.get(p.unit_id), allowed, version,
                               self._passage_start.get(self._by_id[p.unit_id].get("passage_id"))),
-                  "code": tm.code_view(visible.get(p.unit_id)), **extra.get(p.unit_id, {})}
+                  "code": vis.code_view(visible.get(p.unit_id)), **extra.get(p.unit_id, {})}
                  for p in picks]
         remaining = len(listed) if mode in q.LIST_MODES else len(open_units)
         return {"mode": mode, "reviewer": reviewer, "model_version": version, "remaining": remaining,
@@ -313,8 +307,6 @@ class LoopService:
 
     def _adjudicate(self, unit_id: int, reviewer: str, mechanisms: list[str], role: str | None,
                     polarity: str | None, note: str | None) -> dict[str, Any]:
-        from mechcode.team.adjudicate import adjudicate
-
         if not (mechanisms or role):
             raise InvalidRequest("an adjudication needs the final codes: mechanisms and/or a role "
                                  "(role 'none' when the unit shows no evidence)")
@@ -324,11 +316,10 @@ class LoopService:
                 "mechanisms": mechanisms, "role": role, "polarity": polarity, "note": note, "model_version": None}
 
     def _decision(self, decision_id: int) -> dict[str, Any]:
-        row = self.review.connect().execute("SELECT id, unit_id, action, reviewer FROM decisions WHERE id = ?",
-                                            (decision_id,)).fetchone()
-        if row is None:
+        found = dec.decision(self.review.connect(), decision_id)
+        if found is None:
             raise NotFound(f"unknown decision {decision_id}")
-        return dict(row)
+        return found
 
     def undo(self, decision_id: int, reviewer: str | None = None, signed_in: str | None = None) -> dict[str, Any]:
         """Append an ``undo`` event cancelling ``decision_id`` by ``reviewer``.
@@ -338,7 +329,7 @@ class LoopService:
         unit now has for that reviewer (their previous code, else the model's suggestion)."""
         reviewer = reviewer or self.reviewer
         target = self._decision(decision_id)
-        tm.check_undo(reviewer, target, strict=signed_in is not None or bool(self.named_reviewers()))
+        check_undo(reviewer, target, strict=signed_in is not None or bool(self.named_reviewers()))
         if target["action"] == "undo":
             raise InvalidRequest(f"decision {decision_id} is itself an undo; undo cannot be undone")
         try:

@@ -22,6 +22,9 @@ from __future__ import annotations
 
 from typing import Any, Iterable, Mapping
 
+from mechcode.store.decisions import recent_codes
+from mechcode.store.documents import unit_places
+
 STOP_RECALL = 0.95
 STOP_STREAK = 20
 
@@ -112,26 +115,8 @@ def review_figures(review, codes: Mapping[int, Mapping[str, Any]], probs: Mappin
     units when the caller has them), the reviewer's recent decisions."""
     con = review.connect()
     if units is None:
-        sql = "SELECT id, document_id FROM units" + (" WHERE document_id = ?" if document_id is not None else "")
-        units = con.execute(sql, (document_id,) if document_id is not None else ())
+        units = unit_places(con, document_id)
     pool = [u["id"] for u in units if u["id"] not in hidden
             and (document_id is None or u["document_id"] == document_id)]
-    recent = _recent_codes(con, reviewer, document_id)
+    recent = recent_codes(con, reviewer, document_id)
     return {"mechanism": mechanism, "paper": document_id, **figures(pool, codes, probs, recent, mechanism)}
-
-
-def _recent_codes(con, reviewer: str | None, document_id: int | None, limit: int = 200) -> list[dict[str, Any]]:
-    """The latest code decisions not undone (of ``reviewer``, in a paper), newest first."""
-    import json
-
-    sql = ("SELECT d.action, d.mechanisms, d.role FROM decisions d JOIN units u ON u.id = d.unit_id"
-           " WHERE d.action IN ('accept', 'correct', 'reject', 'adjudicate')"
-           " AND d.id NOT IN (SELECT undoes FROM decisions WHERE action = 'undo' AND undoes IS NOT NULL)")
-    args: list[Any] = []
-    if reviewer is not None:
-        sql, args = sql + " AND d.reviewer = ?", args + [reviewer]
-    if document_id is not None:
-        sql, args = sql + " AND u.document_id = ?", args + [document_id]
-    rows = con.execute(sql + " ORDER BY d.id DESC LIMIT ?", args + [limit])
-    return [{"action": r["action"], "mechanisms": json.loads(r["mechanisms"] or "[]"), "role": r["role"]}
-            for r in rows]

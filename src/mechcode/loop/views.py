@@ -9,7 +9,7 @@ import re
 from typing import Any, Iterable, Mapping
 
 from mechcode.loop.active import Pick, suggested_codes, uncertainty
-from mechcode.loop.team import code_view
+from mechcode.loop.visibility import code_view
 
 MAX_RATIONALE_TERMS = 12
 _TERM_KEYS = ("term", "token", "text", "word", "feature", "phrase")

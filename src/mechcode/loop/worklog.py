@@ -8,12 +8,13 @@ from typing import Any
 
 from mechcode.errors import StoreError
 from mechcode.loop import stopping
-from mechcode.loop import team as tm
+from mechcode.loop import visibility as vis
+from mechcode.loop.access import InvalidRequest, NotFound, check_undo
 from mechcode.loop.active import suggested_codes
 from mechcode.loop.views import paper_progress, paper_view, unit_item
 from mechcode.store import decisions as dec
 from mechcode.store import search as fts
-from mechcode.team.assign import visible_codes
+from mechcode.team.assign import is_blind, visible_codes
 
 HISTORY_ACTIONS = ("accept", "correct", "reject", "skip", "adjudicate")
 _PROBS: dict[tuple, dict[int, float]] = {}  # (service, model version, n suggestions, mechanism) -> probabilities
@@ -24,8 +25,6 @@ def history(svc, reviewer: str, limit: int = 50, before: int | None = None, pape
             mechanism: str | None = None, action: str | None = None) -> dict[str, Any]:
     """The reviewer's decisions, newest first: unit text and place, codes before and after, the
     suggestion they saw, time, and whether it was undone. ``next_before`` pages on."""
-    from mechcode.loop.service import InvalidRequest
-
     if not 1 <= limit <= 200:
         raise InvalidRequest("limit must be between 1 and 200")
     if action is not None and action not in HISTORY_ACTIONS:
@@ -50,14 +49,12 @@ def history(svc, reviewer: str, limit: int = 50, before: int | None = None, pape
 def item(svc, unit_id: int, reviewer: str) -> dict[str, Any]:
     """One unit as a queue item (to re-open it from the history, a search hit or the paper view),
     with the reviewer's visible code and ``restored`` (their own current code, to pre-fill)."""
-    from mechcode.loop.service import NotFound
-
     unit = svc.unit(unit_id, NotFound)
     version = svc.ensure_suggestions([unit])
     sugg = svc.suggestions(version).get(unit_id)
     out = unit_item(unit, None, sugg, svc.mechanism_ids(), version, svc.passage_start(unit))
     own = dec.previous_code(svc.review.connect(), reviewer, unit_id)
-    out["code"] = tm.code_view(visible_codes(svc.review, reviewer).get(unit_id))
+    out["code"] = vis.code_view(visible_codes(svc.review, reviewer).get(unit_id))
     out["own"] = {k: own[k] for k in ("mechanisms", "role", "polarity", "action", "decision_id")} if own else None
     out["hidden"] = svc.hidden().get(unit_id)
     return out
@@ -65,8 +62,6 @@ def item(svc, unit_id: int, reviewer: str) -> dict[str, Any]:
 
 def search(svc, query: str, limit: int = 30, offset: int = 0, paper: int | None = None) -> dict[str, Any]:
     """Units matching ``query`` (all words, the last as a prefix), best first."""
-    from mechcode.loop.service import InvalidRequest
-
     if not fts.terms(query):
         raise InvalidRequest("type a word to search for")
     total, hits = fts.search(svc.review.connect(), query, limit, offset, paper)
@@ -79,8 +74,6 @@ def search(svc, query: str, limit: int = 30, offset: int = 0, paper: int | None 
 def range_units(svc, paper: int, section: str | None = None, page_from: int | None = None,
                 page_to: int | None = None) -> list[dict[str, Any]]:
     """The units of a paper in a section and/or a page range (reading order)."""
-    from mechcode.loop.service import InvalidRequest
-
     if section is None and page_from is None and page_to is None:
         raise InvalidRequest("name a section or a page range to reject")
     svc.document(paper)
@@ -111,16 +104,13 @@ def reject_range(svc, reviewer: str, paper: int, section: str | None = None, pag
 
 def undo_batch(svc, reviewer: str, batch: str, signed_in: str | None) -> dict[str, Any]:
     """Undo every decision of a batch (the reviewer's own; one transaction)."""
-    from mechcode.loop.service import InvalidRequest, NotFound
-
     con = svc.review.connect()
-    owners = {r[0] for r in con.execute("SELECT d.reviewer FROM decision_batches b JOIN decisions d"
-                                        " ON d.id = b.decision_id WHERE b.batch = ?", (batch,))}
+    owners = dec.batch_reviewers(con, batch)
     if not owners:
         raise NotFound(f"unknown batch {batch!r}")
     for owner in owners:
-        tm.check_undo(reviewer, {"id": f"batch {batch}", "reviewer": owner},
-                      strict=signed_in is not None or bool(svc.named_reviewers()))
+        check_undo(reviewer, {"id": f"batch {batch}", "reviewer": owner},
+                   strict=signed_in is not None or bool(svc.named_reviewers()))
     try:
         undos = dec.undo_batch(con, svc.review.codebook, batch, reviewer)
     except StoreError as exc:
@@ -158,14 +148,11 @@ def restored(svc, reviewer: str, unit_id: int) -> dict[str, Any] | None:
 
 def unit_history(svc, unit_id: int, reviewer: str) -> dict[str, Any]:
     """A unit's code and decision history as ``reviewer`` may see them (blind units: own events only)."""
-    from mechcode.loop.service import NotFound
-    from mechcode.team.assign import is_blind
-
     svc.unit(unit_id, NotFound)
     blind = is_blind(svc.review, unit_id)
     code = visible_codes(svc.review, reviewer).get(unit_id)
-    return {"unit_id": unit_id, "reviewer": reviewer, "blind": blind, "code": tm.code_view(code),
-            "history": tm.unit_history(svc.review, unit_id, reviewer, blind)}
+    return {"unit_id": unit_id, "reviewer": reviewer, "blind": blind, "code": vis.code_view(code),
+            "history": vis.unit_history(svc.review, unit_id, reviewer, blind)}
 
 
 def _probabilities(svc, mechanism: str | None) -> dict[int, float]:

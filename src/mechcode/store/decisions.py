@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import json
 import sqlite3
-from typing import Any, Iterable
+from typing import Any, Iterable, Iterator
 
 from mechcode.codebook import POLARITY_IDS, ROLE_IDS, Codebook
 from mechcode.errors import CodebookError, StoreError
@@ -127,6 +127,12 @@ def _decode(row: sqlite3.Row) -> dict[str, Any]:
     return d
 
 
+def decision(con: sqlite3.Connection, decision_id: int) -> dict[str, Any] | None:
+    """A decision's ``{id, unit_id, action, reviewer}``, or None if there is none."""
+    row = con.execute("SELECT id, unit_id, action, reviewer FROM decisions WHERE id = ?", (decision_id,)).fetchone()
+    return dict(row) if row is not None else None
+
+
 def decisions(con: sqlite3.Connection, unit_id: int | None = None,
               reviewer: str | None = None) -> list[dict[str, Any]]:
     """Decision events in the order they were recorded (optionally of one unit / reviewer)."""
@@ -138,14 +144,11 @@ def decisions(con: sqlite3.Connection, unit_id: int | None = None,
     return [_decode(r) for r in con.execute(sql + " ORDER BY id", args)]
 
 
-def current_codes(con: sqlite3.Connection, reviewer: str | None = None,
-                  versions: Iterable[str] | None = None) -> dict[int, dict[str, Any]]:
-    """unit id -> its current code, derived from the event log.
+def coding_events(con: sqlite3.Connection, reviewer: str | None = None,
+                  versions: Iterable[str] | None = None) -> Iterator[sqlite3.Row]:
+    """The coding events (accept, correct, reject, adjudicate) not undone, oldest first.
 
-    ``versions`` (codebook versions) limits the log to the events recorded
-    under those versions: the codes as they stood at an earlier codebook.
-    The mechanism ids are as recorded (``codebook_version`` says under which
-    codebook); ``mechcode.store.revisions`` carries them to a later version.
+    ``versions`` (codebook versions) limits the log to the events recorded under them.
     """
     undo_sql, sql = ("SELECT undoes FROM decisions WHERE action = 'undo'",
                      "SELECT id, unit_id, reviewer, action, mechanisms, role, polarity, note, created_at,"
@@ -159,19 +162,30 @@ def current_codes(con: sqlite3.Connection, reviewer: str | None = None,
     undone = {r[0] for r in con.execute(undo_sql, versions or [])}
     if reviewer is not None:
         sql, args = sql + " AND reviewer = ?", args + [reviewer]
+    return (r for r in con.execute(sql + " ORDER BY id", args) if r["id"] not in undone)
+
+
+def current_codes(con: sqlite3.Connection, reviewer: str | None = None,
+                  versions: Iterable[str] | None = None) -> dict[int, dict[str, Any]]:
+    """unit id -> its current code, derived from the event log (an adjudication outranks the coders).
+
+    ``versions`` (codebook versions) limits the log to the events recorded
+    under those versions: the codes as they stood at an earlier codebook.
+    The mechanism ids are as recorded (``codebook_version`` says under which
+    codebook); ``mechcode.store.revisions`` carries them to a later version.
+    """
     last: dict[int, sqlite3.Row] = {}
     adjudicated: dict[int, sqlite3.Row] = {}
-    for r in con.execute(sql + " ORDER BY id", args):
-        if r["id"] in undone:
-            continue
+    for r in coding_events(con, reviewer, versions):
         last[r["unit_id"]] = r
         if r["action"] == "adjudicate":
             adjudicated[r["unit_id"]] = r
     last.update(adjudicated)
-    return {uid: _code(r) for uid, r in sorted(last.items())}
+    return {uid: row_code(r) for uid, r in sorted(last.items())}
 
 
-def _code(r: sqlite3.Row) -> dict[str, Any]:
+def row_code(r: sqlite3.Row) -> dict[str, Any]:
+    """A decision row as a code dict (``current_codes`` values)."""
     return {"mechanisms": json.loads(r["mechanisms"] or "[]"), "role": r["role"], "polarity": r["polarity"],
             "reviewer": r["reviewer"], "action": r["action"], "decision_id": r["id"], "note": r["note"],
             "created_at": r["created_at"], "codebook_version": r["codebook_version"]}
@@ -229,6 +243,12 @@ def undo_batch(con: sqlite3.Connection, codebook: Codebook, batch: str, reviewer
                            " (SELECT 1 FROM decisions u WHERE u.undoes = b.decision_id)"
                            " ORDER BY b.decision_id", (batch,)).fetchall()
         return [undo(con, codebook, r[0], reviewer) for r in rows]
+
+
+def batch_reviewers(con: sqlite3.Connection, batch: str) -> set[str]:
+    """The reviewers whose decisions make up ``batch`` (empty for an unknown batch)."""
+    return {r[0] for r in con.execute("SELECT d.reviewer FROM decision_batches b JOIN decisions d"
+                                      " ON d.id = b.decision_id WHERE b.batch = ?", (batch,))}
 
 
 def batch_of(con: sqlite3.Connection, decision_ids: Iterable[int]) -> dict[int, str]:
@@ -302,3 +322,19 @@ def previous_code(con: sqlite3.Connection, reviewer: str, unit_id: int) -> dict[
     events = [_decode(r) for r in con.execute("SELECT * FROM decisions WHERE (reviewer = ? OR action = 'undo')"
                                               " AND unit_id = ? ORDER BY id", (reviewer, unit_id))]
     return _code_before(events, unit_id, 1 << 62)
+
+
+def recent_codes(con: sqlite3.Connection, reviewer: str | None, document_id: int | None,
+                 limit: int = 200) -> list[dict[str, Any]]:
+    """The latest code decisions not undone (of ``reviewer``, in a paper), newest first."""
+    sql = ("SELECT d.action, d.mechanisms, d.role FROM decisions d JOIN units u ON u.id = d.unit_id"
+           " WHERE d.action IN ('accept', 'correct', 'reject', 'adjudicate')"
+           " AND d.id NOT IN (SELECT undoes FROM decisions WHERE action = 'undo' AND undoes IS NOT NULL)")
+    args: list[Any] = []
+    if reviewer is not None:
+        sql, args = sql + " AND d.reviewer = ?", args + [reviewer]
+    if document_id is not None:
+        sql, args = sql + " AND u.document_id = ?", args + [document_id]
+    rows = con.execute(sql + " ORDER BY d.id DESC LIMIT ?", args + [limit])
+    return [{"action": r["action"], "mechanisms": json.loads(r["mechanisms"] or "[]"), "role": r["role"]}
+            for r in rows]

@@ -161,6 +161,12 @@ def units(con: sqlite3.Connection, document_id: int | None = None) -> list[dict[
     return [dict(r) for r in rows]
 
 
+def unit_places(con: sqlite3.Connection, document_id: int | None = None) -> list[sqlite3.Row]:
+    """``(id, document_id)`` of every unit (of one document): the light form of :func:`units`."""
+    sql = "SELECT id, document_id FROM units" + (" WHERE document_id = ?" if document_id is not None else "")
+    return con.execute(sql, (document_id,) if document_id is not None else ()).fetchall()
+
+
 def unit(con: sqlite3.Connection, unit_id: int) -> dict[str, Any]:
     """One unit; StoreError if unknown."""
     row = con.execute(_UNIT_SQL + " WHERE u.id = ?", (unit_id,)).fetchone()

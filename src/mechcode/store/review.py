@@ -22,6 +22,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, Iterable, Iterator
 
+from mechcode import __version__
 from mechcode.codebook import Codebook, load_codebook, parse_codebook
 from mechcode.document import Document
 from mechcode.errors import StoreError
@@ -29,7 +30,9 @@ from mechcode.store import decisions as _dec
 from mechcode.store import documents as _docs
 from mechcode.store import models as _models
 from mechcode.store import revisions as _rev
+from mechcode.store.codebooks import codebook_changes, insert_codebook
 from mechcode.store.db import connect, migrate, now, transaction, user_version
+from mechcode.store.finals import training_units
 
 DB_NAME = "review.db"
 CODEBOOK_NAME = "codebook.yaml"
@@ -66,9 +69,9 @@ class Review:
         con = rv.connect()
         migrate(con, str(rv.db_path))
         with transaction(con):
-            _insert_codebook(con, codebook, "initial codebook", source=str(codebook_path))
+            insert_codebook(con, codebook, "initial codebook", source=str(codebook_path))
             con.executemany("INSERT OR REPLACE INTO meta (key, value) VALUES (?, ?)",
-                            [("created_at", now()), ("mechcode_version", _version())])
+                            [("created_at", now()), ("mechcode_version", __version__)])
         return rv
 
     @classmethod
@@ -145,7 +148,7 @@ class Review:
         if codebook.fingerprint() == current.fingerprint():
             return False
         with self.transaction() as con:
-            _insert_codebook(con, codebook, change, source=str(codebook_path))
+            insert_codebook(con, codebook, change, source=str(codebook_path))
         tmp = self.codebook_path.with_suffix(".yaml.tmp")
         shutil.copyfile(codebook_path, tmp)
         os.replace(tmp, self.codebook_path)
@@ -222,9 +225,7 @@ class Review:
         return _rev.codes_at_version(self.connect(), version, reviewer)
 
     def labelled_units(self) -> list[dict[str, Any]]:
-        """Training units: final codes only, in the current codebook (``mechcode.team.assign.training_units``)."""
-        from mechcode.team.assign import training_units
-
+        """Training units: final codes only, in the current codebook (``mechcode.store.finals.training_units``)."""
         return training_units(self)
 
     # ------------------------------------------------------------------ codebook revisions
@@ -235,7 +236,7 @@ class Review:
 
     def codebook_changes(self) -> list[dict[str, Any]]:
         """Every codebook operation with its mapping, oldest first."""
-        return _rev.codebook_changes(self.connect())
+        return codebook_changes(self.connect())
 
     def recode_queue(self, reviewer: str | None = None) -> list[dict[str, Any]]:
         """Units waiting for re-coding after a split (or a merge into several codes)."""
@@ -267,22 +268,3 @@ class Review:
             "latest_model": latest["version"] if latest else None,
             "suggestions": count("SELECT COUNT(*) FROM suggestions"),
         }
-
-
-def _insert_codebook(con: sqlite3.Connection, codebook: Codebook, change: str | None, source: str) -> None:
-    """Store a codebook version (StoreError if that version exists with other content)."""
-    row = con.execute("SELECT fingerprint FROM codebooks WHERE version = ?", (codebook.version,)).fetchone()
-    if row is not None:
-        raise StoreError(f"{source}: codebook version {codebook.version!r} is already stored with different "
-                         "content; give the changed codebook a new version")
-    seq = con.execute("SELECT COALESCE(MAX(seq), 0) + 1 FROM codebooks").fetchone()[0]
-    con.execute("INSERT INTO codebooks (version, seq, body, fingerprint, change, created_at)"
-                " VALUES (?, ?, ?, ?, ?, ?)",
-                (codebook.version, seq, json.dumps(codebook.to_dict(), ensure_ascii=False),
-                 codebook.fingerprint(), change, now()))
-
-
-def _version() -> str:
-    from mechcode import __version__
-
-    return __version__

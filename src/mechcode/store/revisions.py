@@ -41,7 +41,9 @@ import yaml
 
 from mechcode.codebook import Codebook, Mechanism, parse_codebook
 from mechcode.errors import CodebookError, StoreError
+from mechcode.store.codebooks import codebook_changes, connection_of, insert_codebook, versions
 from mechcode.store.db import now
+from mechcode.store.decisions import current_codes
 
 OPS = ("rename", "merge", "split", "retire", "add")
 LIVE = ("active", "no-evidence")  # statuses a code can be changed from
@@ -186,8 +188,6 @@ def apply_revision(review, ops: Iterable[dict[str, Any]], version: str | None = 
     review's ``codebook.yaml`` copy is replaced atomically. Decisions are not
     touched. Returns ``{version_from, version_to, ops, recode}``.
     """
-    from mechcode.store.review import _insert_codebook
-
     old = review.codebook
     taken = [c["version"] for c in review.codebooks()]
     version = str(version) if version else next_version(old.version, taken)
@@ -199,7 +199,7 @@ def apply_revision(review, ops: Iterable[dict[str, Any]], version: str | None = 
         row = con.execute("SELECT version FROM codebooks ORDER BY seq DESC LIMIT 1").fetchone()
         if row["version"] != old.version:
             raise StoreError(f"the codebook changed meanwhile (now v{row['version']}); try again")
-        _insert_codebook(con, new, change, source=f"codebook revision {old.version} -> {version}")
+        insert_codebook(con, new, change, source=f"codebook revision {old.version} -> {version}")
         stamp = now()
         con.executemany(
             "INSERT INTO codebook_changes (version_from, version_to, op, source, target, mapping, review, note,"
@@ -249,36 +249,6 @@ def apply_history(review, steps: list[dict[str, Any]], definitions: Codebook | N
 
 
 # ----------------------------------------------------------------------------- reading
-# These take a Review or one of its connections.
-def _con(source: Any) -> sqlite3.Connection:
-    return source.connect() if hasattr(source, "connect") else source
-
-
-def codebook_changes(con: Any) -> list[dict[str, Any]]:
-    """Every stored codebook operation, oldest first: ``{id, version_from, version_to, op, from, to,
-    mapping: {old id: [new ids]}, review: bool (units need re-coding), note, created_at}``."""
-    out = []
-    for r in _con(con).execute("SELECT * FROM codebook_changes ORDER BY id"):
-        d = dict(r)
-        d["from"], d["to"] = json.loads(d.pop("source")), json.loads(d.pop("target"))
-        d["mapping"], d["review"] = json.loads(d["mapping"]), bool(d["review"])
-        out.append(d)
-    return out
-
-
-def codebook_at(con: Any, version: str) -> Codebook:
-    """The codebook as stored for ``version``."""
-    row = _con(con).execute("SELECT body FROM codebooks WHERE version = ?", (str(version),)).fetchone()
-    if row is None:
-        raise StoreError(f"the review has no codebook version {version!r}")
-    return parse_codebook(json.loads(row["body"]), f"codebook v{version}")
-
-
-def versions(con: Any) -> list[str]:
-    """Codebook versions, oldest first."""
-    return [r[0] for r in _con(con).execute("SELECT version FROM codebooks ORDER BY seq")]
-
-
 def _steps(con: sqlite3.Connection) -> dict[str, dict[str, dict[str, Any]]]:
     """version_to -> {old id: {to, review, op}} for each stored revision."""
     steps: dict[str, dict[str, dict[str, Any]]] = {}
@@ -326,7 +296,7 @@ def migrate_codes(con: Any, codes: dict[int, dict[str, Any]],
     (re-coding needed: ``{from, op, version, candidates}``) and ``retired``
     (codes dropped).
     """
-    con = _con(con)
+    con = connection_of(con)
     order = versions(con)
     target = order[-1] if target is None else str(target)
     steps = _steps(con)
@@ -356,9 +326,7 @@ def codes_at_version(con: Any, version: str | None = None,
     Only events recorded under ``version`` or earlier count, so an old version
     reads exactly as it did when it was current.
     """
-    from mechcode.store.decisions import current_codes
-
-    con = _con(con)
+    con = connection_of(con)
     order = versions(con)
     if version is None:
         return migrate_codes(con, current_codes(con, reviewer), order[-1])

@@ -37,6 +37,9 @@ import json
 from collections import Counter
 from typing import Any, Iterable
 
+from mechcode.errors import StoreError
+from mechcode.synthesis.coded import coded_units, paper_labels
+
 M_ROLES = {"mechanism-resource": "Resource", "mechanism-reasoning": "Reasoning"}
 ARROW = " → "
 NO_CONTEXT = "(no context coded)"
@@ -267,9 +270,6 @@ def review_chains(rv, paper: str | None = None, source: str = "decisions",
                   report: dict[str, int] | None = None) -> list[dict[str, Any]]:
     """CMO configurations of a review (all papers, or one by id or label); ``partial``: with the
     partial ones; ``report``: filled with :func:`coverage`."""
-    from mechcode.errors import StoreError
-    from mechcode.synthesis.coded import coded_units, paper_labels
-
     labels = paper_labels(rv)
     doc_id = None
     if paper is not None:

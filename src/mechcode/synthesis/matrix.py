@@ -26,6 +26,7 @@ from typing import Any, Iterable
 from mechcode.codebook import Codebook
 from mechcode.document import Document, Passage, Sentence
 from mechcode.errors import DataError
+from mechcode.synthesis.coded import coded_units, paper_labels
 
 TICK_VALUES = {"1", "✓", "x", "X", "yes", "y", "true", "True", "TRUE"}
 SUMMARY_ROWS = {"n", "reported n", "total"}
@@ -115,8 +116,6 @@ def review_matrix(rv, source: str = "decisions", threshold: float = 0.5,
                   active_only: bool = False, reported: dict[str, int] | None = None,
                   model_version: str | None = None) -> Matrix:
     """The evidence matrix of a review from its decisions or suggestions."""
-    from mechcode.synthesis.coded import coded_units, paper_labels
-
     labels = paper_labels(rv)
     units = coded_units(rv, source, threshold, model_version, labels=labels)
     return build_matrix(labels.items(), units, rv.codebook, active_only, reported, source)

@@ -3,8 +3,8 @@
 Library entry points (for the web layer and the CLI):
 
 - :func:`mechcode.team.reviewers.authenticate` ``(review, token) -> name | None``
-- :func:`mechcode.team.assign.visible_codes`, :func:`~mechcode.team.assign.is_blind`,
-  :func:`~mechcode.team.assign.training_units`
+- :func:`mechcode.team.assign.visible_codes`, :func:`~mechcode.team.assign.is_blind`
+  (final codes and training units are read in :mod:`mechcode.store.finals`)
 - :func:`mechcode.team.adjudicate.disagreements`, :func:`~mechcode.team.adjudicate.adjudicate`
 - :func:`mechcode.team.agreement.agreement`
 """

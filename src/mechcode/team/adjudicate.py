@@ -10,7 +10,7 @@ from __future__ import annotations
 from typing import Any, Iterable
 
 from mechcode.errors import StoreError
-from mechcode.team.assign import double_states
+from mechcode.store.finals import double_states
 
 CODE_KEYS = ("mechanisms", "role", "polarity", "action", "reviewer", "decision_id", "note", "created_at",
              "codebook_version", "recorded_mechanisms", "pending", "retired")

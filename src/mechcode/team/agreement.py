@@ -25,7 +25,8 @@ from typing import Any, Sequence
 
 import numpy as np
 
-from mechcode.team.assign import assignments, current_codes_all, signature
+from mechcode.store.assignments import assignments
+from mechcode.store.finals import current_codes_all, signature
 
 NOMINAL = ("role", "polarity")
 

@@ -15,7 +15,7 @@ import secrets
 from typing import Any
 
 from mechcode.errors import StoreError
-from mechcode.store.db import now
+from mechcode.store import reviewers as table
 
 TOKEN_PREFIX = "mc_"
 NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9 ._@-]{0,63}$")
@@ -45,14 +45,13 @@ def add_reviewer(review, name: str, new_token: bool = False) -> str:
     name = check_name(name)
     token = TOKEN_PREFIX + secrets.token_urlsafe(32)
     with review.transaction() as con:
-        exists = con.execute("SELECT 1 FROM reviewers WHERE name = ?", (name,)).fetchone()
-        if exists and not new_token:
+        known = table.exists(con, name)
+        if known and not new_token:
             raise StoreError(f"reviewer {name!r} already exists; use --new-token to issue a new token")
-        if exists:
-            con.execute("UPDATE reviewers SET token_hash = ? WHERE name = ?", (hash_token(token), name))
+        if known:
+            table.set_token_hash(con, name, hash_token(token))
         else:
-            con.execute("INSERT INTO reviewers (name, token_hash, created_at) VALUES (?, ?, ?)",
-                        (name, hash_token(token), now()))
+            table.insert(con, name, hash_token(token))
     return token
 
 
@@ -61,31 +60,23 @@ def authenticate(review, token: str | None) -> str | None:
     if not token or not isinstance(token, str) or not token.startswith(TOKEN_PREFIX) or len(token) > 200:
         return None
     digest = hash_token(token)
-    row = review.connect().execute("SELECT name, token_hash FROM reviewers WHERE token_hash = ?",
-                                   (digest,)).fetchone()
-    if row is None or not secrets.compare_digest(row["token_hash"], digest):
+    found = table.by_token_hash(review.connect(), digest)
+    if found is None or not secrets.compare_digest(found[1], digest):
         return None
-    return str(row["name"])
+    return found[0]
+
+
+def holds_token(review, name: str, token_hash: str) -> bool:
+    """Whether ``token_hash`` is still reviewer ``name``'s personal token (not re-issued since)."""
+    stored = table.token_hash_of(review.connect(), name)
+    return stored is not None and secrets.compare_digest(stored, token_hash)
 
 
 def reviewer_names(review) -> list[str]:
     """Registered reviewer names, in the order they were added."""
-    return [r[0] for r in review.connect().execute("SELECT name FROM reviewers ORDER BY created_at, rowid")]
+    return table.names(review.connect())
 
 
 def reviewers(review) -> list[dict[str, Any]]:
     """Registered reviewers with their activity: name, created_at, decisions, coded units, assigned units."""
-    con = review.connect()
-    counts = {r["reviewer"]: (r["n"], r["units"]) for r in con.execute(
-        "SELECT reviewer, COUNT(*) AS n, COUNT(DISTINCT unit_id) AS units FROM decisions"
-        " WHERE action != 'undo' GROUP BY reviewer")}
-    assigned = {r["reviewer"]: r["n"] for r in con.execute(
-        "SELECT reviewer, COUNT(*) AS n FROM (SELECT unit_id AS uid, reviewer FROM assignments"
-        " WHERE unit_id IS NOT NULL UNION SELECT u.id, a.reviewer FROM assignments a"
-        " JOIN units u ON u.document_id = a.document_id) GROUP BY reviewer")}
-    out = []
-    for r in con.execute("SELECT name, created_at FROM reviewers ORDER BY created_at, rowid"):
-        n, units = counts.get(r["name"], (0, 0))
-        out.append({"name": r["name"], "created_at": r["created_at"], "decisions": n, "units": units,
-                    "double_coding": assigned.get(r["name"], 0)})
-    return out
+    return table.activity(review.connect())

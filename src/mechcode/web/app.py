@@ -19,9 +19,11 @@ from fastapi.responses import JSONResponse, Response
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from mechcode.errors import MechcodeError
-from mechcode.loop.service import Forbidden, InvalidRequest, LoopService, NotFound
-from mechcode.web.auth import MAX_BODY, REVIEWER_KEY, Guard
 from mechcode.loop import worklog
+from mechcode.loop.access import Forbidden, InvalidRequest, NotFound
+from mechcode.loop.service import LoopService
+from mechcode.web.auth import MAX_BODY, REVIEWER_KEY, Guard
+from mechcode.web.identity import ReviewIdentity
 from mechcode.web.schemas import DecisionIn, RangeRejectIn, SpanIn, UndoIn
 
 log = logging.getLogger(__name__)
@@ -59,18 +61,20 @@ def _validation_message(exc: RequestValidationError) -> str:
     return "invalid request: " + "; ".join(parts)
 
 
+# the loop's refusals as HTTP statuses (a handler is looked up by the exception's class hierarchy)
+REFUSALS = ((NotFound, 404), (Forbidden, 403), (MechcodeError, 400))
+
+
+def _refusal(status: int):
+    async def refuse(_req: Request, exc: Exception):
+        return JSONResponse({"error": str(exc)}, status_code=status)
+
+    return refuse
+
+
 def _handlers(app: FastAPI) -> None:
-    @app.exception_handler(NotFound)
-    async def not_found(_req: Request, exc: NotFound):
-        return JSONResponse({"error": str(exc)}, status_code=404)
-
-    @app.exception_handler(Forbidden)
-    async def forbidden(_req: Request, exc: Forbidden):
-        return JSONResponse({"error": str(exc)}, status_code=403)
-
-    @app.exception_handler(MechcodeError)
-    async def invalid(_req: Request, exc: MechcodeError):
-        return JSONResponse({"error": str(exc)}, status_code=400)
+    for cls, status in REFUSALS:
+        app.add_exception_handler(cls, _refusal(status))
 
     @app.exception_handler(RequestValidationError)
     async def unprocessable(_req: Request, exc: RequestValidationError):
@@ -191,8 +195,6 @@ def create_app(service: LoopService, token: str, max_body: int = MAX_BODY, loopb
 
     Besides ``token`` (the server's own), every reviewer's personal token is accepted, and the
     session cookie a token URL opens (:class:`mechcode.web.identity.ReviewIdentity`)."""
-    from mechcode.web.identity import ReviewIdentity
-
     app = FastAPI(title="mechcode reviewer", docs_url=None, redoc_url=None, openapi_url=None)
     app.state.service = service
     _handlers(app)

@@ -10,7 +10,7 @@ from __future__ import annotations
 import secrets
 
 from mechcode.store import sessions
-from mechcode.team.reviewers import authenticate, hash_token
+from mechcode.team.reviewers import authenticate, hash_token, holds_token
 
 
 class ReviewIdentity:
@@ -44,7 +44,4 @@ class ReviewIdentity:
         reviewer, token_hash = found
         if reviewer is None:
             return secrets.compare_digest(token_hash, self._server_hash), None
-        row = self.review.connect().execute("SELECT token_hash FROM reviewers WHERE name = ?",
-                                            (reviewer,)).fetchone()
-        valid = row is not None and secrets.compare_digest(row["token_hash"], token_hash)
-        return (True, reviewer) if valid else (False, None)
+        return (True, reviewer) if holds_token(self.review, reviewer, token_hash) else (False, None)

@@ -1,10 +1,5 @@
-"""Team coding in the reviewer loop: who is acting, what they may see, the team queues.
+"""What a reviewer sees in the loop: code views, unit history, the team queues.
 
-- Identity: a request signed with a reviewer's personal token acts as that reviewer only
-  (:func:`resolve_reviewer`); one signed with the server token reads as any reviewer (the
-  server's ``--reviewer`` by default). Coding is stricter (:func:`resolve_coder`): once the
-  review has named reviewers, a decision, span or undo is attributed from the token only, and
-  the server token codes as the server's ``--reviewer`` only, never as a named reviewer.
 - Blind double coding: codes shown to a reviewer come from
   :func:`mechcode.team.assign.visible_codes`; a unit's history hides the other coder's
   events while the unit is blind (:func:`unit_history`).
@@ -15,54 +10,10 @@ from __future__ import annotations
 
 from typing import Any, Iterable, Mapping
 
-from mechcode.errors import MechcodeError
+from mechcode.team.adjudicate import disagreements
 
 TEAM_MODES = ("adjudicate", "recode")
 CODE_FIELDS = ("mechanisms", "role", "polarity", "reviewer", "action", "decision_id", "note")
-
-
-class Forbidden(MechcodeError):
-    """A request that the signed-in reviewer may not make (acting or reading as someone else)."""
-
-
-def resolve_reviewer(signed_in: str | None, requested: str | None, default: str) -> str:
-    """The reviewer a request acts as.
-
-    With a personal token (``signed_in``) that reviewer, and a different ``requested`` name is
-    refused; with the server token the ``requested`` name, else the server's ``default``.
-    """
-    if signed_in is None:
-        return requested or default
-    if requested and requested != signed_in:
-        raise Forbidden(f"you are signed in as {signed_in!r} with a personal token: you cannot act or read "
-                        f"as {requested!r}")
-    return signed_in
-
-
-def resolve_coder(signed_in: str | None, requested: str | None, default: str, named: Iterable[str]) -> str:
-    """The reviewer a coding request (decision, span, undo) is attributed to.
-
-    Without named reviewers this is :func:`resolve_reviewer`. With named reviewers the token
-    alone decides: a personal token codes as its reviewer; the server token codes as the
-    server's ``default`` reviewer, and is refused when that name, or the one requested, is a
-    named reviewer's (only their personal token may code for them)."""
-    named = set(named)
-    if signed_in is not None or not named:
-        return resolve_reviewer(signed_in, requested, default)
-    if requested and requested != default:
-        raise Forbidden(f"the server token cannot code as {requested!r}: this review has named reviewers, "
-                        "so each codes with their personal token (mechcode reviewer add)")
-    if default in named:
-        raise Forbidden(f"the server token cannot code as the named reviewer {default!r}; "
-                        "open the page with that reviewer's personal token")
-    return default
-
-
-def check_undo(actor: str, decision: Mapping[str, Any], strict: bool) -> None:
-    """A reviewer may only undo their own decisions (``strict``: always; else only when signed in)."""
-    if strict and decision["reviewer"] != actor:
-        raise Forbidden(f"decision {decision['id']} was made by {decision['reviewer']!r}; "
-                        f"you ({actor!r}) can only undo your own decisions")
 
 
 def code_view(code: Mapping[str, Any] | None) -> dict[str, Any] | None:
@@ -83,8 +34,6 @@ def others_double(assigned: Mapping[int, Iterable[str]], reviewer: str) -> set[i
 
 def adjudication_list(review) -> list[dict[str, Any]]:
     """The disagreements to adjudicate, in reading order (``team.adjudicate.disagreements``)."""
-    from mechcode.team.adjudicate import disagreements
-
     return disagreements(review)
 
 
