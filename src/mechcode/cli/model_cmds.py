@@ -14,7 +14,8 @@ import click
 from mechcode.cli.options import quiet_opt
 from mechcode.errors import DataError, ModelError
 
-BACKEND_HELP = "Backend: sparse (default; TF-IDF + calibrated linear models), zeroshot (no labels), embed, finetune."
+BACKEND_HELP = ("Backend: sparse (default; the codebook prior + TF-IDF calibrated linear models), "
+                "zeroshot (codebook only, no labels), embed, finetune (experimental).")
 param_opt = click.option(
     "--param", "params", multiple=True, metavar="KEY=VALUE",
     help="Backend hyperparameter, repeatable; VALUE is read as JSON when it parses (4, 0.5, true, null, [1,2]) "
@@ -62,7 +63,8 @@ def _slug(text: str) -> str:
 @click.option("--out", type=click.Path(file_okay=False, path_type=str),
               help="Model directory to create (must not exist or be empty). Without REVIEW_DIR.")
 @click.option("--seed-data", type=click.Path(dir_okay=False, path_type=str),
-              help="With REVIEW_DIR: extra labelled units JSONL added to the review's accepted decisions.")
+              help="With REVIEW_DIR: a labelled units JSONL recorded as a training source of the review "
+                   "(once; every later retrain, train, code and the page keep using it).")
 @click.option("--backend", default="sparse", show_default=True, help=BACKEND_HELP)
 @param_opt
 @click.option("--no-holdout", is_flag=True, help="Skip the 20% group-holdout figures in the card (trains once).")
@@ -80,7 +82,9 @@ def train(review_dir, data, codebook_path, out, seed_data, backend, params, no_h
       mechcode train --data units.jsonl --codebook codebook.yaml --backend sparse --out DIR
       mechcode train REVIEW_DIR [--seed-data units.jsonl] [--backend sparse]
 
-    The second trains on the review's accepted/corrected decisions (plus --seed-data),
+    The second trains on all the review's training sources: its codebook (definitions,
+    examples, the CMO role primer), every seed file ever recorded (--seed-data records one)
+    and its accepted/corrected decisions;
     writes REVIEW_DIR/models/VERSION and registers it in the review. The directory holds the
     backend's files (safe formats only) and model.json, the card: backend, hyperparameters,
     data hash, codebook version, training and holdout metrics, creation time and the SHA-256
@@ -95,19 +99,16 @@ def train(review_dir, data, codebook_path, out, seed_data, backend, params, no_h
         if data or codebook_path or out:
             raise click.UsageError("with REVIEW_DIR, use --seed-data for extra data; --data/--codebook/--out "
                                    "are for training from files")
-        from mechcode.models.base import LabelledUnit
+        from mechcode.loop.retrain import add_seed_file, training_set
         from mechcode.store.review import Review
 
         rv = Review.open(review_dir)
         codebook = rv.codebook
-        units = [LabelledUnit.from_dict(d) for d in rv.labelled_units()]
         if seed_data:
-            from mechcode.models.data import read_labelled
-
-            seed = read_labelled(seed_data, codebook)
-            for u in seed:
-                u.id, u.group = f"seed:{u.id}", f"seed:{u.group if u.group is not None else u.id}"
-            units += seed
+            src, added = add_seed_file(rv, seed_data)
+            click.echo(f"{'recorded' if added else 'already recorded'}: training source {src['name']} "
+                       f"({src['n_units']} units, sha256 {src['sha256'][:12]})", err=True)
+        units, counts = training_set(rv)
         version, out_dir = free_version(rv, backend, units)
         uri_base = rv.path
         registry_name = registry_name or f"{_slug(Path(rv.path).name)}-{backend}"
@@ -122,12 +123,13 @@ def train(review_dir, data, codebook_path, out, seed_data, backend, params, no_h
         codebook = load_codebook(codebook_path)
         units = read_labelled(data, codebook)
         version, out_dir = None, Path(out)
+        counts = {"data": len(units)}
         uri_base = "experiments"
         registry_name = registry_name or f"mechcode-{backend}"
     if not units:
         click.echo("no labelled units yet: training on the codebook definitions only", err=True)
     card = train_model(units, codebook, backend, out_dir, holdout=not no_holdout, version=version,
-                       progress=not quiet, **hp)
+                       progress=not quiet, sources=counts, **hp)
     if not no_track:
         card = track_model(tracking_uri or _default_uri(uri_base), card, out_dir, registry_name)
     if review_dir:
@@ -147,6 +149,8 @@ def _print_card(card: dict, out_dir: Path) -> None:
     m = card.get("metrics", {})
     ho = m.get("holdout") or {}
     line = f"model {card['version']} ({card['backend']}, {card['n_units']} units) -> {out_dir}"
+    if card.get("sources"):
+        line += "; sources " + ", ".join(f"{k} {v}" for k, v in card["sources"].items())
     if ho:
         line += (f"; holdout mechanism macro-F1 {ho.get('mechanism_macro_f1')}, "
                  f"role macro-F1 {ho.get('role_macro_f1')}")
@@ -190,7 +194,8 @@ def predict(model_dir, input_path, output_path, batch_size, quiet) -> None:
 @click.argument("review_dir", type=click.Path(file_okay=False, path_type=str))
 @click.option("--model", "model_ref", default=None, metavar="DIR|VERSION",
               help="A model directory, or the version of a model registered in the review. "
-                   "Default: the review's latest model, or a new zeroshot model if it has none.")
+                   "Default: the review's latest model, or a new sparse model (the codebook prior plus "
+                   "whatever the review's training sources hold) if it has none.")
 @click.option("--backend", default=None,
               help="Build a new model of this backend from the review's labelled units (none needed for "
                    "zeroshot), register it and use it.")
@@ -240,19 +245,20 @@ def _suggest_model(rv, model_ref, backend, uri: str | None, quiet: bool) -> dict
                                  mlf.get("registry_version"))
     if backend is None and rv.latest_model() is not None:
         return rv.latest_model()
-    return _build_for_review(rv, backend or "zeroshot", uri, quiet)
+    return _build_for_review(rv, backend or "sparse", uri, quiet)
 
 
 def _build_for_review(rv, backend: str, uri: str | None, quiet: bool) -> dict[str, Any]:
     """Train (zeroshot: build) a model into the review, track it unless ``uri`` is None, register it."""
-    from mechcode.models.base import LabelledUnit
+    from mechcode.loop.retrain import training_set
     from mechcode.models.tracking import track_model
     from mechcode.models.train import free_version, train_model
 
-    units = [] if backend == "zeroshot" else [LabelledUnit.from_dict(d) for d in rv.labelled_units()]
+    units, counts = ([], None) if backend == "zeroshot" else training_set(rv)
     version, out_dir = free_version(rv, backend, units)
     click.echo(f"building a {backend} model {version}", err=True)
-    card = train_model(units, rv.codebook, backend, out_dir, version=version, progress=not quiet)
+    card = train_model(units, rv.codebook, backend, out_dir, version=version, progress=not quiet,
+                       sources=counts)
     if uri is not None:
         card = track_model(uri, card, out_dir, f"{_slug(Path(rv.path).name)}-{backend}")
     mlf = card.get("mlflow", {})

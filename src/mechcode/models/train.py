@@ -76,11 +76,12 @@ def holdout_metrics(units: list[LabelledUnit], codebook: Codebook, backend: str,
 
 def train_model(units: list[LabelledUnit], codebook: Codebook, backend: str, out_dir: str | Path,
                 holdout: bool = True, version: str | None = None, progress: bool = False,
-                **params: Any) -> dict[str, Any]:
+                sources: dict[str, int] | None = None, **params: Any) -> dict[str, Any]:
     """Fit ``backend`` on ``units`` + ``codebook``, write the model directory ``out_dir``; the card.
 
     With ``holdout`` (and enough paragraphs) the card also gets scores of a model trained on
-    80 % of the groups and tested on the rest; ``progress`` shows the stages on stderr.
+    80 % of the groups and tested on the rest; ``progress`` shows the stages on stderr;
+    ``sources`` (units per training source) is recorded in the card as ``sources``.
     """
     from tqdm import tqdm
 
@@ -114,6 +115,7 @@ def train_model(units: list[LabelledUnit], codebook: Codebook, backend: str, out
         "codebook": {"name": codebook.name, "version": codebook.version, "fingerprint": codebook.fingerprint(),
                      "mechanisms": label_space(codebook)},
         "metrics": metrics, "train_seconds": round(train_s, 3), "mechcode_version": __version__,
+        "sources": sources or {"data": len(units)},
     }
     out_dir.parent.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix=f".{out_dir.name}.", dir=out_dir.parent))

@@ -31,6 +31,13 @@ Added by version 2 (team coding and codebook revisions):
   themselves are never rewritten; see ``mechcode.store.revisions``).
 - ``models.stale``: why a model no longer matches the current codebook (NULL
   while it does); set when the codebook changes, so the next retrain uses it.
+
+Added by the training-sources migration:
+
+- ``training_sources``: labelled data a review's models train on besides its own decisions
+  and its codebook (``kind`` ``seed``: a warm-start file). The units are stored in the row
+  (JSON), with the file's SHA-256 and the codebook version their labels refer to, so every
+  retrain uses them however the server or command was started (``mechcode.store.sources``).
 """
 from __future__ import annotations
 
@@ -179,6 +186,20 @@ MIGRATIONS: list[str] = [
     );
     CREATE INDEX codebook_changes_versions ON codebook_changes(version_from, version_to);
     ALTER TABLE models ADD COLUMN stale TEXT;
+    """,
+    # training sources: labelled data files a review's models always train on
+    """
+    CREATE TABLE IF NOT EXISTS training_sources (
+        id INTEGER PRIMARY KEY,
+        kind TEXT NOT NULL,
+        name TEXT NOT NULL,
+        path TEXT,
+        sha256 TEXT NOT NULL UNIQUE,
+        codebook_version TEXT NOT NULL,
+        n_units INTEGER NOT NULL,
+        units TEXT NOT NULL,
+        added_at TEXT NOT NULL
+    );
     """,
 ]
 
