@@ -35,10 +35,17 @@ _PATTERNS = [
     r"\bdoi\s*:|\bdoi\.org\b|\bhttps?://",
     r"\b(data\s+availability|availability\s+of\s+data|supplementary\s+(material|file)|additional\s+file\s+\d)",
     r"^\s*(abbreviations|keywords?|key\s+words)\b",
+    r"^\s*[A-Z][A-Za-z]*[A-Z][A-Za-z0-9-]*\s*:\s*[A-Z]",  # abbreviation lists ("RCT: randomised ...")
+    r"\b(would\s+like\s+to\s+thank|are\s+grateful\s+to|declares?\s*:|"
+    r"views\s+(and\s+opinions\s+)?expressed)\b",
+    r"\b(consultan(t|cy)|honoraria|patent)\b.{0,80}\b(compan(y|ies)|manufactur|device|products?)",
+    r"\btrial\s+registration\b|\bISRCTN\d*|\bNCT\d{6,}",
     r"^\s*(figure|fig\.?|table|box|appendix)\s*[0-9ivxA-Z]+\b",
     r"\b(department|school|faculty|institute)\s+of\b.{0,80}\b(university|college|hospital)\b",
 ]
 _RE = re.compile("|".join(f"(?:{p})" for p in _PATTERNS), re.IGNORECASE)
+# case matters: "X is supported by Cancer Research UK" (a funder's name), not "by their managers"
+_CASED = re.compile(r"\b(is|are|was|were)\s+(supported|funded)\s+by\s+(the\s+)?[A-Z]")
 _WORDS = re.compile(r"[A-Za-z]{2,}")
 
 
@@ -51,4 +58,4 @@ def is_boilerplate(text: str) -> bool:
     if len(words) <= 8 and not re.search(r"[.!?:;]\s*$", t) and t[:1].isupper() and t == t.strip():
         if sum(w[0].isupper() for w in words) >= len(words) - 1:  # Title Case heading
             return True
-    return bool(_RE.search(t))
+    return bool(_RE.search(t) or _CASED.search(t))
