@@ -42,8 +42,12 @@ CONFIGS = {
     "sparse-noprior-clean-primer": ("sparse", {"prior": "none"}),
     "sparse-prior-tfidf": ("sparse", {"prior": "tfidf"}),
     "sparse-prior-minilm": ("sparse", {"prior": "minilm"}),
+    "sparse-prior-tfidf-rolesent": ("sparse", {"prior": "tfidf", "role_context": False}),
+    "sparse-prior-tfidf-pw1": ("sparse", {"prior": "tfidf", "primer_weight": 1.0}),
+    "sparse-prior-tfidf-rolesent-pw1": ("sparse", {"prior": "tfidf", "role_context": False, "primer_weight": 1.0}),
     "embed-noprior": ("embed", {"prior": "none", "primer": False}),
     "embed-prior-minilm": ("embed", {"prior": "minilm"}),
+    "embed-prior-tfidf": ("embed", {"prior": "tfidf"}),
 }
 
 

@@ -47,6 +47,14 @@ _RE = re.compile("|".join(f"(?:{p})" for p in _PATTERNS), re.IGNORECASE)
 # case matters: "X is supported by Cancer Research UK" (a funder's name), not "by their managers"
 _CASED = re.compile(r"\b(is|are|was|were)\s+(supported|funded)\s+by\s+(the\s+)?[A-Z]")
 _WORDS = re.compile(r"[A-Za-z]{2,}")
+# a sentence without any of these cannot match a pattern: skip the regexes (speed)
+_KEYS = ("interest", "conflict", "declar", "fund", "grant", "award", "ethic", "review board", "irb", "consent",
+         "contribut", "conceiv", "drafted", "wrote", "revised", "approved", "acknowledg", "thank", "grateful",
+         "correspond", "mail", "@", "licen", "commons", "open access", "copyright", "rights", "received",
+         "accepted", "published", "doi", "http", "availab", "supplementary", "additional file", "abbreviation",
+         "keyword", "key word", "fig", "table", "box", "appendix", "department", "school", "faculty",
+         "institute", "views", "consultan", "honorari", "patent", "registration", "isrctn", "nct", "supported",
+         "financed", "commissioned")
 
 
 def is_boilerplate(text: str) -> bool:
@@ -58,4 +66,7 @@ def is_boilerplate(text: str) -> bool:
     if len(words) <= 8 and not re.search(r"[.!?:;]\s*$", t) and t[:1].isupper() and t == t.strip():
         if sum(w[0].isupper() for w in words) >= len(words) - 1:  # Title Case heading
             return True
+    low = t.lower()
+    if ":" not in t[:40] and not any(k in low for k in _KEYS):
+        return False
     return bool(_RE.search(t) or _CASED.search(t))

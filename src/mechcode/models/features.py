@@ -11,6 +11,7 @@ training and prediction alike, so both always see the same features.
 from __future__ import annotations
 
 import re
+from functools import lru_cache
 from typing import Any
 
 import numpy as np
@@ -29,6 +30,7 @@ def clean(text: str) -> str:
     return " ".join(_CITE.sub(" ", text or "").split())
 
 
+@lru_cache(maxsize=200_000)
 def content_term(term: str) -> bool:
     """An n-gram made of content words only (no stopword, no number) -- for rationales."""
     from sklearn.feature_extraction.text import ENGLISH_STOP_WORDS
@@ -123,6 +125,11 @@ class Features:
             C = self.ctx.transform(list(uniq)) * self.context_weight
             blocks.append(C[[uniq[c] for c in ctx]])
         return sp.hstack(blocks, format="csr", dtype=np.float32)
+
+    @property
+    def n_sentence(self) -> int:
+        """Columns of the sentence blocks (word + character), before the context block."""
+        return self.n_word + (len(self.char.vocabulary_) if self.char is not None else 0)
 
     @property
     def n_word(self) -> int:

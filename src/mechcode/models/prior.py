@@ -42,17 +42,20 @@ PRIOR_DEFAULTS: dict[str, Any] = {
     "prior": "tfidf",           # encoder of the codebook prior: tfidf | minilm | none (no prior)
     "prior_k_mechanism": 400.0,  # labelled units at which prior and learned weigh the same
     "prior_k_role": 150.0,
+    "primer_weight": 0.0,        # how much a primer statement counts towards the learned role weight
 }
 
 
-def evidence_weight(units: Sequence[Any], task: str) -> float:
+def evidence_weight(units: Sequence[Any], task: str, primer_weight: float = 0.0) -> float:
     """How much labelled data the learned part has for ``task`` (see the module docstring)."""
     n = 0.0
+    if task == "role" and primer_weight > 0:
+        from mechcode.models.primer import load_primer
+
+        n += primer_weight * len(load_primer())
     for u in units:
         origin = getattr(u, "origin", None)
         if origin == "primer":
-            continue
-        if task == "mechanism" and origin == "primer":
             continue
         if task == "role" and getattr(u, "role", None) is None:
             continue
@@ -66,7 +69,8 @@ def weights(units: Sequence[Any], params: dict[str, Any]) -> dict[str, float]:
         return {"mechanism": 1.0, "role": 1.0}
     out = {}
     for task in ("mechanism", "role"):
-        n, k = evidence_weight(units, task), float(params[f"prior_k_{task}"])
+        n = evidence_weight(units, task, float(params.get("primer_weight", 0.0)) if params.get("primer") else 0.0)
+        k = float(params[f"prior_k_{task}"])
         out[task] = n / (n + k) if n + k > 0 else 0.0
     return out
 

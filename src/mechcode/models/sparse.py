@@ -61,6 +61,7 @@ DEFAULTS: dict[str, Any] = {
     "rationale_terms": 5,
     "seed": 0,
     "primer": True,            # the CMO role primer's statements as extra role / polarity units
+    "role_context": True,      # False: the role head sees the sentence only, not its paragraph
     "clean": True,             # drop citation markers, numbers and URLs before featurising
     **PRIOR_DEFAULTS,          # the codebook prior and how fast learning takes over (mechcode.models.prior)
 }
@@ -248,7 +249,7 @@ class SparseBackend:
         X = self.features.fit_transform([e.text for e in ex], [e.context for e in ex])
         self.heads = {}
         self._fit_mechanisms(X, ex)
-        self._fit_task(X, ex, "role", list(ROLE_IDS), p["role_C"])
+        self._fit_task(self._role_X(X), ex, "role", list(ROLE_IDS), p["role_C"])
         self._fit_task(X, ex, "polarity", list(POLARITY_IDS[::-1]), p["C"])  # classes ["-", "+"]
         self._W = None
         return self
@@ -304,7 +305,7 @@ class SparseBackend:
         p_any = self.heads["any"].proba(X)
         if self.params["hierarchical"]:
             mech = mech * p_any[:, None]
-        a = {"mechanisms": mech, "no_mechanism": 1.0 - p_any, "role": self.heads["role"].proba(X),
+        a = {"mechanisms": mech, "no_mechanism": 1.0 - p_any, "role": self.heads["role"].proba(self._role_X(X)),
              "polarity": self.heads["polarity"].proba(X)}  # P("+"); classes ["-", "+"]
         if self.prior is not None:
             a = blend(self.prior.predict_arrays(units), a, self.w)
@@ -331,6 +332,16 @@ class SparseBackend:
                                   {"+": pol[i], "-": 1.0 - pol[i]}, rationale, a["no_mechanism"][i]))
         return out
 
+    def _role_X(self, X):
+        """The role head's features: without the paragraph block unless ``role_context``."""
+        if self.params["role_context"] or self.features.ctx is None:
+            return X
+        import scipy.sparse as sp
+
+        keep = np.ones(X.shape[1], dtype=np.float32)
+        keep[self.features.n_sentence:] = 0.0
+        return X @ sp.diags(keep)
+
     def _rationale(self, X, i: int, mech: str | None, role: str, coefs: dict) -> list[dict[str, Any]]:
         """The word n-grams of unit ``i`` that push most towards its top mechanism and role.
 
@@ -351,9 +362,13 @@ class SparseBackend:
                 continue
             contrib = val * coef[idx]
             names = self.features.word_names()
-            terms = [str(names[idx[t]]) for t in np.argsort(-contrib) if contrib[t] > 0]
-            terms = [t for t in terms if content_term(t)]  # highlights: content words only
-            out.append({"task": task, "label": label, "terms": terms[: self.params["rationale_terms"]]})
+            terms = []
+            for t in np.argsort(-contrib):  # highlights: content words only
+                if contrib[t] <= 0 or len(terms) >= self.params["rationale_terms"]:
+                    break
+                if content_term(str(names[idx[t]])):
+                    terms.append(str(names[idx[t]]))
+            out.append({"task": task, "label": label, "terms": terms})
         if not out or out[0]["task"] != "mechanism":
             out.insert(0, {"task": "mechanism", "label": mech, "terms": []})
         return out

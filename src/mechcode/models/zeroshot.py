@@ -183,7 +183,8 @@ class ZeroShotBackend:
             if cols.any():
                 s = sims[:, cols]
                 kk = min(k, s.shape[1])
-                out[:, j] = s.max(axis=1) if kk == 1 else -np.sort(-s, axis=1)[:, :kk].mean(axis=1)
+                out[:, j] = s.max(axis=1) if kk == 1 else \
+                    np.partition(s, s.shape[1] - kk, axis=1)[:, s.shape[1] - kk:].mean(axis=1)
         return out
 
     def _fit_temperature(self) -> float:
