@@ -57,6 +57,15 @@ def train_into(review, units: list, backend_name: str, params: dict[str, Any] | 
     return version, models_dir / version, card
 
 
+def initial_settings(backend: str, params: dict[str, Any] | None) -> dict[str, Any]:
+    """Hyperparameters of the initial model; a zeroshot ``encoder`` (``review --zeroshot-encoder``)
+    becomes the ``prior`` encoder of a learning backend."""
+    params = dict(params or {})
+    if backend != "zeroshot" and "encoder" in params:
+        params["prior"] = params.pop("encoder")
+    return params
+
+
 class ServingModel:
     """The current model version and its loaded backend (thread-safe, loaded lazily)."""
 
@@ -64,7 +73,7 @@ class ServingModel:
                  initial_params: dict[str, Any] | None = None):
         self.review = review
         self.initial_backend = initial_backend
-        self.initial_params = dict(initial_params or {})
+        self.initial_params = initial_settings(initial_backend, initial_params)
         self._lock = threading.RLock()
         self._backend = None
         latest = review.latest_model()
