@@ -181,3 +181,26 @@ def test_sources_kept_through_background_retrains_and_code(tmp_path):
     row = sched.run_once()
     assert row["status"] == "ok" and "fewer than the 69" in row["metrics"]["warning"]
     assert sched.sources_status()["warning"]
+
+
+@pytest.mark.slow
+def test_demo_codes_a_paper_the_model_did_not_train_on(tmp_path):
+    from click.testing import CliRunner
+
+    from mechcode.cli import cli
+
+    paper = SHARED / "bmchsr2014_malawi_qi_situational.pdf"
+    if not paper.is_file():
+        pytest.skip("shared PDFs not available")
+    r = CliRunner().invoke(cli, ["demo", "--out", str(tmp_path / "demo"), "--paper", str(paper)])
+    assert r.exit_code == 0, r.output
+    assert "did not train on bmchsr2014_malawi_qi_situational.pdf" in r.output
+    from mechcode.store.review import Review
+
+    rv = Review.open(tmp_path / "demo")
+    card = rv.latest_model()["card"]
+    assert card["sources"]["seed:units.jsonl"] == 258 and card["sources"]["decisions"] == 0
+    sugg = rv.suggestions()
+    assert len(sugg) == rv.count_units() > 100
+    share = sum(max(s["mechanisms"].values()) >= 0.5 for s in sugg.values()) / len(sugg)
+    assert share < 0.5  # most sentences of a primary study are not evidence of a mechanism
