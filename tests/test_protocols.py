@@ -106,6 +106,18 @@ def test_primer_is_left_out_one_domain_at_a_time(codebook):
     assert [f["name"] for f in part["folds"]] == ["domain housing", "domain schools"]
     # the keyword rule reads "setting" -> C, "felt/trust/believed" -> M, "reduced/outcomes/improved" -> O
     assert part["curve"][0]["results"]["keyword"]["cmo_macro_f1"] == 1.0
+    # a backend that loads the primer itself is told which domain is held out
+    from mechcode.models.protocols import domain_folds
+    from mechcode.models.transfer import environment
+
+    folds = domain_folds(primer, _box_rows(), train_on_primer=False)
+    assert folds[0].env == {"MECHCODE_PRIMER_EXCLUDE": "housing"}
+    assert not any(u.id.startswith("schools") for u in folds[0].pool)
+    import os
+
+    with environment(folds[1].env):
+        assert os.environ["MECHCODE_PRIMER_EXCLUDE"] == "schools"
+    assert "MECHCODE_PRIMER_EXCLUDE" not in os.environ
 
 
 def test_take_groups_is_nested_by_whole_groups():

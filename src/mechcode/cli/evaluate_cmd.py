@@ -57,8 +57,12 @@ def _fractions(text: str) -> tuple[float, ...]:
                    "trains on definitions; off by default).")
 @click.option("--seed", default=0, show_default=True, help="Random seed of the fold assignment / group order.")
 @click.option("--primer", type=click.Path(dir_okay=False, path_type=str),
-              help="transfer-roles: a CMO role primer JSONL (fields id, text, domain, role, polarity), scored "
-                   "leave-one-domain-out; it also trains the box folds.")
+              help="A CMO role primer JSONL (fields id, text, domain, role, polarity). transfer-roles scores it "
+                   "leave-one-domain-out and trains the box folds on it; primary-studies and off-topic train on "
+                   "it. Its units teach role and polarity (marked origin: primer).")
+@click.option("--primer-as-training/--no-primer-as-training", default=True, show_default=True,
+              help="Add the --primer statements to the training data. Turn off for backends that load the primer "
+                   "themselves (the held-out domain is then passed in MECHCODE_PRIMER_EXCLUDE).")
 @click.option("--train-data", multiple=True, type=click.Path(dir_okay=False, path_type=str),
               help="primary-studies, off-topic: extra labelled JSONL the model trains on (repeatable), e.g. the "
                    "seed corpus and the primer. Never the tested corpus.")
@@ -72,8 +76,8 @@ def _fractions(text: str) -> tuple[float, ...]:
 @_tracking
 @quiet_opt
 def evaluate(data, codebook_path, backend, protocol, output, folds, params, baselines, zeroshot_encoder, threshold,
-             include_definition_units, seed, primer, train_data, papers, extract_cache, fractions, tracking_uri,
-             no_track, quiet) -> None:
+             include_definition_units, seed, primer, primer_as_training, train_data, papers, extract_cache,
+             fractions, tracking_uri, no_track, quiet) -> None:
     """Measure a backend on labelled data, side by side with baselines, and write a JSON report.
 
     grouped-cv and definitions-to-evidence report macro- and per-class precision/recall/F1
@@ -101,7 +105,8 @@ def evaluate(data, codebook_path, backend, protocol, output, folds, params, base
     out.parent.mkdir(parents=True, exist_ok=True)
     if protocol in TRANSFER:
         report = _transfer(protocol, data, codebook, backend, parse_params(params), names, zeroshot_encoder,
-                           threshold, seed, primer, train_data, papers, extract_cache, _fractions(fractions), quiet)
+                           threshold, seed, (primer, primer_as_training), train_data, papers, extract_cache,
+                           _fractions(fractions), quiet)
     else:
         report = _classic(data, codebook, backend, protocol, folds, params, names, zeroshot_encoder, threshold,
                           seed, include_definition_units, out, quiet)
@@ -145,10 +150,13 @@ def _transfer(protocol, data, codebook, backend, params, names, encoder, thresho
             s.params["encoder"] = encoder
     log = None if quiet else (lambda m: click.echo(m, err=True))
     rows = _rows(data, codebook)
+    primer, primer_trains = primer
+    primer_units = _rows(primer, codebook) if primer else []
     sources = [r for path in train_data for r in _rows(path, codebook)]
+    if primer_trains:
+        sources += pr.primer_rows(primer_units)
     if protocol == "transfer-roles":
-        result = pr.transfer_roles(rows, codebook, specs, _rows(primer, codebook) if primer else None,
-                                   fractions, seed, log)
+        result = pr.transfer_roles(rows, codebook, specs, primer_units or None, fractions, seed, log, primer_trains)
     elif protocol == "primary-studies":
         result = pr.primary_studies(rows, codebook, specs, sources, fractions, seed, threshold, log)
     else:

@@ -31,8 +31,17 @@ from mechcode.models.transfer import FRACTIONS, Fold, Spec, fit_predict, headlin
 TRANSFER_PROTOCOLS = ("transfer-roles", "primary-studies", "off-topic")
 
 
+PRIMER_EXCLUDE = "MECHCODE_PRIMER_EXCLUDE"  # domains a backend that loads the primer itself leaves out
+
+
 def _units(rows: Sequence[dict[str, Any]]) -> list[LabelledUnit]:
     return [LabelledUnit.from_dict(r) for r in rows]
+
+
+def primer_rows(rows: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Primer statements marked as such (``origin: primer``: role and polarity only, for backends
+    that read the origin) and grouped by domain."""
+    return [{**r, "origin": "primer", "group": r.get("group") or f"primer:{r.get('domain')}"} for r in rows]
 
 
 def paper_of(row: dict[str, Any]) -> str:
@@ -67,31 +76,35 @@ def box_folds(rows: Sequence[dict[str, Any]]) -> list[Fold]:
     return folds
 
 
-def domain_folds(primer: Sequence[dict[str, Any]], others: Sequence[dict[str, Any]]) -> list[Fold]:
-    """Leave-one-domain-out folds over the primer; ``others`` (e.g. the seed corpus) also train."""
+def domain_folds(primer: Sequence[dict[str, Any]], others: Sequence[dict[str, Any]],
+                 train_on_primer: bool = True) -> list[Fold]:
+    """Leave-one-domain-out folds over the primer; ``others`` (e.g. the seed corpus) also train,
+    and so do the other domains unless ``train_on_primer`` is false (for backends that load the
+    primer themselves; the held-out domain is then named in ``MECHCODE_PRIMER_EXCLUDE``)."""
     for i, r in enumerate(primer):
         if not r.get("domain"):
             raise DataError(f"primer unit {r.get('id', i)}: no 'domain'")
     folds = []
     for d in sorted({r["domain"] for r in primer}):
         test = [r for r in primer if r["domain"] == d and r.get("role") not in (None, "none")]
-        rest = [r for r in primer if r["domain"] != d]
-        folds.append(Fold(f"domain {d}", _units(test), _units(rest) + _units(others)))
+        rest = primer_rows([r for r in primer if r["domain"] != d]) if train_on_primer else []
+        folds.append(Fold(f"domain {d}", _units(test), _units(rest) + _units(others), env={PRIMER_EXCLUDE: d}))
     return folds
 
 
 def transfer_roles(rows: Sequence[dict[str, Any]], codebook: Codebook, specs: Sequence[Spec],
                    primer: Sequence[dict[str, Any]] | None = None, fractions: Sequence[float] = FRACTIONS,
-                   seed: int = 0, log: Callable[[str], None] | None = None) -> dict[str, Any]:
+                   seed: int = 0, log: Callable[[str], None] | None = None,
+                   train_on_primer: bool = True) -> dict[str, Any]:
     """Leave-one-box-out on ``rows`` (and leave-one-domain-out on ``primer``), per training size."""
     parts: dict[str, Any] = {}
     folds = box_folds(rows)
-    if primer:  # the whole primer trains the box folds: it is not the box authors' text
+    if primer and train_on_primer:  # the whole primer trains the box folds: it is not the box authors' text
         for f in folds:
-            f.pool += _units(primer)
+            f.pool += _units(primer_rows(primer))
     parts["boxes"] = _part(folds, codebook, specs, fractions, seed, log)
     if primer:
-        parts["primer"] = _part(domain_folds(primer, rows), codebook, specs, fractions, seed, log)
+        parts["primer"] = _part(domain_folds(primer, rows, train_on_primer), codebook, specs, fractions, seed, log)
     return {"parts": parts, "summary": {name: headline(p["curve"]) for name, p in parts.items()}}
 
 

@@ -13,9 +13,11 @@ backends (``zeroshot``, ``keyword``) are fitted once per fold and reused at ever
 """
 from __future__ import annotations
 
+import os
 import time
+from contextlib import contextmanager
 from dataclasses import dataclass, field
-from typing import Any, Callable, Sequence
+from typing import Any, Callable, Iterator, Sequence
 
 import numpy as np
 
@@ -37,10 +39,30 @@ class Spec:
 
 @dataclass
 class Fold:
+    """One fold: ``env`` holds environment variables set while its models fit and predict (e.g.
+    ``MECHCODE_PRIMER_EXCLUDE``, so a backend that loads the role primer by itself leaves the
+    held-out domain out)."""
+
     name: str
     test: list[LabelledUnit]
     pool: list[LabelledUnit] = field(default_factory=list)
     base: list[LabelledUnit] = field(default_factory=list)
+    env: dict[str, str] = field(default_factory=dict)
+
+
+@contextmanager
+def environment(env: dict[str, str]) -> Iterator[None]:
+    """Set ``env`` for the duration of the block, then restore the previous values."""
+    old = {k: os.environ.get(k) for k in env}
+    os.environ.update(env)
+    try:
+        yield
+    finally:
+        for k, v in old.items():
+            if v is None:
+                os.environ.pop(k, None)
+            else:
+                os.environ[k] = v
 
 
 def specs_for(backend: str, params: dict[str, Any] | None, baselines: Sequence[str],
@@ -88,13 +110,14 @@ def group_order(pool: Sequence[LabelledUnit], seed: int, salt: int) -> list[str]
 
 
 def fit_predict(spec: Spec, train: list[LabelledUnit], test: list[LabelledUnit],
-                codebook: Codebook) -> tuple[list[dict[str, Any]], float]:
+                codebook: Codebook, env: dict[str, str] | None = None) -> tuple[list[dict[str, Any]], float]:
     """Predictions of ``spec`` trained on ``train`` for ``test``, and the seconds it took."""
     from mechcode.models.evaluate import make_backend
 
     t0 = time.perf_counter()
-    model = make_backend(spec.backend, spec.params).fit(train, codebook)
-    preds = model.predict(test) if test else []
+    with environment(env or {}):
+        model = make_backend(spec.backend, spec.params).fit(train, codebook)
+        preds = model.predict(test) if test else []
     return preds, time.perf_counter() - t0
 
 
@@ -116,12 +139,12 @@ def run_curve(folds: Sequence[Fold], codebook: Codebook, specs: Sequence[Spec],
         trains = [f.base + take_groups(f.pool, frac, o) for f, o in zip(folds, orders)]
         results, seconds = {}, {}
         for spec in specs:
-            if spec.backend in LABEL_FREE and spec.label in fixed:
+            if spec.backend in LABEL_FREE and spec.label in fixed:  # same codebook, same folds
                 preds, secs = fixed[spec.label]
             else:
                 preds, secs = [], 0.0
                 for f, tr in zip(folds, trains):
-                    p, s = fit_predict(spec, tr, f.test, codebook)
+                    p, s = fit_predict(spec, tr, f.test, codebook, f.env)
                     preds += p
                     secs += s
                 if spec.backend in LABEL_FREE:
