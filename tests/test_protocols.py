@@ -190,3 +190,24 @@ def test_cli_transfer_roles_and_errors(tmp_path):
     r = run(cli, ["evaluate", "--protocol", "transfer-roles", "--data", str(data), "--codebook", str(cb),
                   "--fractions", "0,2", "--output", str(out), "--no-track", "-q"])
     assert r.exit_code == 2 and "[0, 1]" in r.output
+
+
+def test_off_topic_on_a_shared_pdf_through_the_cli(pdf_dir, tmp_path):
+    """A physics paper: units are the store's sentences, the paper id is the file stem."""
+    from mechcode.models.protocols import pdf_units
+
+    pdf = pdf_dir / "atoms2016_positron_scattering.pdf"
+    units = pdf_units([pdf], tmp_path / "cache")
+    assert len(units) > 50 and {u.paper for u in units} == {"atoms2016_positron_scattering"}
+    assert all(u.text.strip() and u.text in u.context for u in units)
+    data, cb = md.write(tmp_path)
+    out = tmp_path / "off.json"
+    r = CliRunner().invoke(cli, ["evaluate", "--protocol", "off-topic", "--data", str(data), "--codebook", str(cb),
+                                 "--papers", str(pdf), "--extract-cache", str(tmp_path / "cache"), "--backend",
+                                 "keyword", "--baselines", "majority", "--output", str(out), "--no-track", "-q"])
+    assert r.exit_code == 0, r.output
+    rep = json.loads(out.read_text())
+    flagged = sum(any(w.startswith(("share", "shari", "visio", "build", "trust", "power", "gener", "conte"))
+                      for w in __import__("re").findall(r"[a-z]+", u.text.lower()) if len(w) > 3) for u in units)
+    assert rep["results"]["keyword"]["flagged"] == flagged and rep["n_units"] == len(units)
+    assert rep["summary"]["majority"]["share"] == 0.0
