@@ -133,8 +133,9 @@ def experiment():
     """Run experiment definitions (TOML files in experiments/) and report their results.
 
     An experiment file names the data, codebook, backends, seeds and a kind: ``cv``
-    (grouped cross-validation), ``learning-curve`` (F1 vs labelled units) or ``simulate``
-    (strategies x backends replayed as a review). Every run is tracked in MLflow (by default
+    (grouped cross-validation), ``learning-curve`` (F1 vs labelled units), ``simulate``
+    (strategies x backends replayed as a review) or ``mechanism-target`` (per-mechanism
+    evidence finding, as simulate --target mechanism). Every run is tracked in MLflow (by default
     ``mlflow.db`` beside the file) and a results table is written to ``results/NAME.md``.
     """
 
