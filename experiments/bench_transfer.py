@@ -64,22 +64,14 @@ def fmt(v, digits: int = 3) -> str:
     return "–" if v is None else f"{v:.{digits}f}"
 
 
-def roles_table(report: dict) -> list[str]:
-    parts = report["parts"]
-    head = "| backend | train units (boxes) | boxes C/M/O | boxes 5-way |"
-    if "primer" in parts:
-        head += " train units (primer) | primer C/M/O | primer 5-way |"
-    lines = [head, "|" + "---|" * (head.count("|") - 1)]
+def roles_table(report: dict, part: str = "boxes") -> list[str]:
+    lines = [f"| backend @ share | train units | C/M/O macro-F1 | 5-way role macro-F1 | C/M/O accuracy |",
+             "|---|---|---|---|---|"]
     for spec in report["backends"]:
-        for k, point in enumerate(parts["boxes"]["curve"]):
-            b = point["results"][spec["label"]]
-            row = [f"{spec['label']} @ {point['fraction']:g}", f"{point['train_units']:.0f}",
-                   fmt(b["cmo_macro_f1"]), fmt(b["role5_macro_f1"])]
-            if "primer" in parts:
-                p = parts["primer"]["curve"][k]
-                row += [f"{p['train_units']:.0f}", fmt(p["results"][spec["label"]]["cmo_macro_f1"]),
-                        fmt(p["results"][spec["label"]]["role5_macro_f1"])]
-            lines.append("| " + " | ".join(row) + " |")
+        for point in report["parts"][part]["curve"]:
+            r = point["results"][spec["label"]]
+            lines.append(f"| {spec['label']} @ {point['fraction']:g} | {point['train_units']:.0f} | "
+                         f"{fmt(r['cmo_macro_f1'])} | {fmt(r['role5_macro_f1'])} | {fmt(r['cmo_accuracy'])} |")
     return lines
 
 
@@ -131,7 +123,8 @@ def target_table(runs: list[dict]) -> list[str]:
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--backends", default="sparse,embed,zeroshot,majority,keyword")
-    ap.add_argument("--fractions", default="0,0.25,1")
+    ap.add_argument("--fractions", default="0,0.25,1", help="training sizes (boxes, primary studies)")
+    ap.add_argument("--primer-fractions", default="0,1", help="training sizes of the 14-fold primer part")
     ap.add_argument("--seeds", type=int, default=3, help="seeds of the per-mechanism simulation")
     ap.add_argument("--skip", default="", help="comma-separated: roles, primary, offtopic, simulate")
     ap.add_argument("--out", default=str(ROOT / "experiments" / "results" / "bench_transfer"))
@@ -143,6 +136,7 @@ def main(argv=None) -> int:
 
     specs = parse_specs(args.backends)
     fractions = tuple(float(f) for f in args.fractions.split(","))
+    primer_fractions = tuple(float(f) for f in args.primer_fractions.split(","))
     skip = {s.strip() for s in args.skip.split(",") if s.strip()}
     cb = load_codebook(SEED / "codebook.yaml")
     seed_rows = read_units(SEED / "units.jsonl")
@@ -155,19 +149,28 @@ def main(argv=None) -> int:
     md = [f"# Transfer benchmarks ({meta['date']})", "", DESIGNED_WITH, ""]
 
     def timed(name, fn):
-        t0 = time.perf_counter()
+        t0, c0 = time.perf_counter(), time.process_time()
         out = fn()
-        meta["seconds"][name] = round(time.perf_counter() - t0, 1)
+        meta["seconds"][name] = {"wall": round(time.perf_counter() - t0, 1), "cpu": round(time.process_time() - c0, 1)}
         log(f"{name}: {meta['seconds'][name]} s")
         return out
 
     if "roles" not in skip:
         rep = timed("transfer-roles", lambda: pr.finish_report(
-            "transfer-roles", specs, cb, 0.5, pr.transfer_roles(seed_rows, cb, specs, primer or None, fractions, log=log)))
+            "transfer-roles", specs, cb, 0.5, pr.transfer_roles(seed_rows, cb, specs, primer or None, fractions, log=log,
+                                                                parts=("boxes",))))
         results["transfer-roles"] = rep
         md += ["## transfer-roles", "", "Role macro-F1 on CMO statements the model did not train on; `@ f` = share of "
                "the training groups used (0 = codebook only). Boxes: leave-one-box-out, boxes 2, 4, 7 (one study) "
-               "together, 31 chain segments; primer: leave-one-domain-out.", "", *roles_table(rep), ""]
+               "together, 31 chain segments; the training side is sims2021 minus the held-out boxes, plus the "
+               "primer.", "", *roles_table(rep), ""]
+        if primer:
+            rep = timed("transfer-roles-primer", lambda: pr.finish_report(
+                "transfer-roles", specs, cb, 0.5, pr.transfer_roles(seed_rows, cb, specs, primer, primer_fractions,
+                                                                   log=log, parts=("primer",))))
+            results["transfer-roles-primer"] = rep
+            md += [f"Primer, leave-one-domain-out ({len({r['domain'] for r in primer})} domains, {len(primer)} "
+                   "statements); trained on sims2021 + the other domains:", "", *roles_table(rep, "primer"), ""]
     if "primary" not in skip:
         if PRIMARY.is_file():
             rep = timed("primary-studies", lambda: pr.finish_report(

@@ -66,7 +66,9 @@ def _slug(text: str) -> str:
               help="With REVIEW_DIR: extra labelled units JSONL added to the review's accepted decisions.")
 @click.option("--backend", default="sparse", show_default=True, help=BACKEND_HELP)
 @param_opt
-@click.option("--no-holdout", is_flag=True, help="Skip the 20% group-holdout figures in the card (trains once).")
+@click.option("--no-holdout", is_flag=True,
+              help="Skip the holdout figures in the card (trains once). The holdout is 20% of the papers (of the "
+                   "paragraphs where units have no paper id); units repeating a codebook definition never test.")
 @click.option("--registry-name", default=None,
               help="MLflow registered-model name (default mechcode-BACKEND, or REVIEWNAME-BACKEND).")
 @_tracking

@@ -95,17 +95,19 @@ def domain_folds(primer: Sequence[dict[str, Any]], others: Sequence[dict[str, An
 def transfer_roles(rows: Sequence[dict[str, Any]], codebook: Codebook, specs: Sequence[Spec],
                    primer: Sequence[dict[str, Any]] | None = None, fractions: Sequence[float] = FRACTIONS,
                    seed: int = 0, log: Callable[[str], None] | None = None,
-                   train_on_primer: bool = True) -> dict[str, Any]:
-    """Leave-one-box-out on ``rows`` (and leave-one-domain-out on ``primer``), per training size."""
-    parts: dict[str, Any] = {}
-    folds = box_folds(rows)
-    if primer and train_on_primer:  # the whole primer trains the box folds: it is not the box authors' text
-        for f in folds:
-            f.pool += _units(primer_rows(primer))
-    parts["boxes"] = _part(folds, codebook, specs, fractions, seed, log)
-    if primer:
-        parts["primer"] = _part(domain_folds(primer, rows, train_on_primer), codebook, specs, fractions, seed, log)
-    return {"parts": parts, "summary": {name: headline(p["curve"]) for name, p in parts.items()}}
+                   train_on_primer: bool = True, parts: Sequence[str] = ("boxes", "primer")) -> dict[str, Any]:
+    """Leave-one-box-out on ``rows`` (and leave-one-domain-out on ``primer``), per training size;
+    ``parts`` chooses which of the two to run."""
+    which, out = set(parts), {}
+    if "boxes" in which:
+        folds = box_folds(rows)
+        if primer and train_on_primer:  # the whole primer trains the box folds: it is not the box authors' text
+            for f in folds:
+                f.pool += _units(primer_rows(primer))
+        out["boxes"] = _part(folds, codebook, specs, fractions, seed, log)
+    if primer and "primer" in which:
+        out["primer"] = _part(domain_folds(primer, rows, train_on_primer), codebook, specs, fractions, seed, log)
+    return {"parts": out, "summary": {name: headline(p["curve"]) for name, p in out.items()}}
 
 
 def _part(folds: list[Fold], codebook, specs, fractions, seed, log) -> dict[str, Any]:
