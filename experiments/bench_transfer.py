@@ -126,6 +126,8 @@ def main(argv=None) -> int:
     ap.add_argument("--fractions", default="0,0.25,1", help="training sizes (boxes, primary studies)")
     ap.add_argument("--primer-fractions", default="0,1", help="training sizes of the 14-fold primer part")
     ap.add_argument("--seeds", type=int, default=3, help="seeds of the per-mechanism simulation")
+    ap.add_argument("--simulate-backends", default="sparse,zeroshot",
+                    help="backends of the per-mechanism simulation (embed retrains slowly on CPU)")
     ap.add_argument("--skip", default="", help="comma-separated: roles, primary, offtopic, simulate")
     ap.add_argument("--out", default=str(ROOT / "experiments" / "results" / "bench_transfer"))
     args = ap.parse_args(argv)
@@ -200,7 +202,7 @@ def main(argv=None) -> int:
         from mechcode.experiments.mechanism_target import run_target
 
         rows, _ = drop_definition_units(seed_rows, cb)
-        sim_specs = [s for s in specs if s.backend in ("sparse", "embed", "zeroshot")]
+        sim_specs = [s for s in parse_specs(args.simulate_backends) if s.backend in ("sparse", "embed", "zeroshot")]
         params = {s.backend: ({"cal_folds": 1} if s.backend == "sparse" else s.params) for s in sim_specs}
         runs = timed("simulate", lambda: run_target(
             rows, cb, Path(args.out + "_simulate"), backends=[s.backend for s in sim_specs],
