@@ -42,7 +42,7 @@ def main() -> None:
     test = [Unit(str(i), t) for i, t in enumerate(texts)]
     pool = units + load_primer()
     big = [LabelledUnit(f"d{i}", u.text, u.context, list(u.mechanisms), u.role, u.polarity, f"g{i // 5}",
-                        "decision") for i, u in ((i, pool[i % len(pool)]) for i in range(args.n))]
+                        origin="decision") for i, u in ((i, pool[i % len(pool)]) for i in range(args.n))]
     out = {}
     for label, params in CONFIGS.items():
         with tempfile.TemporaryDirectory() as tmp:

@@ -108,7 +108,7 @@ def test_evaluate_report(files, tmp_path):
         assert isinstance(rep[task]["macro_f1"], float) and rep[task]["per_class"]
     assert isinstance(rep["polarity"]["macro_f1"], float)
     assert set(rep["ece"]) >= {"mechanism", "role"}
-    assert set(rep["baselines"]) == {"majority", "zeroshot"}
+    assert set(rep["baselines"]) == {"majority", "zeroshot", "keyword"}
     assert "no mechanism" in rep["counting"]
     assert (tmp_path / "report_role_confusion.png").stat().st_size > 1000
     assert (tmp_path / "report_mechanism_confusion.png").exists()

@@ -1,4 +1,4 @@
-"""``mechcode train | predict | suggest | evaluate | mlflow-ui``: the suggestion models."""
+"""``mechcode train | predict | suggest | mlflow-ui``: the suggestion models (``evaluate``: evaluate_cmd)."""
 from __future__ import annotations
 
 import json
@@ -15,7 +15,8 @@ from mechcode.cli.options import quiet_opt
 from mechcode.errors import DataError, ModelError
 
 BACKEND_HELP = ("Backend: sparse (default; the codebook prior + TF-IDF calibrated linear models), "
-                "zeroshot (codebook only, no labels), embed, finetune (experimental).")
+                "zeroshot (codebook only, no labels), embed, "
+                "finetune (experimental: scores below the majority baseline on the bundled corpus).")
 param_opt = click.option(
     "--param", "params", multiple=True, metavar="KEY=VALUE",
     help="Backend hyperparameter, repeatable; VALUE is read as JSON when it parses (4, 0.5, true, null, [1,2]) "
@@ -67,7 +68,9 @@ def _slug(text: str) -> str:
                    "(once; every later retrain, train, code and the page keep using it).")
 @click.option("--backend", default="sparse", show_default=True, help=BACKEND_HELP)
 @param_opt
-@click.option("--no-holdout", is_flag=True, help="Skip the 20% group-holdout figures in the card (trains once).")
+@click.option("--no-holdout", is_flag=True,
+              help="Skip the holdout figures in the card (trains once). The holdout is 20% of the papers (of the "
+                   "paragraphs where units have no paper id); units repeating a codebook definition never test.")
 @click.option("--registry-name", default=None,
               help="MLflow registered-model name (default mechcode-BACKEND, or REVIEWNAME-BACKEND).")
 @_tracking
@@ -280,81 +283,6 @@ def _store_suggestions(rv, model, version: str, batch_size: int, quiet: bool) ->
             n += rv.add_suggestions(version, [{**p, "unit_id": int(p["id"])} for p in preds])
             bar.update(len(chunk))
     return n
-
-
-# ------------------------------------------------------------------------------------- evaluate
-@click.command()
-@click.option("--data", required=True, type=click.Path(dir_okay=False, path_type=str),
-              help="Labelled units JSONL (id, text, context, group, mechanisms, role, polarity).")
-@click.option("--codebook", "codebook_path", required=True, type=click.Path(dir_okay=False, path_type=str),
-              help="Codebook YAML the labels refer to.")
-@click.option("--backend", default="sparse", show_default=True, help=BACKEND_HELP)
-@click.option("--protocol", type=click.Choice(["grouped-cv", "definitions-to-evidence"]), default="grouped-cv",
-              show_default=True,
-              help="grouped-cv: k folds that never split a source paragraph (group). definitions-to-evidence: "
-                   "train on the codebook definitions only, test on the evidence units (cold start).")
-@click.option("--output", required=True, type=click.Path(dir_okay=False, path_type=str),
-              help="REPORT.json to write; confusion-matrix PNGs go next to it (REPORT_role_confusion.png, "
-                   "REPORT_mechanism_confusion.png).")
-@click.option("--folds", default=5, show_default=True, type=click.IntRange(2), help="Folds for grouped-cv.")
-@param_opt
-@click.option("--baselines", default="majority,zeroshot", show_default=True,
-              help="Comma-separated baselines scored side by side (majority, zeroshot); '' for none.")
-@click.option("--zeroshot-encoder", type=click.Choice(["minilm", "tfidf"]), default="minilm", show_default=True,
-              help="Encoder of the zeroshot baseline (tfidf needs no torch).")
-@click.option("--threshold", default=0.5, show_default=True, type=click.FloatRange(0, 1),
-              help="Probability at which a mechanism counts as suggested.")
-@click.option("--include-definition-units", is_flag=True,
-              help="Also test on units whose text repeats a codebook definition (leaks when the backend "
-                   "trains on definitions; off by default).")
-@click.option("--seed", default=0, show_default=True, help="Random seed of the fold assignment.")
-@_tracking
-@quiet_opt
-def evaluate(data, codebook_path, backend, protocol, output, folds, params, baselines, zeroshot_encoder, threshold,
-             include_definition_units, seed, tracking_uri, no_track, quiet) -> None:
-    """Measure a backend on labelled data and write a JSON report.
-
-    The report has macro- and per-class precision/recall/F1 for mechanisms, role and
-    polarity, expected calibration error, confusion matrices (also as PNGs), timing, and the
-    same figures for the baselines (majority class, zeroshot). How units count (no-mechanism
-    units, unknown roles) is written into the report under "counting".
-
-    Example: mechcode evaluate --data corpora/sims2021/units.jsonl --codebook
-    corpora/sims2021/codebook.yaml --backend sparse --protocol grouped-cv --output report.json
-    """
-    from mechcode.codebook import load_codebook
-    from mechcode.models.data import read_labelled
-    from mechcode.models.evaluate import evaluate as run_evaluation
-
-    codebook = load_codebook(codebook_path)
-    units = read_labelled(data, codebook)
-    out = Path(output)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    report = run_evaluation(
-        units, codebook, backend, protocol, folds, parse_params(params),
-        [b.strip() for b in baselines.split(",") if b.strip()], {"encoder": zeroshot_encoder}, threshold,
-        figures_dir=out.parent, figure_prefix=f"{out.stem}_", seed=seed, progress=not quiet,
-        exclude_definition_units=not include_definition_units)
-    _write_json(out, report)
-    if not no_track:
-        from mechcode.models import tracking
-
-        info = tracking.log_run(tracking_uri or _default_uri("experiments"), f"evaluate-{backend}-{protocol}",
-                                {"backend": backend, "protocol": protocol, "folds": folds, "data": data,
-                                 "threshold": threshold, "params": report["params"]},
-                                {k: v for k, v in report.items() if k in ("mechanism", "role", "polarity", "ece",
-                                                                          "baselines", "timing")},
-                                [out, *(out.parent / f for f in report.get("figures", []))],
-                                tags={"mechcode.command": "evaluate"})
-        report["mlflow"] = info
-        _write_json(out, report)
-    s = report["summary"]
-    click.echo(f"{backend} ({protocol}): mechanism macro-F1 {s['backend']['mechanism_macro_f1']}, role macro-F1 "
-               f"{s['backend']['role_macro_f1']}, polarity macro-F1 {s['backend']['polarity_macro_f1']}, "
-               f"ECE mechanism {s['backend']['ece_mechanism']} -> {out}")
-    for b in report["baselines"]:
-        click.echo(f"  baseline {b}: mechanism macro-F1 {s[b]['mechanism_macro_f1']}, "
-                   f"role macro-F1 {s[b]['role_macro_f1']}")
 
 
 def _write_json(path: Path, obj: Any) -> None:

@@ -49,13 +49,15 @@ class LabelledUnit(Unit):
     role: str | None = None
     polarity: str | None = None
     group: str | None = None
+    paper: str | None = None  # the paper (document) the unit comes from, where known
     origin: str | None = None  # training source: "decision", "seed", "primer", ... (None = given data)
 
     @classmethod
     def from_dict(cls, d: dict[str, Any]) -> "LabelledUnit":
         return cls(id=str(d["id"]), text=d["text"], context=d.get("context") or "",
                    mechanisms=list(d.get("mechanisms") or []), role=d.get("role"),
-                   polarity=d.get("polarity"), group=d.get("group"), origin=d.get("origin"))
+                   polarity=d.get("polarity"), group=None if d.get("group") is None else str(d["group"]),
+                   paper=None if d.get("paper") is None else str(d["paper"]), origin=d.get("origin"))
 
 
 def prediction(uid: str, mechanisms: dict[str, float], role: dict[str, float],
