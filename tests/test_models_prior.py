@@ -172,6 +172,10 @@ def test_sources_kept_through_background_retrains_and_code(tmp_path):
     assert seen == [63, 66, 69]
     status = sched.sources_status()
     assert status["n_units"] == 69 and status["sources"]["decisions"] == 9
+    from mechcode.loop.service import LoopService
+
+    page = LoopService(rv, retrain_every=0).status()["training"]  # what /api/status gives the page
+    assert page["sources"][f"seed:{Path(data).name}"] == 60 and page["sources"]["decisions"] == 9
     # `code` training a new model uses every source too
     code_files(rv, [], workers=1, model="sparse", progress=False, report=lambda _: None)
     assert rv.latest_model()["card"]["n_units"] == 69
