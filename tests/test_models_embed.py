@@ -184,7 +184,7 @@ def test_embed_unknown_roles_and_no_units(tiny_model):
     only_defs = EmbedBackend(model_path=str(tiny_model)).fit([], CODEBOOK)
     check_contract(only_defs.predict(units[:2]), units[:2], ["trust", "vision"])
     with pytest.raises(ModelError, match="no training units"):
-        EmbedBackend(model_path=str(tiny_model), definitions=False).fit([], CODEBOOK)
+        EmbedBackend(model_path=str(tiny_model), definitions=False, primer=False).fit([], CODEBOOK)
     with pytest.raises(ModelError, match="context must be"):
         EmbedBackend(context="sideways")
     with pytest.raises(ModelError, match="solver must be"):
