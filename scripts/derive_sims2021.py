@@ -158,6 +158,7 @@ class Seed:
     evidence: dict[str, list[str]] = field(default_factory=dict)  # active / merged / no-evidence names
     paragraphs: list[dict] = field(default_factory=list)  # text units before sentence splitting
     references: list[str] = field(default_factory=list)
+    discussion: list[str] = field(default_factory=list)  # paragraphs of the DISCUSSION (never units)
     cites: dict[str, set[int]] = field(default_factory=dict)  # mechanism id -> refs cited in Results
     units: list[dict] = field(default_factory=list)
     matrix: list[dict] = field(default_factory=list)
@@ -259,6 +260,8 @@ class Walker:
             return self.results_para(b.text)
         if self.section == "REFERENCES":
             seed.references += [re.sub(r"^(- |\d+\. )", "", ln) for ln in b.lines]
+        elif self.section == seed.decisions.get("codebook_examples", {}).get("section"):
+            seed.discussion.append(plain(b.text))
         elif self.section in self.dec["methods_sections"] + self.dec["backmatter_sections"]:
             rule = "methods" if self.section in self.dec["methods_sections"] else "backmatter"
             self.counts[self.section] += 1
@@ -480,6 +483,12 @@ def build_codebook(seed: Seed) -> dict:
                       "kind": "mechanism", "merged_into": active if status.get(mid) == "merged" else []})
     mechs += [{"id": g["id"], "name": g["name"], "description": g["description"], "status": "active",
                "kind": "general", "merged_into": []} for g in dec["general"]]
+    picks = dec.get("codebook_examples") or {}
+    for m in mechs:
+        for key in ("examples", "not_examples"):
+            found = [pick_sentence(seed, prefix) for prefix in (picks.get(key) or {}).get(m["id"], [])]
+            if found:
+                m[key] = found
     hist = [{"id": e["id"], "name": name, "description": f"{name}." + (f" {e['note']}" if e.get("note") else ""),
              "status": "active", "kind": "mechanism", "merged_into": []}
             for name, e in zip(seed.stage1a, dec["stage1a"])]
@@ -488,6 +497,15 @@ def build_codebook(seed: Seed) -> dict:
             "history": [{"version": "1a", "note": "Preliminary mechanisms agreed after Stage 1a (37 papers).",
                          "mechanisms": hist}]}
     return parse_codebook(data, "sims2021 codebook").to_dict()
+
+
+def pick_sentence(seed: Seed, prefix: str) -> str:
+    """The one sentence of the examples section (DISCUSSION) that starts with ``prefix``."""
+    sents = [p[a:b] for p, spans in zip(seed.discussion, split_many(seed.discussion)) for a, b in spans]
+    hits = [s for s in sents if s.startswith(prefix)]
+    if len(hits) != 1:
+        raise ValueError(f"codebook example prefix {prefix!r} matches {len(hits)} sentences, not one")
+    return hits[0]
 
 
 def history_steps(seed: Seed) -> list[dict]:

@@ -188,7 +188,7 @@ def test_broken_model_stops_the_batch(tmp_path, corpus_dir, pdf_folder, model_di
     shutil.copytree(model_dir, copy)
     rv = _review(tmp_path, corpus_dir)
     code_files(rv, [], model=str(copy), progress=False)  # registers the model
-    victim = next(p for p in sorted(copy.iterdir()) if p.name != "model.json")
+    victim = next(p for p in sorted(copy.iterdir()) if p.is_file() and p.name != "model.json")
     victim.write_bytes(victim.read_bytes() + b"tampered")
     with pytest.raises(ModelError, match="cannot use the model"):
         code_files(rv, [pdf_folder / "paper0.pdf", pdf_folder / "paper1.pdf"], workers=1, model="sparse-test",

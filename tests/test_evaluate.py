@@ -165,3 +165,21 @@ def test_sims2021_sparse_beats_majority(corpus_dir):
     maj = r["baselines"]["majority"]
     assert r["mechanism"]["macro_f1"] > maj["mechanism"]["macro_f1"]
     assert r["role"]["macro_f1"] > maj["role"]["macro_f1"] + 0.15
+
+
+def test_train_holdout_leaves_out_definition_units_and_groups_by_paper(units, codebook):
+    from mechcode.models.base import split_sentences
+    from mechcode.models.train import holdout_split
+
+    defs = [LabelledUnit(f"d{i}", split_sentences(m["description"])[0], group=f"def{i}", mechanisms=[m["id"]])
+            for i, m in enumerate(md.CODEBOOK["mechanisms"][:3])]
+    data = [LabelledUnit(u.id, u.text, u.context, u.mechanisms, u.role, u.polarity, u.group, f"P{k % 6}")
+            for k, u in enumerate(units)] + defs
+    for seed in range(5):
+        tr, te = holdout_split(data, codebook, seed)
+        assert not {data[i].id for i in te} & {"d0", "d1", "d2"}  # definition units train, never test
+        assert {"d0", "d1", "d2"} <= {data[i].id for i in tr}
+        assert not {data[i].paper for i in tr if data[i].paper} & {data[i].paper for i in te}
+    # without paper ids the paragraphs are the groups
+    tr, te = holdout_split(units, codebook, 0)
+    assert not {unit_group(units[i]) for i in tr} & {unit_group(units[i]) for i in te}

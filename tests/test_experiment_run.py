@@ -176,7 +176,33 @@ def test_report_without_a_store_is_a_clear_error(tmp_path):
     assert res.exit_code == 2 and "no MLflow store" in res.output
 
 
-@pytest.mark.parametrize("name", ["backend_comparison", "learning_curves", "loop_simulation"])
+def test_mechanism_target_experiment_is_tracked_and_tabled(tmp_path):
+    d = tmp_path
+    (d / "data").mkdir()
+    _, codebook = small_corpus(d / "data")
+    (d / "mt.toml").write_text(f"""
+kind = "mechanism-target"
+data = "data/units.jsonl"
+codebook = "{codebook.as_posix()}"
+backends = ["sparse"]
+seeds = 2
+[params.sparse]
+cal_folds = 1
+[mechanism-target]
+strategies = ["max"]
+batch = 10
+""", encoding="utf-8")
+    out = run_experiment(d / "mt.toml", log=lambda m: None)
+    summary = json.loads((d / "results" / "mt" / "mechanism-summary.json").read_text())["runs"][0]
+    rec = out["records"][0]
+    assert rec["strategy"] == "max" and rec["metrics"]["wss@95"]["mean"] == summary["mean"]["wss@95"]["mean"]
+    assert set(rec["metrics"]["per_mechanism"]) == set(summary["per_mechanism"])
+    assert "| sparse | max |" in out["markdown"] and "Mean WSS@95" in out["markdown"]
+    runs = _runs(d, "mt")
+    assert runs[0].data.metrics["wss_95.mean"] == pytest.approx(summary["mean"]["wss@95"]["mean"])
+
+
+@pytest.mark.parametrize("name", ["backend_comparison", "learning_curves", "loop_simulation", "mechanism_evidence"])
 def test_shipped_experiment_files_are_valid(name):
     exp = load_experiment(ROOT / "experiments" / f"{name}.toml")
     assert exp.data.is_file() and exp.codebook.is_file()

@@ -108,7 +108,7 @@ def test_evaluate_report(files, tmp_path):
         assert isinstance(rep[task]["macro_f1"], float) and rep[task]["per_class"]
     assert isinstance(rep["polarity"]["macro_f1"], float)
     assert set(rep["ece"]) >= {"mechanism", "role"}
-    assert set(rep["baselines"]) == {"majority", "zeroshot"}
+    assert set(rep["baselines"]) == {"majority", "zeroshot", "keyword"}
     assert "no mechanism" in rep["counting"]
     assert (tmp_path / "report_role_confusion.png").stat().st_size > 1000
     assert (tmp_path / "report_mechanism_confusion.png").exists()
@@ -152,12 +152,13 @@ def review(files, tmp_path):
     return rv
 
 
-def test_suggest_zeroshot_then_trained_model(review, files):
+def test_suggest_default_then_trained_model(review, files):
     rv = review
-    r = run("suggest", rv.path, "--no-track", "-q")  # no model yet: a zeroshot model is built
+    r = run("suggest", rv.path, "--no-track", "-q")  # no model yet: the default (codebook prior) is built
     assert r.exit_code == 0, r.output
     [zs] = rv.models()
-    assert zs["backend"] == "zeroshot"
+    assert zs["backend"] == "sparse" and zs["card"]["n_units"] == 0
+    assert zs["card"]["sources"]["decisions"] == 0 and zs["card"]["sources"]["codebook"] > 0
     sugg = rv.suggestions(zs["version"])
     assert len(sugg) == rv.count_units() == 24
     # accept a few decisions, train on them plus seed data, suggest with the new model
@@ -169,14 +170,22 @@ def test_suggest_zeroshot_then_trained_model(review, files):
     assert r.exit_code == 0, r.output
     trained = rv.latest_model()
     assert trained["backend"] == "sparse" and trained["card"]["n_units"] == 8 + 60
+    assert trained["card"]["sources"]["decisions"] == 8
+    assert trained["card"]["sources"][f"seed:{Path(files['data']).name}"] == 60
     assert Path(trained["path"]).parent == Path(rv.models_dir)
+    # the seed file is a recorded training source: a later train without --seed-data keeps it
+    r = run("train", rv.path, "--no-track", "--no-holdout", "-q")
+    assert r.exit_code == 0, r.output
+    again = rv.latest_model()
+    assert again["version"] != trained["version"] and again["card"]["n_units"] == 68
+    trained = again
     r = run("suggest", rv.path, "--no-track", "-q")
     assert r.exit_code == 0 and trained["version"] in r.output
     assert len(rv.suggestions(trained["version"])) == 24
     # an explicit model directory from outside the review is registered, then used
     r = run("suggest", rv.path, "--model", files["model"], "--no-track", "-q")
     assert r.exit_code == 0, r.output
-    assert len(rv.models()) == 3
+    assert len(rv.models()) == 4
     r = run("suggest", rv.path, "--model", "no-such-version", "--no-track", "-q")
     assert r.exit_code == 2 and "neither a model version" in r.output
 

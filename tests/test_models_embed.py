@@ -152,12 +152,14 @@ def test_embed_round_trip_tiny(tiny_model, tmp_path, context, solver):
     queries = [Unit(id=u.id, text=u.text, context=u.context) for u in units[:8]] + [Unit(id="q", text="trust")]
     preds = be.predict(queries)
     check_contract(preds, queries, ["trust", "vision"])
-    assert all(len(p["rationale"]) == 3 for p in preds)
+    assert all(len(p["rationale"][0]["nearest_units"]) == 3 for p in preds)
     out = tmp_path / "model"
     be.save(out)
     write_card(out, {"backend": be.name, "version": be.version})
     card = verify_dir(out)
-    assert sorted(card["files"]) == ["embed.json", "heads.npz"]
+    assert sorted(card["files"]) == ["embed.json", "heads.npz", "prior/zeroshot.json", "prior/zeroshot_idf.npy",
+                                     "prior/zeroshot_mechanism.npy", "prior/zeroshot_none.npy",
+                                     "prior/zeroshot_polarity.npy", "prior/zeroshot_role.npy"]
     with np.load(out / "heads.npz", allow_pickle=False) as npz:
         assert all(npz[k].dtype != object for k in npz.files)
     json.loads((out / "embed.json").read_text())
@@ -182,7 +184,7 @@ def test_embed_unknown_roles_and_no_units(tiny_model):
     only_defs = EmbedBackend(model_path=str(tiny_model)).fit([], CODEBOOK)
     check_contract(only_defs.predict(units[:2]), units[:2], ["trust", "vision"])
     with pytest.raises(ModelError, match="no training units"):
-        EmbedBackend(model_path=str(tiny_model), definitions=False).fit([], CODEBOOK)
+        EmbedBackend(model_path=str(tiny_model), definitions=False, primer=False).fit([], CODEBOOK)
     with pytest.raises(ModelError, match="context must be"):
         EmbedBackend(context="sideways")
     with pytest.raises(ModelError, match="solver must be"):
@@ -230,13 +232,17 @@ def test_real_minilm_backend_learns_and_explains(tmp_path):
     pa, pb = be.predict(queries)
     assert pa["mechanisms"]["trust"] > pa["mechanisms"]["vision"]
     assert pb["mechanisms"]["vision"] > pb["mechanisms"]["trust"]
-    assert "trust" in pa["rationale"][0]["mechanisms"] and "vision" in pb["rationale"][0]["mechanisms"]
-    sims = [r["similarity"] for r in pa["rationale"]]
+    near_a, near_b = pa["rationale"][0]["nearest_units"], pb["rationale"][0]["nearest_units"]
+    assert "trust" in near_a[0]["mechanisms"] and "vision" in near_b[0]["mechanisms"]
+    sims = [r["similarity"] for r in near_a]
     assert sims == sorted(sims, reverse=True) and sims[0] > 0.4
+    assert "trust" in pa["rationale"][0]["terms"]  # a content word shared with the trust definition
     preds = be.predict(units)  # a training sentence is its own nearest example
-    assert all(p["rationale"][0]["id"] == u.id for u, p in zip(units, preds))
+    assert all(p["rationale"][0]["nearest_units"][0]["id"] == u.id for u, p in zip(units, preds))
+    # the learned heads alone (no prior pooling): they fit the training units
+    preds = EmbedBackend(cache_dir=tmp_path, folds=3, prior="none").fit(units, CODEBOOK).predict(units)
     for m in ("trust", "vision"):
         assert roc_auc_score([m in u.mechanisms for u in units], [p["mechanisms"][m] for p in preds]) > 0.9
-    again = EmbedBackend(cache_dir=tmp_path, folds=3).fit(units, CODEBOOK)  # retrain: all cached
+    again = EmbedBackend(cache_dir=tmp_path, folds=3, prior="none").fit(units, CODEBOOK)  # retrain: all cached
     assert again.encoder.n_encoded == 0
     assert again.predict(units) == preds

@@ -211,6 +211,11 @@ def test_holdout_units_are_never_coded(corpus, tmp_path):
     assert state["holdout"] and not set(state["holdout"]) & set(state["order"])
     assert s["curve"][0]["holdout_f1_mechanism_mean"] is not None
     assert s["n_units"] + s["n_holdout"] == len(read_units(corpus[0]))
+    # units to F1 come from the held-out F1, never from the optimistic pool F1
+    per = s["per_seed"][0]["units_to_f1"]
+    first = next((st["n_coded"] for st in state["steps"] if (st["holdout_f1_mechanism"] or 0) >= 0.5), None)
+    assert per["mechanism@0.5"] == first
+    assert _sim(corpus, tmp_path / "no-holdout", max_steps=1)[0]["units_to_f1"] == {}
 
 
 def test_cli_simulate_two_strategies(corpus, tmp_path):
@@ -266,3 +271,63 @@ def test_killed_process_leaves_a_resumable_checkpoint(corpus, tmp_path):
     assert f"resumed after step {len(state['steps']) - 1}" in res.output
     final = json.loads(ckpt.read_text())
     assert final["finished"] and final["order"][: len(state["order"])] == state["order"]
+
+
+# -- per-mechanism evidence finding (--target mechanism) ------------------------------------------
+
+def test_order_metrics_on_a_ten_unit_example_by_hand():
+    from mechcode.experiments.mechanism_target import order_metrics
+
+    flags = [True, False, True, True, False, False, True, False, False, False]  # N = 10, R = 4
+    m = order_metrics(flags, 10, 4)
+    # 95 % of 4 -> all 4 needed, found at the 7th unit read: WSS@95 = (10 - 7) / 10 - 0.05
+    assert m["wss@95"] == pytest.approx(0.25) and m["wss@100"] == pytest.approx(0.30)
+    assert m["units_to_recall@95"] == 7
+    # after 1, 2 and 5 units screened: 1/4, 1/4, 3/4 of the relevant units found
+    assert (m["recall@10%"], m["recall@20%"], m["recall@50%"]) == (0.25, 0.25, 0.75)
+
+
+def test_mechanism_target_finds_every_unit_of_a_mechanism(corpus):
+    from mechcode.experiments.mechanism_target import run_one, target_mechanisms
+
+    rows = read_units(corpus[0])
+    cb = load_codebook(corpus[1])
+    mechs = target_mechanisms(rows, cb)
+    assert mechs and all(sum(m in r["mechanisms"] for r in rows) >= 2 for m in mechs)
+    mech = mechs[0]
+    run = run_one(rows, cb, mech, "sparse", FAST["sparse"], "max", seed=0, batch=5, retrain_every=5)
+    relevant = {r["id"] for r in rows if mech in r["mechanisms"]}
+    assert run["n_relevant"] == len(relevant) - 1 and run["n_units"] == len(rows) - 2
+    # the two prior units are not in the order; the order ends once every relevant unit is found
+    assert len(set(run["order"])) == len(run["order"]) and len(relevant - set(run["order"])) == 1
+    assert run["order"][run["hits"][-1] - 1] in relevant and len(run["order"]) - run["hits"][-1] < 5
+    flags = [u in relevant for u in run["order"]]
+    assert run["wss@95"] == pytest.approx(metrics.wss(flags, 0.95, run["n_units"], run["n_relevant"]))
+    # a different seed starts from other prior units but finds the same set
+    other = run_one(rows, cb, mech, "sparse", FAST["sparse"], "random", seed=1, batch=5)
+    assert len(relevant - set(other["order"])) == 1
+
+
+def test_cli_simulate_target_mechanism(corpus, tmp_path):
+    out = tmp_path / "mech"
+    rows = read_units(corpus[0])
+    counts = {}
+    for r in rows:
+        for m in r["mechanisms"]:
+            counts[m] = counts.get(m, 0) + 1
+    two = sorted(m for m, c in counts.items() if c >= 3)[:2]
+    res = CliRunner().invoke(cli, ["simulate", "--target", "mechanism", "--data", str(corpus[0]), "--codebook",
+                                   str(corpus[1]), "--mechanisms", ",".join(two), "--seeds", "2", "--batch", "10",
+                                   "--param", "cal_folds=1", "--output", str(out), "-q"])
+    assert res.exit_code == 0, res.output
+    s = json.loads((out / "mechanism-summary.json").read_text())["runs"][0]
+    assert s["strategy"] == "max" and list(s["per_mechanism"]) == two
+    means = [s["per_mechanism"][m]["wss@95"]["mean"] for m in two]
+    assert s["mean"]["wss@95"]["mean"] == pytest.approx(sum(means) / 2)
+    assert s["per_mechanism"][two[0]]["wss@95"]["n"] == 2
+    for m in two:
+        assert (out / f"recall-{m}.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    assert "(mean over mechanisms): WSS@95" in res.output
+    res = CliRunner().invoke(cli, ["simulate", "--target", "mechanism", "--data", str(corpus[0]), "--codebook",
+                                   str(corpus[1]), "--mechanisms", "no-such-code", "--output", str(out)])
+    assert res.exit_code == 2 and "no-such-code" in res.output and "Traceback" not in res.output

@@ -319,8 +319,8 @@ def test_labelled_units_shape_with_reject_as_negative(rv, units):
     got = rv.labelled_units()
     assert [g["id"] for g in got] == [units[0]["id"], units[1]["id"]]
     assert got[0] == {"id": units[0]["id"], "text": units[0]["text"], "context": units[0]["context"],
-                      "group": units[0]["passage_id"], "mechanisms": ["trust"], "role": "outcome",
-                      "polarity": "+"}
+                      "group": units[0]["passage_id"], "paper": f"doc{units[0]['document_id']}",
+                      "mechanisms": ["trust"], "role": "outcome", "polarity": "+"}
     assert got[1]["mechanisms"] == [] and got[1]["role"] == "none" and got[1]["polarity"] is None
 
 

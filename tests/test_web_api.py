@@ -16,7 +16,7 @@ from mechcode.web.app import create_app
 
 @pytest.fixture(scope="module")
 def site(tmp_path_factory):
-    """A generated review served on a free port (zeroshot tfidf start, sparse retrains)."""
+    """A generated review served on a free port (sparse (codebook prior) start, sparse retrains)."""
     rv, seed = make_review(tmp_path_factory.mktemp("api"), n_docs=2)
     svc = LoopService(rv, reviewer="ann", retrain_every=0, seed_units=load_seed_data(seed, rv.codebook),
                       initial_params={"encoder": "tfidf"})
@@ -127,7 +127,7 @@ def test_status_contract(site):
 def test_queue_modes_compute_and_store_suggestions_lazily(site):
     rv, svc, _, client = site
     q = client.get("/api/queue", params={"mode": "paper", "limit": 5}).json()
-    assert q["model_version"] and q["model_version"].startswith("zeroshot")
+    assert q["model_version"] and q["model_version"].startswith("sparse")  # the default: codebook prior, no labels yet
     units = q["units"]
     assert len(units) == 5
     first = units[0]

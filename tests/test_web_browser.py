@@ -131,7 +131,7 @@ def test_reviewer_session_in_the_browser(server, page, tmp_path):
     assert events[4]["action"] == "undo" and events[4]["undoes"] == events[3]["id"]
     assert "building-trust" in events[1]["mechanisms"] or events[1]["mechanisms"] != events[1]["suggested"]
     assert events[1]["role"] == "outcome" and events[1]["polarity"] == "+"
-    assert events[0]["model_version"].startswith("zeroshot")
+    assert events[0]["model_version"].startswith("sparse")
 
     # the background retrain lands and the page shows the new model version
     # (selector waits: the page's CSP forbids the eval that wait_for_function needs)

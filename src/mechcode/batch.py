@@ -96,19 +96,20 @@ def resolve_model(rv, model: str | None) -> dict[str, str]:
 
 
 def default_model(rv, backend: str = DEFAULT_BACKEND) -> dict[str, str]:
-    """Train ``backend`` on the review's labelled units (and the codebook definitions) into
-    ``REVIEW/models/VERSION`` and register it.
+    """Train ``backend`` on all the review's training sources (codebook, recorded seed files,
+    decisions: :func:`mechcode.loop.retrain.training_set`) into ``REVIEW/models/VERSION`` and
+    register it.
 
     The default is ``sparse``: it learns from the codebook definitions alone when nothing
     is labelled yet, predicts thousands of units per second on a CPU and keeps torch out of
     the workers (the reviewer loop starts from ``zeroshot`` instead; pass ``--model
     zeroshot`` for that).
     """
+    from mechcode.loop.retrain import training_set
     from mechcode.loop.serving import train_into
-    from mechcode.models.base import LabelledUnit
 
-    units = [LabelledUnit.from_dict(u) for u in rv.labelled_units()]
-    version, path, card = train_into(rv, units, backend)
+    units, counts = training_set(rv)
+    version, path, card = train_into(rv, units, backend, sources=counts)
     rv.register_model(version, backend, str(path), card)
     return {"path": str(path), "version": version, "backend": backend}
 

@@ -11,16 +11,35 @@ A codebook is a YAML (or JSON) file::
         status: active               # active | merged | retired | no-evidence
         kind: mechanism              # mechanism | general
         merged_into: []              # ids, for status merged
+        suggest: true                # optional; default: true for active codes only
+        examples:                    # optional short passages that ARE this mechanism
+          - Staff trusted the manager because she had worked on the wards.
+        not_examples:                # optional passages that look close but are NOT it
+          - The trust appointed a new chief executive in 2015.
     roles:                           # optional; defaults below
       - id: context
         name: Context
         description: ...
+        examples: [...]              # optional, as for mechanisms
+        not_examples: [...]
     polarity:                        # optional; defaults below
       - id: "+"
         description: ...
     history:                         # optional earlier versions, oldest first
       - version: "1"
         mechanisms: [...]            # same shape as above
+
+``examples`` and ``not_examples`` are lists of short passages (a sentence or two, in the
+review team's words or quoted from the review's own evidence). They are training data for the
+codebook prior every backend starts from (:mod:`mechcode.models.prior`): an example is a
+positive of its mechanism or role, a not-example of a mechanism is a passage that should get
+*no* mechanism (or another one), of a role a passage that should get another role. Both are
+optional; a codebook without them works as before. They round-trip through revisions and
+exports unchanged.
+
+``suggest`` says whether models may suggest a code. Default: only ``active`` codes are
+suggested; ``merged``, ``retired`` and ``no-evidence`` codes are kept for history and manual
+coding but not suggested unless the codebook says ``suggest: true``.
 
 Any review writes its own; ``corpora/sims2021/codebook.yaml`` is the bundled example.
 """
@@ -76,11 +95,23 @@ class Mechanism:
     status: str = "active"
     kind: str = "mechanism"
     merged_into: list[str] = field(default_factory=list)
+    examples: list[str] = field(default_factory=list)
+    not_examples: list[str] = field(default_factory=list)
+    suggest: bool | None = None
 
     @property
     def suggestable(self) -> bool:
-        """Retired codes keep their history but are no longer suggested."""
+        """Retired codes keep their history but can no longer be chosen."""
         return self.status != "retired"
+
+    @property
+    def suggested(self) -> bool:
+        """Whether models suggest this code: ``suggest`` if set, else only ``active`` codes."""
+        return self.status == "active" if self.suggest is None else bool(self.suggest)
+
+    def to_dict(self) -> dict[str, Any]:
+        """As in the YAML; empty optional fields left out (so old codebooks keep their fingerprint)."""
+        return _compact(asdict(self))
 
 
 @dataclass
@@ -88,6 +119,16 @@ class Role:
     id: str
     name: str
     description: str = ""
+    examples: list[str] = field(default_factory=list)
+    not_examples: list[str] = field(default_factory=list)
+
+    def to_dict(self) -> dict[str, Any]:
+        return _compact(asdict(self))
+
+
+def _compact(d: dict[str, Any]) -> dict[str, Any]:
+    return {k: v for k, v in d.items()
+            if not (k in ("examples", "not_examples") and not v) and not (k == "suggest" and v is None)}
 
 
 @dataclass
@@ -101,6 +142,10 @@ class Codebook:
 
     def mechanism_ids(self, suggestable_only: bool = False) -> list[str]:
         return [m.id for m in self.mechanisms if m.suggestable or not suggestable_only]
+
+    def suggested_ids(self) -> list[str]:
+        """The ids models suggest (:attr:`Mechanism.suggested`), codebook order."""
+        return [m.id for m in self.mechanisms if m.suggested]
 
     def get(self, mechanism_id: str) -> Mechanism:
         for m in self.mechanisms:
@@ -118,9 +163,9 @@ class Codebook:
         return {
             "name": self.name,
             "version": self.version,
-            "mechanisms": [asdict(m) for m in self.mechanisms],
-            "roles": [asdict(r) for r in self.roles],
-            "polarity": [asdict(p) for p in self.polarity],
+            "mechanisms": [m.to_dict() for m in self.mechanisms],
+            "roles": [r.to_dict() for r in self.roles],
+            "polarity": [p.to_dict() for p in self.polarity],
             "history": self.history,
         }
 
@@ -152,8 +197,23 @@ def _mechanism(raw: Any, where: str) -> Mechanism:
     merged = raw.get("merged_into") or []
     if isinstance(merged, str):
         merged = [merged]
+    suggest = raw.get("suggest")
+    if suggest is not None and not isinstance(suggest, bool):
+        raise CodebookError(f"{where}: mechanism {mid!r} has suggest {suggest!r}; expected true or false")
     return Mechanism(id=mid, name=str(raw["name"]), description=str(raw.get("description", "")).strip(),
-                     status=status, kind=kind, merged_into=[str(m) for m in merged])
+                     status=status, kind=kind, merged_into=[str(m) for m in merged],
+                     examples=_passages(raw, "examples", f"{where}: {mid}"),
+                     not_examples=_passages(raw, "not_examples", f"{where}: {mid}"), suggest=suggest)
+
+
+def _passages(raw: dict, key: str, where: str) -> list[str]:
+    """``examples`` / ``not_examples``: a list of non-empty strings (or absent)."""
+    value = raw.get(key)
+    if value is None:
+        return []
+    if not isinstance(value, list) or not all(isinstance(v, str) and v.strip() for v in value):
+        raise CodebookError(f"{where}: '{key}' must be a list of non-empty text passages")
+    return [" ".join(v.split()) for v in value]
 
 
 def _roles(raw: Any, defaults: list[dict], allowed: tuple[str, ...], what: str) -> list[Role]:
@@ -165,7 +225,10 @@ def _roles(raw: Any, defaults: list[dict], allowed: tuple[str, ...], what: str) 
     for r in raw:
         if not isinstance(r, dict) or str(r.get("id")) not in allowed:
             raise CodebookError(f"{what}: entry {r!r} must have an id in {allowed}")
-        by_id[str(r["id"])].update({k: str(v) for k, v in r.items() if k in ("name", "description")})
+        rid = str(r["id"])
+        by_id[rid].update({k: str(v) for k, v in r.items() if k in ("name", "description")})
+        for key in ("examples", "not_examples"):
+            by_id[rid][key] = _passages(r, key, f"{what}: {rid}")
     return [Role(**by_id[i]) for i in allowed if i in by_id]
 
 

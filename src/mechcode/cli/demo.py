@@ -54,17 +54,26 @@ def _top_suggestions(review_dir: Path, n: int) -> None:
 @click.option("--corpus", "corpus_dir", default=None, type=click.Path(file_okay=False, path_type=Path),
               help="Corpus folder with codebook.yaml, units.jsonl and sample.pdf [default: corpora/sims2021].")
 @click.option("--backend", default="sparse", show_default=True, help="Backend to train (sparse, embed, ...).")
+@click.option("--paper", "paper", default=None, type=click.Path(dir_okay=False, path_type=Path),
+              help="A PDF the model did not train on, coded instead of the bundled sample, e.g. "
+                   "../shared/pdfs/bmchsr2014_malawi_qi_situational.pdf. Without it the demo codes the "
+                   "sample, which is the seed review itself: a smoke run, not a quality check.")
 @click.option("--force", is_flag=True, help="Replace the --out folder if it already holds a review.")
-def demo(out_dir: Path, corpus_dir: Path | None, backend: str, force: bool) -> None:
-    """Run the whole pipeline on the bundled sample paper.
+def demo(out_dir: Path, corpus_dir: Path | None, backend: str, paper: Path | None, force: bool) -> None:
+    """Run the whole pipeline on a paper: the one you pass with --paper, or the bundled sample.
 
-    Creates a review with the sims2021 codebook, ingests the sample PDF (the
-    seed review re-typeset in a two-column layout), trains a model on the
-    corpus' labelled units, stores suggestions for every sentence, and prints
-    the most confident suggestions, the evidence matrix and the CMO
-    configurations built from them, then exports a REFI-QDA project.
+    Creates a review with the sims2021 codebook, records the corpus' labelled units as a
+    training source, ingests the paper, trains a model (the codebook prior plus the seed
+    units), stores suggestions for every sentence, and prints the most confident
+    suggestions and the evidence matrix built from them, then exports a REFI-QDA project.
+
+    With --paper the model has never seen the paper (it trained on another article, the
+    sims2021 review). The bundled sample.pdf is that review re-typeset, so the model trained
+    on its sentences: use it to check the pipeline runs, not how good the suggestions are.
     """
     corpus = corpus_dir or default_corpus()
+    if paper is not None and not paper.is_file():
+        raise click.ClickException(f"--paper {paper}: file not found")
     needed = [corpus / f for f in ("codebook.yaml", "units.jsonl", "sample.pdf")]
     missing = [str(p) for p in needed if not p.is_file()]
     if missing:
@@ -78,10 +87,18 @@ def demo(out_dir: Path, corpus_dir: Path | None, backend: str, force: bool) -> N
     review = str(out_dir)
     _step("1. A review folder with the codebook")
     _run(["init", review, "--codebook", str(corpus / "codebook.yaml")])
-    _step("2. Ingest the sample paper (PDF -> passages -> sentences)")
-    _run(["ingest", review, str(corpus / "sample.pdf"), "--workers", "1"])
-    _step(f"3. Train a '{backend}' model on the corpus' labelled units")
+    pdf = paper or corpus / "sample.pdf"
+    _step(f"2. Ingest {'your paper' if paper else 'the bundled sample'} (PDF -> passages -> sentences)")
+    _run(["ingest", review, str(pdf), "--workers", "1"])
+    _step(f"3. Train a '{backend}' model: the codebook prior + the corpus' labelled units (a training source)")
     _run(["train", review, "--seed-data", str(corpus / "units.jsonl"), "--backend", backend, "--no-track"])
+    if paper:
+        click.secho(f"The model did not train on {paper.name}: these are suggestions on a new paper.",
+                    fg="green")
+    else:
+        click.secho("Note: sample.pdf is the seed review itself, so the model trained on these sentences. "
+                    "This is a smoke run; pass --paper PDF to code a paper the model has not seen.",
+                    fg="yellow")
     _step("4. Suggest codes for every sentence")
     _run(["suggest", review, "--no-track"])
     _step("5. The most confident suggestions")

@@ -35,8 +35,15 @@ def _params(pairs: tuple[str, ...]) -> dict:
               help="The codebook YAML the units are coded against.")
 @click.option("--backend", default="sparse", show_default=True,
               help="Backend name; several comma-separated (e.g. sparse,zeroshot) are compared.")
-@click.option("--strategy", default="uncertain", show_default=True,
-              help="Query strategy: random, uncertain, coverage or paper; several comma-separated.")
+@click.option("--target", type=click.Choice(["evidence", "mechanism"]), default="evidence", show_default=True,
+              help="evidence: the relevant class is every unit with a gold mechanism. mechanism: one mechanism at "
+                   "a time is the relevant class, from 1 relevant + 1 irrelevant prior unit (per-mechanism "
+                   "evidence finding, like a screening simulation).")
+@click.option("--strategy", default=None,
+              help="Query strategy, several comma-separated. --target evidence: random, uncertain (default), "
+                   "coverage or paper. --target mechanism: max (default; most likely first), uncertain or random.")
+@click.option("--mechanisms", default=None,
+              help="--target mechanism: comma-separated mechanism ids (default: every one with 2 or more units).")
 @click.option("--seed-labels", type=int, default=10, show_default=True,
               help="Units coded at random (stratified) before the first model.")
 @click.option("--batch", type=int, default=10, show_default=True, help="Units picked per step.")
@@ -54,8 +61,8 @@ def _params(pairs: tuple[str, ...]) -> dict:
               help="Keep units whose text repeats a codebook definition (left out by default).")
 @click.option("--fresh", is_flag=True, help="Discard checkpoints in OUTPUT and start over.")
 @quiet_opt
-def simulate(data, codebook, backend, strategy, seed_labels, batch, retrain_every, output, seeds,
-             max_steps, holdout, params, keep_definition_units, fresh, quiet):
+def simulate(data, codebook, backend, target, strategy, mechanisms, seed_labels, batch, retrain_every, output,
+             seeds, max_steps, holdout, params, keep_definition_units, fresh, quiet):
     """Replay gold-coded units as a simulated review to compare backends and query strategies.
 
     Starting from SEED_LABELS random units, each step the strategy picks the next BATCH
@@ -68,6 +75,14 @@ def simulate(data, codebook, backend, strategy, seed_labels, batch, retrain_ever
     The run is resumable: each seed writes OUTPUT/seed-N.json after every step; running the
     same command again skips finished seeds and continues an interrupted one.
 
+    With --target mechanism each mechanism in turn is the relevant class: the run starts
+    from one relevant and one irrelevant unit (plus the backend's codebook cold start),
+    picks BATCH units per step and retrains every RETRAIN_EVERY; it reports per mechanism
+    and as the mean WSS@95, WSS@100, recall after 10/20/50 % screened and units to 95 %
+    recall (mean ± spread over seeds), into OUTPUT/mechanism-summary.json with a recall
+    curve OUTPUT/recall-MECHANISM.png per mechanism. --seed-labels, --holdout, --max-steps
+    and --fresh apply to --target evidence only.
+
     \b
     Example:
       mechcode simulate --data corpora/sims2021/units.jsonl \\
@@ -78,8 +93,14 @@ def simulate(data, codebook, backend, strategy, seed_labels, batch, retrain_ever
     from mechcode.experiments.simulate import run_simulation, summary_lines
 
     backends = _csv(backend)
+    if target == "mechanism":
+        _simulate_mechanisms(data, codebook, output, backends, strategy, mechanisms, seeds, batch, retrain_every,
+                             params, keep_definition_units, quiet)
+        return
+    if mechanisms:
+        raise click.UsageError("--mechanisms goes with --target mechanism")
     summaries = run_simulation(
-        data, codebook, output, backends=backends, strategies=_csv(strategy), seeds=seeds,
+        data, codebook, output, backends=backends, strategies=_csv(strategy or "uncertain"), seeds=seeds,
         seed_labels=seed_labels, batch=batch, retrain_every=retrain_every, max_steps=max_steps,
         holdout=holdout, params={b: _params(params) for b in backends},
         exclude_definition_units=not keep_definition_units, fresh=fresh, progress=not quiet,
@@ -89,13 +110,32 @@ def simulate(data, codebook, backend, strategy, seed_labels, batch, retrain_ever
     click.echo(f"wrote {output}/summary.json, recall.png, f1.png", err=True)
 
 
+def _simulate_mechanisms(data, codebook, output, backends, strategy, mechanisms, seeds, batch, retrain_every,
+                         params, keep_definition_units, quiet) -> None:
+    from mechcode.experiments.data import drop_definition_units
+    from mechcode.experiments.mechanism_target import run_target, target_lines
+    from mechcode.experiments.simulate import load_inputs, seed_list
+
+    rows, cb = load_inputs(data, codebook)
+    if not keep_definition_units:
+        rows, _ = drop_definition_units(rows, cb)
+    log = (lambda m: None) if quiet else (lambda m: click.echo(m, err=True))
+    summaries = run_target(rows, cb, output, backends=backends, strategies=_csv(strategy or "max"),
+                           seeds=seed_list(seeds), mechanisms=_csv(mechanisms) if mechanisms else None, batch=batch,
+                           retrain_every=retrain_every, params={b: _params(params) for b in backends}, log=log)
+    for line in target_lines(summaries):
+        click.echo(line)
+    click.echo(f"wrote {output}/mechanism-summary.json and recall-MECHANISM.png per mechanism", err=True)
+
+
 @click.group("experiment")
 def experiment():
     """Run experiment definitions (TOML files in experiments/) and report their results.
 
     An experiment file names the data, codebook, backends, seeds and a kind: ``cv``
-    (grouped cross-validation), ``learning-curve`` (F1 vs labelled units) or ``simulate``
-    (strategies x backends replayed as a review). Every run is tracked in MLflow (by default
+    (grouped cross-validation), ``learning-curve`` (F1 vs labelled units), ``simulate``
+    (strategies x backends replayed as a review) or ``mechanism-target`` (per-mechanism
+    evidence finding, as simulate --target mechanism). Every run is tracked in MLflow (by default
     ``mlflow.db`` beside the file) and a results table is written to ``results/NAME.md``.
     """
 

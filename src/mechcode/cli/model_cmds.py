@@ -1,4 +1,4 @@
-"""``mechcode train | predict | suggest | evaluate | mlflow-ui``: the suggestion models."""
+"""``mechcode train | predict | suggest | mlflow-ui``: the suggestion models (``evaluate``: evaluate_cmd)."""
 from __future__ import annotations
 
 import json
@@ -14,7 +14,9 @@ import click
 from mechcode.cli.options import quiet_opt
 from mechcode.errors import DataError, ModelError
 
-BACKEND_HELP = "Backend: sparse (default; TF-IDF + calibrated linear models), zeroshot (no labels), embed, finetune."
+BACKEND_HELP = ("Backend: sparse (default; the codebook prior + TF-IDF calibrated linear models), "
+                "zeroshot (codebook only, no labels), embed, "
+                "finetune (experimental: scores below the majority baseline on the bundled corpus).")
 param_opt = click.option(
     "--param", "params", multiple=True, metavar="KEY=VALUE",
     help="Backend hyperparameter, repeatable; VALUE is read as JSON when it parses (4, 0.5, true, null, [1,2]) "
@@ -62,10 +64,13 @@ def _slug(text: str) -> str:
 @click.option("--out", type=click.Path(file_okay=False, path_type=str),
               help="Model directory to create (must not exist or be empty). Without REVIEW_DIR.")
 @click.option("--seed-data", type=click.Path(dir_okay=False, path_type=str),
-              help="With REVIEW_DIR: extra labelled units JSONL added to the review's accepted decisions.")
+              help="With REVIEW_DIR: a labelled units JSONL recorded as a training source of the review "
+                   "(once; every later retrain, train, code and the page keep using it).")
 @click.option("--backend", default="sparse", show_default=True, help=BACKEND_HELP)
 @param_opt
-@click.option("--no-holdout", is_flag=True, help="Skip the 20% group-holdout figures in the card (trains once).")
+@click.option("--no-holdout", is_flag=True,
+              help="Skip the holdout figures in the card (trains once). The holdout is 20% of the papers (of the "
+                   "paragraphs where units have no paper id); units repeating a codebook definition never test.")
 @click.option("--registry-name", default=None,
               help="MLflow registered-model name (default mechcode-BACKEND, or REVIEWNAME-BACKEND).")
 @_tracking
@@ -80,7 +85,9 @@ def train(review_dir, data, codebook_path, out, seed_data, backend, params, no_h
       mechcode train --data units.jsonl --codebook codebook.yaml --backend sparse --out DIR
       mechcode train REVIEW_DIR [--seed-data units.jsonl] [--backend sparse]
 
-    The second trains on the review's accepted/corrected decisions (plus --seed-data),
+    The second trains on all the review's training sources: its codebook (definitions,
+    examples, the CMO role primer), every seed file ever recorded (--seed-data records one)
+    and its accepted/corrected decisions;
     writes REVIEW_DIR/models/VERSION and registers it in the review. The directory holds the
     backend's files (safe formats only) and model.json, the card: backend, hyperparameters,
     data hash, codebook version, training and holdout metrics, creation time and the SHA-256
@@ -95,19 +102,16 @@ def train(review_dir, data, codebook_path, out, seed_data, backend, params, no_h
         if data or codebook_path or out:
             raise click.UsageError("with REVIEW_DIR, use --seed-data for extra data; --data/--codebook/--out "
                                    "are for training from files")
-        from mechcode.models.base import LabelledUnit
+        from mechcode.loop.retrain import add_seed_file, training_set
         from mechcode.store.review import Review
 
         rv = Review.open(review_dir)
         codebook = rv.codebook
-        units = [LabelledUnit.from_dict(d) for d in rv.labelled_units()]
         if seed_data:
-            from mechcode.models.data import read_labelled
-
-            seed = read_labelled(seed_data, codebook)
-            for u in seed:
-                u.id, u.group = f"seed:{u.id}", f"seed:{u.group if u.group is not None else u.id}"
-            units += seed
+            src, added = add_seed_file(rv, seed_data)
+            click.echo(f"{'recorded' if added else 'already recorded'}: training source {src['name']} "
+                       f"({src['n_units']} units, sha256 {src['sha256'][:12]})", err=True)
+        units, counts = training_set(rv)
         version, out_dir = free_version(rv, backend, units)
         uri_base = rv.path
         registry_name = registry_name or f"{_slug(Path(rv.path).name)}-{backend}"
@@ -122,12 +126,13 @@ def train(review_dir, data, codebook_path, out, seed_data, backend, params, no_h
         codebook = load_codebook(codebook_path)
         units = read_labelled(data, codebook)
         version, out_dir = None, Path(out)
+        counts = {"data": len(units)}
         uri_base = "experiments"
         registry_name = registry_name or f"mechcode-{backend}"
     if not units:
         click.echo("no labelled units yet: training on the codebook definitions only", err=True)
     card = train_model(units, codebook, backend, out_dir, holdout=not no_holdout, version=version,
-                       progress=not quiet, **hp)
+                       progress=not quiet, sources=counts, **hp)
     if not no_track:
         card = track_model(tracking_uri or _default_uri(uri_base), card, out_dir, registry_name)
     if review_dir:
@@ -147,6 +152,8 @@ def _print_card(card: dict, out_dir: Path) -> None:
     m = card.get("metrics", {})
     ho = m.get("holdout") or {}
     line = f"model {card['version']} ({card['backend']}, {card['n_units']} units) -> {out_dir}"
+    if card.get("sources"):
+        line += "; sources " + ", ".join(f"{k} {v}" for k, v in card["sources"].items())
     if ho:
         line += (f"; holdout mechanism macro-F1 {ho.get('mechanism_macro_f1')}, "
                  f"role macro-F1 {ho.get('role_macro_f1')}")
@@ -190,7 +197,8 @@ def predict(model_dir, input_path, output_path, batch_size, quiet) -> None:
 @click.argument("review_dir", type=click.Path(file_okay=False, path_type=str))
 @click.option("--model", "model_ref", default=None, metavar="DIR|VERSION",
               help="A model directory, or the version of a model registered in the review. "
-                   "Default: the review's latest model, or a new zeroshot model if it has none.")
+                   "Default: the review's latest model, or a new sparse model (the codebook prior plus "
+                   "whatever the review's training sources hold) if it has none.")
 @click.option("--backend", default=None,
               help="Build a new model of this backend from the review's labelled units (none needed for "
                    "zeroshot), register it and use it.")
@@ -240,19 +248,20 @@ def _suggest_model(rv, model_ref, backend, uri: str | None, quiet: bool) -> dict
                                  mlf.get("registry_version"))
     if backend is None and rv.latest_model() is not None:
         return rv.latest_model()
-    return _build_for_review(rv, backend or "zeroshot", uri, quiet)
+    return _build_for_review(rv, backend or "sparse", uri, quiet)
 
 
 def _build_for_review(rv, backend: str, uri: str | None, quiet: bool) -> dict[str, Any]:
     """Train (zeroshot: build) a model into the review, track it unless ``uri`` is None, register it."""
-    from mechcode.models.base import LabelledUnit
+    from mechcode.loop.retrain import training_set
     from mechcode.models.tracking import track_model
     from mechcode.models.train import free_version, train_model
 
-    units = [] if backend == "zeroshot" else [LabelledUnit.from_dict(d) for d in rv.labelled_units()]
+    units, counts = ([], None) if backend == "zeroshot" else training_set(rv)
     version, out_dir = free_version(rv, backend, units)
     click.echo(f"building a {backend} model {version}", err=True)
-    card = train_model(units, rv.codebook, backend, out_dir, version=version, progress=not quiet)
+    card = train_model(units, rv.codebook, backend, out_dir, version=version, progress=not quiet,
+                       sources=counts)
     if uri is not None:
         card = track_model(uri, card, out_dir, f"{_slug(Path(rv.path).name)}-{backend}")
     mlf = card.get("mlflow", {})
@@ -274,81 +283,6 @@ def _store_suggestions(rv, model, version: str, batch_size: int, quiet: bool) ->
             n += rv.add_suggestions(version, [{**p, "unit_id": int(p["id"])} for p in preds])
             bar.update(len(chunk))
     return n
-
-
-# ------------------------------------------------------------------------------------- evaluate
-@click.command()
-@click.option("--data", required=True, type=click.Path(dir_okay=False, path_type=str),
-              help="Labelled units JSONL (id, text, context, group, mechanisms, role, polarity).")
-@click.option("--codebook", "codebook_path", required=True, type=click.Path(dir_okay=False, path_type=str),
-              help="Codebook YAML the labels refer to.")
-@click.option("--backend", default="sparse", show_default=True, help=BACKEND_HELP)
-@click.option("--protocol", type=click.Choice(["grouped-cv", "definitions-to-evidence"]), default="grouped-cv",
-              show_default=True,
-              help="grouped-cv: k folds that never split a source paragraph (group). definitions-to-evidence: "
-                   "train on the codebook definitions only, test on the evidence units (cold start).")
-@click.option("--output", required=True, type=click.Path(dir_okay=False, path_type=str),
-              help="REPORT.json to write; confusion-matrix PNGs go next to it (REPORT_role_confusion.png, "
-                   "REPORT_mechanism_confusion.png).")
-@click.option("--folds", default=5, show_default=True, type=click.IntRange(2), help="Folds for grouped-cv.")
-@param_opt
-@click.option("--baselines", default="majority,zeroshot", show_default=True,
-              help="Comma-separated baselines scored side by side (majority, zeroshot); '' for none.")
-@click.option("--zeroshot-encoder", type=click.Choice(["minilm", "tfidf"]), default="minilm", show_default=True,
-              help="Encoder of the zeroshot baseline (tfidf needs no torch).")
-@click.option("--threshold", default=0.5, show_default=True, type=click.FloatRange(0, 1),
-              help="Probability at which a mechanism counts as suggested.")
-@click.option("--include-definition-units", is_flag=True,
-              help="Also test on units whose text repeats a codebook definition (leaks when the backend "
-                   "trains on definitions; off by default).")
-@click.option("--seed", default=0, show_default=True, help="Random seed of the fold assignment.")
-@_tracking
-@quiet_opt
-def evaluate(data, codebook_path, backend, protocol, output, folds, params, baselines, zeroshot_encoder, threshold,
-             include_definition_units, seed, tracking_uri, no_track, quiet) -> None:
-    """Measure a backend on labelled data and write a JSON report.
-
-    The report has macro- and per-class precision/recall/F1 for mechanisms, role and
-    polarity, expected calibration error, confusion matrices (also as PNGs), timing, and the
-    same figures for the baselines (majority class, zeroshot). How units count (no-mechanism
-    units, unknown roles) is written into the report under "counting".
-
-    Example: mechcode evaluate --data corpora/sims2021/units.jsonl --codebook
-    corpora/sims2021/codebook.yaml --backend sparse --protocol grouped-cv --output report.json
-    """
-    from mechcode.codebook import load_codebook
-    from mechcode.models.data import read_labelled
-    from mechcode.models.evaluate import evaluate as run_evaluation
-
-    codebook = load_codebook(codebook_path)
-    units = read_labelled(data, codebook)
-    out = Path(output)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    report = run_evaluation(
-        units, codebook, backend, protocol, folds, parse_params(params),
-        [b.strip() for b in baselines.split(",") if b.strip()], {"encoder": zeroshot_encoder}, threshold,
-        figures_dir=out.parent, figure_prefix=f"{out.stem}_", seed=seed, progress=not quiet,
-        exclude_definition_units=not include_definition_units)
-    _write_json(out, report)
-    if not no_track:
-        from mechcode.models import tracking
-
-        info = tracking.log_run(tracking_uri or _default_uri("experiments"), f"evaluate-{backend}-{protocol}",
-                                {"backend": backend, "protocol": protocol, "folds": folds, "data": data,
-                                 "threshold": threshold, "params": report["params"]},
-                                {k: v for k, v in report.items() if k in ("mechanism", "role", "polarity", "ece",
-                                                                          "baselines", "timing")},
-                                [out, *(out.parent / f for f in report.get("figures", []))],
-                                tags={"mechcode.command": "evaluate"})
-        report["mlflow"] = info
-        _write_json(out, report)
-    s = report["summary"]
-    click.echo(f"{backend} ({protocol}): mechanism macro-F1 {s['backend']['mechanism_macro_f1']}, role macro-F1 "
-               f"{s['backend']['role_macro_f1']}, polarity macro-F1 {s['backend']['polarity_macro_f1']}, "
-               f"ECE mechanism {s['backend']['ece_mechanism']} -> {out}")
-    for b in report["baselines"]:
-        click.echo(f"  baseline {b}: mechanism macro-F1 {s[b]['mechanism_macro_f1']}, "
-                   f"role macro-F1 {s[b]['role_macro_f1']}")
 
 
 def _write_json(path: Path, obj: Any) -> None:

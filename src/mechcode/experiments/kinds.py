@@ -12,6 +12,9 @@
   size N and scored on the test side; definition units are left out of both sides, as in the
   simulation. Steps are the training sizes.
 - ``simulate``: :func:`mechcode.experiments.simulate.run_simulation`; steps are units coded.
+- ``mechanism-target``: :func:`mechcode.experiments.mechanism_target.run_target` (one mechanism at
+  a time is the relevant class); metrics are the means over mechanisms, with each mechanism's
+  mean WSS@95 under ``per_mechanism``.
 """
 from __future__ import annotations
 
@@ -181,5 +184,29 @@ def run_simulate(exp, progress: bool, log: Log, fresh: bool = False) -> list[dic
     return records
 
 
+def run_mechanism_target(exp, progress: bool, log: Log) -> list[dict[str, Any]]:
+    """Per-mechanism evidence finding for every backend x strategy (``mechcode simulate --target mechanism``)."""
+    from mechcode.experiments.data import drop_definition_units
+    from mechcode.experiments.mechanism_target import run_target
+    from mechcode.experiments.simulate import load_inputs
+
+    o = exp.options
+    rows, cb = load_inputs(exp.data, exp.codebook)
+    if bool(o.get("exclude_definition_units", True)):
+        rows, _ = drop_definition_units(rows, cb)
+    out = exp.results_dir / exp.name
+    runs = run_target(rows, cb, out, backends=exp.backends, strategies=list(o.get("strategies", ["max"])),
+                      seeds=exp.seeds, mechanisms=list(o.get("mechanisms") or []) or None,
+                      batch=int(o.get("batch", 10)), retrain_every=int(o.get("retrain_every", 10)),
+                      params=exp.params, log=log)
+    pngs = sorted(out.glob("recall-*.png"))
+    return [{"backend": r["backend"], "strategy": r["strategy"],
+             "params": {"batch": r["batch"], "retrain_every": r["retrain_every"], "seeds": r["seeds"]},
+             "metrics": {**r["mean"], "per_mechanism": {m: {"wss@95": v["wss@95"]["mean"], "n_relevant": v["n_relevant"]}
+                                                        for m, v in r["per_mechanism"].items()}},
+             "steps": {}, "artifacts": [out / "mechanism-summary.json", *pngs]} for r in runs]
+
+
 KINDS: dict[str, Callable[..., list[dict[str, Any]]]] = {
-    "cv": run_cv, "learning-curve": run_learning_curve, "simulate": run_simulate}
+    "cv": run_cv, "learning-curve": run_learning_curve, "simulate": run_simulate,
+    "mechanism-target": run_mechanism_target}

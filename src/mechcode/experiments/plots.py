@@ -85,6 +85,35 @@ def plot_f1(summaries: Sequence[Mapping[str, Any]], path: Path) -> Path:
     return _save(fig, plt, path)
 
 
+def plot_mechanism_recall(summaries: Sequence[Mapping[str, Any]], mechanism: str, path: Path) -> Path:
+    """Recall of one mechanism's units vs units read (``--target mechanism``), one line per
+    backend/strategy: mean over seeds with a min-max band, and random reading for reference."""
+    import numpy as np
+
+    plt = _pyplot()
+    fig, ax = plt.subplots(figsize=(6.4, 4.4))
+    n = 0
+    for s in summaries:
+        runs = [r for r in s["runs"] if r["mechanism"] == mechanism]
+        if not runs:
+            continue
+        n, rel = runs[0]["n_units"], runs[0]["n_relevant"]
+        x = np.arange(1, n + 1)
+        curves = np.array([[np.searchsorted(r["hits"], k, side="right") / rel for k in x] for r in runs])
+        (ln,) = ax.plot(x, curves.mean(axis=0), label=f"{s['backend']}/{s['strategy']}", linewidth=1.6)
+        ax.fill_between(x, curves.min(axis=0), curves.max(axis=0), color=ln.get_color(), alpha=0.15, linewidth=0)
+    if n:
+        ax.plot([0, n], [0, 1], ":", color="grey", label="random reading (expected)")
+        ax.set_xlim(0, n)
+    ax.set_xlabel("units read (after the two prior units)")
+    ax.set_ylabel(f"recall of {mechanism} units")
+    ax.set_ylim(0, 1.02)
+    ax.grid(alpha=0.3)
+    ax.legend(fontsize=8, loc="lower right")
+    ax.set_title(f"Finding {mechanism} (mean, min-max over seeds)", fontsize=10)
+    return _save(fig, plt, path)
+
+
 def _save(fig, plt, path: Path) -> Path:
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)

@@ -8,8 +8,9 @@ One run = one backend, one strategy, one random seed:
 2. Each step the strategy picks the next ``batch`` units from the pool (units not coded yet)
    using the current model's suggestions; the reviewer codes them with the gold labels and
    we note whether the suggestion would have been accepted as is.
-   With ``holdout`` > 0, that share of the paragraphs (``group``) is set aside per seed: never
-   coded, used only to score the suggestions on unseen papers (the same split for every
+   With ``holdout`` > 0, that share of the papers (``paper``; the paragraphs, ``group``, for
+   units without a paper id) is set aside per seed: never coded, used only to score the
+   suggestions on unseen text (the same split for every
    strategy with the same seed, so strategies are compared on the same units).
 3. The model is retrained whenever ``retrain_every`` units were coded since the last
    training, as the reviewer loop does, and re-predicts the pool.
@@ -140,11 +141,11 @@ class Replay:
             return list(range(len(self.rows))), []
         from sklearn.model_selection import GroupShuffleSplit
 
-        from mechcode.models.base import unit_group
+        from mechcode.models.train import holdout_groups
 
-        groups = [unit_group(u) for u in self._units]
+        groups = holdout_groups(self._units)
         if len(set(groups)) < 4:
-            raise DataError("holdout needs at least 4 groups (paragraphs)")
+            raise DataError("holdout needs at least 4 groups (papers or paragraphs)")
         tr, te = next(GroupShuffleSplit(n_splits=1, test_size=self.config.holdout, random_state=seed)
                       .split(self.rows, groups=groups))
         return sorted(int(i) for i in tr), sorted(int(i) for i in te)

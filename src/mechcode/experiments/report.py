@@ -17,6 +17,7 @@ from typing import Any, Iterable, Mapping, Sequence
 from mechcode.experiments.summary import fmt_spread
 
 STATS = ("mean", "std", "min", "max", "n", "reached", "of")
+STRATEGY_KINDS = ("simulate", "mechanism-target")
 # (header, metric base, digits) per kind; tables with the same kind share a layout
 COLUMNS: dict[str, list[list[tuple[str, str, int]]]] = {
     "cv": [[("Mechanism macro-F1", "mechanism_macro_f1", 3), ("Role macro-F1", "role_macro_f1", 3),
@@ -28,12 +29,17 @@ COLUMNS: dict[str, list[list[tuple[str, str, int]]]] = {
         [("Mean mechanism F1 (not yet coded)", "curve_mean.f1_mechanism", 3),
          ("Mean mechanism F1 (holdout)", "curve_mean.holdout_f1_mechanism", 3),
          ("Mean role F1 (holdout)", "curve_mean.holdout_f1_role", 3),
-         ("Units to mechanism F1 0.5", "units_to_f1.mechanism_0.5", 0),
-         ("Units to mechanism F1 0.6", "units_to_f1.mechanism_0.6", 0),
-         ("Units to mechanism F1 0.7", "units_to_f1.mechanism_0.7", 0),
-         ("Units to role F1 0.6", "units_to_f1.role_0.6", 0), ("Units to role F1 0.75", "units_to_f1.role_0.75", 0),
+         ("Units to held-out mechanism F1 0.5", "units_to_f1.mechanism_0.5", 0),
+         ("Units to held-out mechanism F1 0.6", "units_to_f1.mechanism_0.6", 0),
+         ("Units to held-out mechanism F1 0.7", "units_to_f1.mechanism_0.7", 0),
+         ("Units to held-out role F1 0.6", "units_to_f1.role_0.6", 0),
+         ("Units to held-out role F1 0.75", "units_to_f1.role_0.75", 0),
          ("Accepted as is", "accept_exact", 2), ("Partial credit", "accept_partial", 2),
          ("s / retrain", "train_seconds", 2)]],
+    "mechanism-target": [
+        [("Mean WSS@95", "wss_95", 3), ("Mean WSS@100", "wss_100", 3), ("Recall @10 %", "recall_10_", 3),
+         ("Recall @20 %", "recall_20_", 3), ("Recall @50 %", "recall_50_", 3),
+         ("Units to 95 % recall", "units_to_recall_95", 0)]],
 }
 LC_COLUMNS = [("Mechanism macro-F1", "mechanism_macro_f1", 3), ("Role macro-F1", "role_macro_f1", 3),
               ("Fit s", "fit_s", 2)]
@@ -62,11 +68,11 @@ def spread_of(metrics: Mapping[str, float], base: str) -> dict[str, Any] | None:
 
 
 def _keys(run: Mapping[str, Any], kind: str) -> list[str]:
-    return [run["backend"]] + ([run["strategy"]] if kind == "simulate" else [])
+    return [run["backend"]] + ([run["strategy"]] if kind in STRATEGY_KINDS else [])
 
 
 def _key_headers(kind: str) -> list[str]:
-    return ["Backend"] + (["Strategy"] if kind == "simulate" else [])
+    return ["Backend"] + (["Strategy"] if kind in STRATEGY_KINDS else [])
 
 
 def tables(kind: str, runs: Sequence[Mapping[str, Any]]) -> tuple[list[str], list[dict[str, Any]]]:

@@ -3,7 +3,7 @@
 Format (paths are relative to the file)::
 
     name = "loop_simulation"        # optional; default: the file name without .toml
-    kind = "simulate"               # cv | learning-curve | simulate
+    kind = "simulate"               # cv | learning-curve | simulate | mechanism-target
     description = "..."             # what the experiment asks; shown in RESULTS.md
     data = "../corpora/sims2021/units.jsonl"
     codebook = "../corpora/sims2021/codebook.yaml"
@@ -27,6 +27,12 @@ Format (paths are relative to the file)::
     retrain_every = 10
     max_steps = 0                   # 0 = until every unit is coded
     holdout = 0.0
+    exclude_definition_units = true
+    [mechanism-target]              # kind = "mechanism-target" (mechcode simulate --target mechanism)
+    strategies = ["max", "random"]
+    batch = 10
+    retrain_every = 10
+    mechanisms = []                 # default: every mechanism with 2 or more units
     exclude_definition_units = true
 
 Every backend (x strategy) becomes one MLflow run in the experiment ``experiment:NAME``:
@@ -53,6 +59,7 @@ KIND_OPTIONS = {
     "learning-curve": {"sizes", "test_size"},
     "simulate": {"strategies", "seed_labels", "batch", "retrain_every", "max_steps", "holdout",
                  "exclude_definition_units"},
+    "mechanism-target": {"strategies", "batch", "retrain_every", "mechanisms", "exclude_definition_units"},
 }
 TOP_KEYS = {"name", "kind", "description", "data", "codebook", "backends", "seeds", "tracking_uri",
             "results_dir", "params", *KIND_OPTIONS}

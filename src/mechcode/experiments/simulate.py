@@ -137,9 +137,9 @@ def summary_lines(summaries: Sequence[Mapping[str, Any]]) -> list[str]:
     lines = []
     for s in summaries:
         u = s["units_to_f1"]
+        to_f1 = f"units to held-out mechanism F1 0.5: {fmt_spread(u['mechanism@0.5'], 0)}, " if u else ""
         lines.append(f"{s['backend']}/{s['strategy']}: WSS@95 {fmt_spread(s['wss@95'])} "
-                     f"(max {fmt_spread(s['wss_max@95'])}), WSS@100 {fmt_spread(s['wss@100'])}, "
-                     f"units to mechanism F1 0.5: {fmt_spread(u.get('mechanism@0.5'), 0)}, "
+                     f"(max {fmt_spread(s['wss_max@95'])}), WSS@100 {fmt_spread(s['wss@100'])}, {to_f1}"
                      f"acceptance {fmt_spread(s['accept_exact'])}, "
                      f"retrain {fmt_spread(s['train_seconds'])} s")
     return lines

@@ -13,9 +13,11 @@
      "curve": [{"step", "n_coded", "recall_mean", "recall_std", "recall_min", "recall_max", ...}],
      "per_seed": [{"seed", "wss@95", ...}]}
 
-``units_to_f1`` counts the units coded (seeds included) when the macro-F1 on the units still
-to code first reaches the target; seeds that never reach it are left out of the mean and
-counted in ``reached``.
+``units_to_f1`` counts the units coded (seeds included) when the macro-F1 on the *holdout*
+units (``--holdout``: papers or paragraphs never coded) first reaches the target; seeds that
+never reach it are left out of the mean and counted in ``reached``. Without a holdout it is
+empty: the F1 on the units still to code is optimistic (they share paragraphs with coded
+units) and is reported only as a curve (``curve_mean``, ``curve.csv``).
 """
 from __future__ import annotations
 
@@ -47,9 +49,10 @@ def seed_summary(state: Mapping[str, Any], evidence: Mapping[str, bool]) -> dict
         out[f"wss_max@{_pct(rec)}"] = metrics.wss_max(n, r, rec)
         out[f"units_to_recall@{_pct(rec)}"] = metrics.units_to_recall(flags, rec, r)
     out["curve_mean"] = {m: metrics.spread(st.get(m) for st in steps)["mean"] for m in AREA_METRICS}
+    held_out = bool(state.get("holdout"))
     out["units_to_f1"] = {
-        f"{task}@{t}": metrics.first_reaching(((s["n_coded"], s[f"f1_{task}"]) for s in steps), t)
-        for task, targets in F1_TARGETS.items() for t in targets}
+        f"{task}@{t}": metrics.first_reaching(((s["n_coded"], s.get(f"holdout_f1_{task}")) for s in steps), t)
+        for task, targets in F1_TARGETS.items() for t in targets} if held_out else {}
     last = steps[-1] if steps else {}
     out["accept_exact"] = last.get("accept_exact")
     out["accept_partial"] = last.get("accept_partial")
@@ -85,7 +88,7 @@ def aggregate(states: Sequence[Mapping[str, Any]], evidence: Mapping[str, bool],
         for name in (f"wss@{key}", f"wss_max@{key}", f"units_to_recall@{key}"):
             out[name] = metrics.spread(p[name] for p in per_seed)
     out["curve_mean"] = {m: metrics.spread(p["curve_mean"][m] for p in per_seed) for m in AREA_METRICS}
-    out["units_to_f1"] = {}
+    out["units_to_f1"] = {}  # held-out F1 only (empty without a holdout)
     for key in per_seed[0]["units_to_f1"]:
         sp = metrics.spread(p["units_to_f1"][key] for p in per_seed)
         out["units_to_f1"][key] = {**sp, "reached": sp["n"], "of": len(per_seed)}

@@ -3,8 +3,9 @@
 One retrain runs at a time, in a daemon thread, so requests are never blocked. A retrain:
 
 1. records a ``running`` row in the ``retrains`` table;
-2. trains the configured backend (``sparse`` by default) on every accepted/corrected unit
-   plus the seed data;
+2. trains the configured backend (``sparse`` by default) on all the review's training
+   sources (:func:`training_set`): the codebook (in the backend), every recorded seed file
+   (``training_sources``) and every accepted/corrected unit;
 3. stores suggestions for all the review's units under the new model version;
 4. registers the model and swaps it in (the page sees the new version on its next poll);
 5. records ``ok`` with the card's metrics, or ``failed`` with the error (the old model keeps
@@ -39,6 +40,73 @@ DEFAULT_BACKEND = "sparse"
 
 def _now() -> str:
     return datetime.now(timezone.utc).isoformat(timespec="seconds")
+
+
+def add_seed_file(review, path: str | Path) -> tuple[dict[str, Any], bool]:
+    """Record a labelled JSONL file as a training source of ``review`` (validated against its
+    codebook); (source row, added). Recording the same bytes twice adds nothing."""
+    from mechcode.models.data import read_labelled
+    from mechcode.store.sources import add_source, file_sha256
+
+    if not Path(path).is_file():
+        raise DataError(f"seed data file not found: {path}")
+    units = read_labelled(path, review.codebook)
+    rows = [_unit_dict(u) for u in units]
+    return add_source(review, "seed", Path(path).name, str(Path(path).resolve()), file_sha256(path), rows)
+
+
+def add_seed_units(review, units: list, name: str = "seed") -> tuple[dict[str, Any], bool]:
+    """Record already loaded seed units (ids as loaded) as a training source."""
+    import hashlib
+
+    from mechcode.store.sources import add_source
+
+    rows = [_unit_dict(u, strip="seed:") for u in units]
+    digest = hashlib.sha256(json.dumps(rows, sort_keys=True, ensure_ascii=False).encode()).hexdigest()
+    return add_source(review, "seed", name, None, digest, rows)
+
+
+def _unit_dict(u, strip: str = "") -> dict[str, Any]:
+    def bare(x):
+        return x[len(strip):] if strip and isinstance(x, str) and x.startswith(strip) else x
+    return {"id": bare(u.id), "text": u.text, "context": u.context, "group": bare(u.group),
+            "mechanisms": list(u.mechanisms), "role": u.role, "polarity": u.polarity}
+
+
+def seed_units(review) -> list:
+    """The units of every recorded seed source, in the current codebook's ids (:func:`carry_seed`),
+    ids and groups prefixed ``seed:SOURCE:``, ``origin`` ``seed``."""
+    from mechcode.models.base import LabelledUnit
+    from mechcode.store.sources import sources
+
+    out = []
+    for src in sources(review, with_units=True):
+        units = []
+        for d in src["units"]:
+            u = LabelledUnit.from_dict(d)
+            u.id = f"seed:{src['id']}:{u.id}"
+            u.group = f"seed:{src['id']}:{d.get('group') if d.get('group') is not None else d['id']}"
+            u.origin = "seed"
+            units.append(u)
+        out += carry_seed(review, units, src["codebook_version"])
+    return out
+
+
+def training_set(review) -> tuple[list, dict[str, int]]:
+    """(units, counts per source) every retrain of ``review`` trains on: recorded seed sources
+    plus the review's final codes; the counts also name the codebook examples and the primer,
+    which the backend reads itself."""
+    from mechcode.models.base import LabelledUnit, definition_examples
+    from mechcode.models.primer import load_primer
+    from mechcode.store.sources import sources
+
+    seeds = seed_units(review)
+    decisions = [LabelledUnit.from_dict({**r, "origin": "decision"}) for r in review.labelled_units()]
+    counts = {"codebook": len(definition_examples(review.codebook)), "primer": len(load_primer())}
+    for src in sources(review):
+        counts[f"seed:{src['name']}"] = sum(u.id.startswith(f"seed:{src['id']}:") for u in seeds)
+    counts["decisions"] = len(decisions)
+    return seeds + decisions, counts
 
 
 def load_seed_data(path: str | Path, codebook=None) -> list:
@@ -96,7 +164,8 @@ class RetrainScheduler:
         self.backend = backend
         self.every = every
         self.seed_units = list(seed_units or [])
-        self.seed_version = review.codebook.version  # the codebook the seed data were checked against
+        if self.seed_units:  # recorded in the review: every later retrain keeps them
+            add_seed_units(review, self.seed_units)
         self.params = dict(params or {})
         self._lock = threading.Lock()
         self._thread: threading.Thread | None = None
@@ -165,15 +234,23 @@ class RetrainScheduler:
 
     # -- the work ----------------------------------------------------------------------
     def training_units(self) -> list:
-        """Seed data plus the review's final codes (``Review.labelled_units``: blind double-coded
-        units enter only once agreed or adjudicated)."""
-        from mechcode.models.base import LabelledUnit
-
-        return self.current_seed() + [LabelledUnit.from_dict(r) for r in self.review.labelled_units()]
+        """All training sources (:func:`training_set`: recorded seed data plus the review's final
+        codes; blind double-coded units enter only once agreed or adjudicated)."""
+        return training_set(self.review)[0]
 
     def current_seed(self) -> list:
-        """The seed units in the current codebook's ids (:func:`carry_seed`)."""
-        return carry_seed(self.review, self.seed_units, self.seed_version)
+        """The recorded seed units in the current codebook's ids (:func:`carry_seed`)."""
+        return seed_units(self.review)
+
+    def sources_status(self) -> dict[str, Any]:
+        """What the serving model was trained on (counts per source, from its card) and the
+        warning of the last retrain, if it used fewer units than the model it replaced."""
+        latest = self.review.latest_model()
+        card = (latest or {}).get("card") or {}
+        last = self.last() or {}
+        return {"sources": card.get("sources"), "n_units": card.get("n_units"),
+                "warning": ((last.get("metrics") or {}) if isinstance(last.get("metrics"), dict) else {}
+                            ).get("warning")}
 
     def _start_row(self) -> int:
         with self.review.transaction() as con:
@@ -187,18 +264,24 @@ class RetrainScheduler:
             rid = self._start_row()
         labelled = None
         try:
-            units = self.training_units()
+            units, counts = training_set(self.review)
             labelled = len(units)
             name, params = self._backend_for(units)
             log.info("retrain %s: training %s on %d labelled units", rid, name, labelled)
-            version, path, card = train_into(self.review, units, name, params)
+            before = ((self.review.latest_model() or {}).get("card") or {}).get("n_units")
+            version, path, card = train_into(self.review, units, name, params, sources=counts)
             from mechcode.models.train import load_model
 
             backend, card = load_model(path)
             score_units(self.review, version, backend, self.review.units())
             self.review.register_model(version, name, str(path), card)
             self.serving.swap(version, name, str(path), backend)
-            self._finish(rid, "ok", version=version, labelled=labelled, metrics=card.get("metrics"))
+            metrics = {**(card.get("metrics") or {}), "sources": counts}
+            if before is not None and labelled < before:
+                metrics["warning"] = (f"this retrain used {labelled} labelled units, fewer than the "
+                                      f"{before} of the model it replaced")
+                log.warning("retrain %s: %s", rid, metrics["warning"])
+            self._finish(rid, "ok", version=version, labelled=labelled, metrics=metrics)
             log.info("retrain %s: model %s is now suggesting", rid, version)
         except Exception as exc:  # noqa: BLE001 - any failure must leave the old model serving
             log.warning("retrain %s failed: %s", rid, exc)

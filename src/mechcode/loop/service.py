@@ -203,6 +203,7 @@ class LoopService:
             "labelled": sum(c.get("action") in ("accept", "correct", "adjudicate") for c in codes.values()),
             "coded": len(codes),
             "seed_units": len(self.retrainer.seed_units),
+            "training": self.retrainer.sources_status(),  # units per source of the serving model, warning
             "units": self.review.count_units(),
             "last_retrain": self.retrainer.last(),
             "retrain_running": self.retrainer.running,

@@ -1,7 +1,8 @@
 """The model that serves suggestions in the reviewer loop.
 
-It is the review's latest registered model; a review without one starts from the
-``zeroshot`` backend (needs no labels), created and registered on first use. A retrain
+It is the review's latest registered model; a review without one starts from the default
+backend (``sparse``: with no labels it is the codebook prior, see ``models/README.md``)
+trained on the review's training sources, created and registered on first use. A retrain
 swaps in a new model atomically once its suggestions are stored.
 """
 from __future__ import annotations
@@ -13,7 +14,7 @@ from typing import Any, Iterable
 
 log = logging.getLogger(__name__)
 
-INITIAL_BACKEND = "zeroshot"
+INITIAL_BACKEND = "sparse"  # with no labels: the codebook prior (see mechcode.models.prior)
 SCORE_BATCH = 256
 
 
@@ -36,7 +37,8 @@ def score_units(review, version: str, backend, units: list[dict[str, Any]],
     return done
 
 
-def train_into(review, units: list, backend_name: str, params: dict[str, Any] | None = None):
+def train_into(review, units: list, backend_name: str, params: dict[str, Any] | None = None,
+               sources: dict[str, int] | None = None):
     """Train ``backend_name`` on ``units`` into ``REVIEW/models/<version>``; returns (version, path, card).
 
     The models code writes the directory atomically (temporary sibling renamed into place), so a
@@ -51,8 +53,17 @@ def train_into(review, units: list, backend_name: str, params: dict[str, Any] | 
         n += 1
         version = f"{base}.{n}"
     card = train_model(units, review.codebook, backend_name, models_dir / version, version=version,
-                       **(params or {}))
+                       sources=sources, **(params or {}))
     return version, models_dir / version, card
+
+
+def initial_settings(backend: str, params: dict[str, Any] | None) -> dict[str, Any]:
+    """Hyperparameters of the initial model; a zeroshot ``encoder`` (``review --zeroshot-encoder``)
+    becomes the ``prior`` encoder of a learning backend."""
+    params = dict(params or {})
+    if backend != "zeroshot" and "encoder" in params:
+        params["prior"] = params.pop("encoder")
+    return params
 
 
 class ServingModel:
@@ -62,7 +73,7 @@ class ServingModel:
                  initial_params: dict[str, Any] | None = None):
         self.review = review
         self.initial_backend = initial_backend
-        self.initial_params = dict(initial_params or {})
+        self.initial_params = initial_settings(initial_backend, initial_params)
         self._lock = threading.RLock()
         self._backend = None
         latest = review.latest_model()
@@ -94,8 +105,12 @@ class ServingModel:
     def _create_initial(self) -> None:
         from mechcode.models.train import load_model
 
+        from mechcode.loop.retrain import training_set
+
         log.info("no model yet: creating the %s model", self.initial_backend)
-        version, path, card = train_into(self.review, [], self.initial_backend, self.initial_params)
+        units, counts = training_set(self.review)
+        version, path, card = train_into(self.review, units, self.initial_backend, self.initial_params,
+                                         sources=counts)
         backend, card = load_model(path)
         self.review.register_model(version, self.initial_backend, str(path), card)
         self._version, self._path, self._backend_name, self._backend = (

@@ -49,12 +49,15 @@ class LabelledUnit(Unit):
     role: str | None = None
     polarity: str | None = None
     group: str | None = None
+    paper: str | None = None  # the paper (document) the unit comes from, where known
+    origin: str | None = None  # training source: "decision", "seed", "primer", ... (None = given data)
 
     @classmethod
     def from_dict(cls, d: dict[str, Any]) -> "LabelledUnit":
         return cls(id=str(d["id"]), text=d["text"], context=d.get("context") or "",
                    mechanisms=list(d.get("mechanisms") or []), role=d.get("role"),
-                   polarity=d.get("polarity"), group=d.get("group"))
+                   polarity=d.get("polarity"), group=None if d.get("group") is None else str(d["group"]),
+                   paper=None if d.get("paper") is None else str(d["paper"]), origin=d.get("origin"))
 
 
 def prediction(uid: str, mechanisms: dict[str, float], role: dict[str, float],
@@ -212,33 +215,48 @@ def split_sentences(text: str) -> list[str]:
 
 
 def label_space(codebook: Codebook) -> list[str]:
-    """The mechanism ids a model suggests: every suggestable (non-retired) code, codebook order."""
-    return codebook.mechanism_ids(suggestable_only=True)
+    """The mechanism ids a model suggests (:meth:`Codebook.suggested_ids`: active codes, and
+    others the codebook marks ``suggest: true``), codebook order."""
+    return codebook.suggested_ids()
 
 
 def map_labels(mechanisms: Sequence[str], codebook: Codebook) -> list[str]:
-    """Labels in the model's label space: suggestable ids kept (merged codes stay themselves,
-    as the codebook still suggests them), retired or unknown ids dropped, duplicates removed."""
+    """Labels in the model's label space: suggested ids kept, others (merged, retired,
+    no-evidence, unknown) dropped, duplicates removed."""
     space = set(label_space(codebook))
     return list(dict.fromkeys(m for m in mechanisms if m in space))
+
+
+def unit_mechanisms(mechanisms: Sequence[str], codebook: Codebook) -> list[str] | None:
+    """A unit's mechanism labels for training: :func:`map_labels`, or ``None`` (unknown for the
+    mechanism task) when it had codes but none of them is suggested -- such a unit is evidence
+    of a code the model does not suggest, not evidence of "no mechanism"."""
+    mapped = map_labels(mechanisms, codebook)
+    return None if mechanisms and not mapped else mapped
 
 
 def definition_examples(codebook: Codebook, weight: float = 1.0) -> list[Example]:
     """Codebook definitions as extra training examples.
 
-    Each suggestable mechanism gives its name and every sentence of its description (context =
-    the whole description) as positives for that mechanism; each role and polarity definition
-    gives examples for that role / polarity only.
+    Each suggested mechanism gives its name, every sentence of its description (context = the
+    whole description) and its ``examples`` as positives for that mechanism, its
+    ``not_examples`` as "no mechanism" units; each role gives its definition and examples for
+    that role only (role ``not_examples`` teach nothing on their own and are left to the prior);
+    polarity definitions likewise.
     """
     out: list[Example] = []
     for m in codebook.mechanisms:
-        if not m.suggestable:
+        if not m.suggested:
             continue
         for s in [m.name, *split_sentences(m.description)]:
             out.append(Example(s, m.description, [m.id], None, None, f"def:mechanism:{m.id}", weight,
                                "definition"))
+        for s in m.examples:
+            out.append(Example(s, s, [m.id], None, None, f"ex:mechanism:{m.id}", weight, "definition"))
+        for s in m.not_examples:
+            out.append(Example(s, s, [], None, None, f"notex:mechanism:{m.id}", weight, "definition"))
     for r in codebook.roles:
-        for s in [r.name, *split_sentences(r.description)]:
+        for s in [r.name, *split_sentences(r.description), *r.examples]:
             out.append(Example(s, r.description, None, r.id, None, f"def:role:{r.id}", weight, "definition"))
     for p in codebook.polarity:
         for s in split_sentences(p.description) or [p.name]:
@@ -258,7 +276,8 @@ def unit_group(u: Unit) -> str:
 def training_examples(units: Sequence[LabelledUnit], codebook: Codebook, use_definitions: bool = True,
                       definition_weight: float = 1.0) -> list[Example]:
     """Labelled units (labels mapped into the label space) plus, optionally, the definitions."""
-    out = [Example(u.text, u.context, map_labels(u.mechanisms, codebook), u.role,
+    out = [Example(u.text, u.context,
+                   None if u.origin == "primer" else unit_mechanisms(u.mechanisms, codebook), u.role,
                    u.polarity if u.role != "none" else None, unit_group(u)) for u in units]
     if use_definitions:
         out.extend(definition_examples(codebook, definition_weight))

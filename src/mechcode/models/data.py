@@ -84,7 +84,9 @@ def read_labelled(path: str | Path, codebook: Codebook | None = None) -> list[La
     out = []
     for n, obj in _records(path):
         uid, text, ctx = _unit_fields(path, n, obj, seen)
-        out.append(LabelledUnit(uid, text, ctx, *_labels(path, n, obj, known)))
+        paper = obj.get("paper")
+        out.append(LabelledUnit(uid, text, ctx, *_labels(path, n, obj, known),
+                                paper=None if paper is None else str(paper)))
     if not out:
         raise DataError(f"{path}: no labelled units (the file is empty)")
     return out

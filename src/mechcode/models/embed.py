@@ -40,6 +40,7 @@ from mechcode.codebook import POLARITY_IDS, ROLE_IDS, Codebook
 from mechcode.errors import ModelError
 from mechcode.models.base import LabelledUnit, Unit, check_params, label_space, prediction, unit_group
 from mechcode.models.calibration import Platt, Temperature
+from mechcode.models.prior import PRIOR_DEFAULTS, blend, finalize, fit_prior, weights
 from mechcode.models.embed_heads import EPS, SOLVERS, decision, fit_heads, prior_shift
 from mechcode.models.embedding_cache import Encoder, compute_threads, default_model_path
 
@@ -54,13 +55,16 @@ def definition_units(codebook: Codebook) -> list[LabelledUnit]:
     """Training examples from the codebook: description sentences and role/polarity definitions."""
     out = []
     for m in codebook.mechanisms:
-        if not m.suggestable:
+        if not m.suggested:
             continue
         desc = " ".join(m.description.split())
         sents = [s for s in _SENT_RE.split(desc) if s.strip()] or [m.name]
-        for i, s in enumerate(sents):
+        for i, s in enumerate(sents + m.examples):
             out.append(LabelledUnit(id=f"codebook:{m.id}:{i}", text=s, context=desc or s,
                                     mechanisms=[m.id], group=f"codebook:{m.id}"))
+        for i, s in enumerate(m.not_examples):
+            out.append(LabelledUnit(id=f"codebook:not:{m.id}:{i}", text=s, context=s, mechanisms=[],
+                                    group=f"codebook:{m.id}"))
     for r in codebook.roles:
         if r.description:
             out.append(LabelledUnit(id=f"codebook:role:{r.id}", text=r.description, context=r.description,
@@ -77,13 +81,13 @@ class EmbedBackend:
     """Embeddings + ridge heads + out-of-fold calibration (see the module docstring)."""
 
     name: ClassVar[str] = "embed"
-    version: ClassVar[str] = "1"
+    version: ClassVar[str] = "2"
 
     #: hyperparameters and their defaults (``cache_dir`` is a run setting, not saved)
     DEFAULTS: ClassVar[dict[str, Any]] = {
         "model_path": None, "context": "concat", "context_weight": 1.0, "solver": "ridge", "C": 10.0,
         "alpha": 0.1, "folds": 5, "definitions": True, "definition_weight": 3.0, "max_length": 128,
-        "batch_size": 32, "quantize": False, "seed": 0}
+        "batch_size": 32, "quantize": False, "seed": 0, "primer": True, **PRIOR_DEFAULTS}
 
     def __init__(self, cache_dir: str | os.PathLike | None = None, **params: Any):
         p = check_params(self.name, self.DEFAULTS, params)
@@ -100,6 +104,9 @@ class EmbedBackend:
         self.definitions, self.definition_weight = bool(p["definitions"]), float(p["definition_weight"])
         self.max_length, self.batch_size = int(p["max_length"]), int(p["batch_size"])
         self.quantize = bool(p["quantize"])
+        self.prior_params = {k: p[k] for k in ("primer", *PRIOR_DEFAULTS)}
+        self.prior = None
+        self.w: dict[str, float] = {"mechanism": 1.0, "role": 1.0}
         self._encoder: Encoder | None = None
         self.mechanism_ids: list[str] = []
         self.arrays: dict[str, np.ndarray] = {}
@@ -115,7 +122,8 @@ class EmbedBackend:
                 "alpha": self.alpha, "folds": self.folds,
                 "definitions": self.definitions, "definition_weight": self.definition_weight,
                 "max_length": self.max_length,
-                "batch_size": self.batch_size, "quantize": self.quantize, "seed": self.seed}
+                "batch_size": self.batch_size, "quantize": self.quantize, "seed": self.seed,
+                **self.prior_params}
 
     @property
     def encoder(self) -> Encoder:
@@ -145,6 +153,12 @@ class EmbedBackend:
     def fit(self, units: list[LabelledUnit], codebook: Codebook) -> "EmbedBackend":
         """Fit the three heads on ``units`` (plus the codebook definitions)."""
         self.mechanism_ids = label_space(codebook)
+        self.prior = fit_prior(self.prior_params, units, codebook)
+        self.w = weights(units, self.prior_params)
+        if self.prior_params["primer"]:
+            from mechcode.models.primer import load_primer
+
+            units = list(units) + load_primer()
         rows = list(units) + (definition_units(codebook) if self.definitions else [])
         if not rows:
             raise ModelError("no training units (and no codebook definitions) to fit the embed backend")
@@ -164,7 +178,11 @@ class EmbedBackend:
             for m in u.mechanisms:
                 if m in col:
                     Y[i, col[m]] = 1.0
-        not_def = np.array([not u.id.startswith(("codebook:role:", "codebook:polarity:")) for u in rows])
+        # mechanism task: not the role/polarity definitions, not the primer, not units whose
+        # codes are all unsuggested (evidence of a code the model does not suggest)
+        not_def = np.array([not u.id.startswith(("codebook:role:", "codebook:polarity:"))
+                            and u.origin != "primer" and not (u.mechanisms and not Y[i].any())
+                            for i, u in enumerate(rows)])
         self._fit_binary("mech", X, Y, rows, groups, not_def)
         self._fit_role(X, rows, groups)
         pol = np.array([u.polarity in POLARITY_IDS for u in rows])
@@ -229,7 +247,13 @@ class EmbedBackend:
             out[name] = np.column_stack(cols) if cols else np.zeros((len(units), 0))
         role = Temperature.from_dict(self.calibrators["role"]).transform(
             self._role_logits(X @ a["role_w"] + a["role_b"]))
-        return {"mechanisms": out["mech"], "role": role, "polarity": out["pol"][:, 0], "emb": emb}
+        a = {"mechanisms": out["mech"], "role": role, "polarity": out["pol"][:, 0],
+             "no_mechanism": 1.0 - (out["mech"].max(axis=1) if out["mech"].shape[1] else np.zeros(len(units)))}
+        if self.prior is not None:
+            a = blend(self.prior.predict_arrays(units), a, self.w)
+        a = finalize(a, units)
+        a["emb"] = emb
+        return a
 
     def predict(self, units: list[Unit]) -> list[dict[str, Any]]:
         """Predictions in the :func:`mechcode.models.base.prediction` contract."""
@@ -242,8 +266,23 @@ class EmbedBackend:
             out.append(prediction(
                 u.id, dict(zip(self.mechanism_ids, p["mechanisms"][i])),
                 dict(zip(ROLE_IDS, p["role"][i])),
-                {"+": p["polarity"][i], "-": 1.0 - p["polarity"][i]}, near[i]))
+                {"+": p["polarity"][i], "-": 1.0 - p["polarity"][i]}, self._rationale(p, i, u, near[i]),
+                p["no_mechanism"][i]))
         return out
+
+    def _rationale(self, p: dict, i: int, u: Unit, near: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        """Top mechanism: content words shared with the nearest definition / example, that
+        passage, and the nearest coded units."""
+        from mechcode.models.prior import shared_terms
+
+        out: dict[str, Any] = {"task": "mechanism", "label": None, "terms": [], "nearest_units": near}
+        if self.mechanism_ids:
+            mid = self.mechanism_ids[int(p["mechanisms"][i].argmax())]
+            out["label"] = mid
+            if self.prior is not None:
+                ev, sim = self.prior.nearest(p, i, mid)
+                out.update(terms=shared_terms(u.text, ev), evidence=ev, similarity=round(sim, 4))
+        return [out]
 
     def nearest(self, emb: np.ndarray, k: int = 3) -> list[list[dict[str, Any]]]:
         """The ``k`` training examples most similar (cosine) to each row of ``emb``."""
@@ -262,7 +301,11 @@ class EmbedBackend:
         np.savez(directory / HEADS, **self.arrays)
         meta = {"backend": self.name, "version": self.version, "hyperparameters": self.hyperparameters(),
                 "encoder_key": self.encoder_key, "mechanism_ids": self.mechanism_ids,
-                "role_ids": list(ROLE_IDS), "calibrators": self.calibrators, "examples": self.examples}
+                "role_ids": list(ROLE_IDS), "calibrators": self.calibrators, "examples": self.examples,
+                "prior_weights": self.w}
+        if self.prior is not None:
+            (directory / "prior").mkdir(exist_ok=True)
+            self.prior.save(directory / "prior")
         (directory / META).write_text(json.dumps(meta, ensure_ascii=False), encoding="utf-8")
 
     @classmethod
@@ -282,6 +325,11 @@ class EmbedBackend:
         self.arrays, self.calibrators = arrays, meta["calibrators"]
         self.mechanism_ids, self.examples = meta["mechanism_ids"], meta["examples"]
         self.encoder_key = meta["encoder_key"]
+        self.w = dict(meta.get("prior_weights") or self.w)
+        if self.prior_params["prior"] != "none":
+            from mechcode.models.zeroshot import ZeroShotBackend
+
+            self.prior = ZeroShotBackend.load(directory / "prior", card or {})
         return self
 
 

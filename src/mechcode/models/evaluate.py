@@ -12,10 +12,14 @@ corpus has the Table 1 descriptions as units) would be trivially recognised by a
 trains on the definitions, so such *definition units* are left out of every test set by
 default (they may still be training data); the report gives how many were left out.
 
-Baselines: ``majority`` (constant class frequencies from the training labels; in
-definitions-to-evidence there are none, so it uses the evidence frequencies -- a reference for
-a constant predictor, not a fair competitor) and ``zeroshot`` (similarity to the definitions,
-fitted on the codebook only, so it never sees a label in either protocol).
+Baselines (:mod:`mechcode.models.baselines`): ``majority`` (constant class frequencies from the
+training labels; in definitions-to-evidence there are none, so it uses the evidence frequencies
+-- a reference for a constant predictor, not a fair competitor), ``zeroshot`` (similarity to the
+definitions, fitted on the codebook only, so it never sees a label in either protocol) and
+``keyword`` (a fixed keyword rule, no labels).
+
+The transfer protocols (``transfer-roles``, ``primary-studies``, ``off-topic``: train on some
+texts, test on texts of another kind) are in :mod:`mechcode.models.protocols`.
 How units count is documented in :mod:`mechcode.models.metrics`.
 """
 from __future__ import annotations
@@ -23,44 +27,20 @@ from __future__ import annotations
 import re
 import time
 from pathlib import Path
-from typing import Any, Callable, ClassVar, Sequence
+from typing import Any, Callable, Sequence
 
 import numpy as np
 
-from mechcode.codebook import POLARITY_IDS, ROLE_IDS, Codebook
+from mechcode.codebook import Codebook
 from mechcode.errors import ModelError
-from mechcode.models.base import LabelledUnit, label_space, map_labels, prediction, unit_group
+from mechcode.models.base import LabelledUnit, map_labels, unit_group
+from mechcode.models.baselines import KeywordRule, MajorityBaseline
 from mechcode.models.metrics import COUNTING, plot_confusions, score, summary
 from mechcode.models.registry import get_backend
 
 PROTOCOLS = ("grouped-cv", "definitions-to-evidence")
-BASELINES = ("majority", "zeroshot")
-
-
-class MajorityBaseline:
-    """Predicts the training label frequencies for every unit (a constant predictor)."""
-
-    name: ClassVar[str] = "majority"
-    version: ClassVar[str] = "1"
-
-    def fit(self, units: Sequence[LabelledUnit], codebook: Codebook) -> "MajorityBaseline":
-        self.ids = label_space(codebook)
-        n = max(len(units), 1)
-        sets = [set(map_labels(u.mechanisms, codebook)) for u in units]
-        self.mech = {m: sum(m in s for s in sets) / n for m in self.ids}
-        self.none = sum(not s for s in sets) / n
-        self.role = _freq([u.role for u in units if u.role is not None], ROLE_IDS)
-        self.pol = _freq([u.polarity for u in units if u.polarity is not None and u.role != "none"], POLARITY_IDS)
-        return self
-
-    def predict(self, units) -> list[dict[str, Any]]:
-        return [prediction(u.id, self.mech, self.role, self.pol, [], self.none) for u in units]
-
-
-def _freq(values: list[str], labels: Sequence[str]) -> dict[str, float]:
-    if not values:
-        return {lab: 1.0 / len(labels) for lab in labels}
-    return {lab: values.count(lab) / len(values) for lab in labels}
+BASELINES = ("majority", "zeroshot", "keyword")
+LABEL_FREE = ("zeroshot", "keyword")  # never read a label: fitted on the codebook alone
 
 
 def grouped_folds(units: Sequence[LabelledUnit], n_folds: int = 5, seed: int = 0,
@@ -88,9 +68,11 @@ def grouped_folds(units: Sequence[LabelledUnit], n_folds: int = 5, seed: int = 0
 
 
 def make_backend(name: str, params: dict[str, Any] | None = None):
-    """A fresh backend (``majority`` is the evaluation-only baseline)."""
+    """A fresh backend (``majority`` and ``keyword`` are evaluation-only baselines)."""
     if name == "majority":
         return MajorityBaseline()
+    if name == "keyword":
+        return KeywordRule()
     return get_backend(name)(**(params or {}))
 
 
@@ -189,8 +171,9 @@ def evaluate(units: list[LabelledUnit], codebook: Codebook, backend: str, protoc
     report.update(run_protocol(units, codebook, backend, params, protocol, folds, threshold, progress, keep))
     report["baselines"] = {}
     for b in baselines:
-        if b == "zeroshot":  # never sees a label: fit on the codebook alone, predict every unit
-            res = run_protocol(units, codebook, b, zeroshot_params or {}, "definitions-to-evidence",
+        if b in LABEL_FREE:  # never sees a label: fit on the codebook alone, predict every unit
+            res = run_protocol(units, codebook, b, (zeroshot_params or {}) if b == "zeroshot" else {},
+                               "definitions-to-evidence",
                                None, threshold, progress, keep)
         else:
             res = run_protocol(units, codebook, b, {}, protocol, folds, threshold, progress, keep)

@@ -10,12 +10,34 @@ training and prediction alike, so both always see the same features.
 """
 from __future__ import annotations
 
+import re
+from functools import lru_cache
 from typing import Any
 
 import numpy as np
 import scipy.sparse as sp
 
 WORD_CACHE_MAX = 500_000  # distinct words remembered before the cache starts afresh
+
+# Things a label must not ride on: citation markers ("[24]", "[18-21]", "(Smith et al., 2010)"),
+# numbers and URLs. ``clean`` removes them before any vectorizer sees the text.
+_CITE = re.compile(r"\[\s*\d+(?:\s*[-\u2013,;]\s*\d+)*\s*\]|\([A-Z][A-Za-z'-]+(?: et al\.?| and [A-Z][A-Za-z'-]+)?,?"
+                   r"\s*\d{4}[a-z]?(?:;[^)]*)?\)|https?://\S+|\d+(?:[.,]\d+)*")
+
+
+def clean(text: str) -> str:
+    """``text`` without citation markers, URLs and numbers (whitespace collapsed)."""
+    return " ".join(_CITE.sub(" ", text or "").split())
+
+
+@lru_cache(maxsize=200_000)
+def content_term(term: str) -> bool:
+    """An n-gram made of content words only (no stopword, no number) -- for rationales."""
+    from sklearn.feature_extraction.text import ENGLISH_STOP_WORDS
+
+    toks = term.split()
+    return bool(toks) and all(t.lower() not in ENGLISH_STOP_WORDS and len(t) > 2 and not t[0].isdigit()
+                              for t in toks)
 
 
 class CharNgrams:
@@ -65,6 +87,7 @@ class Features:
 
         common = dict(sublinear_tf=True, dtype=np.float32, max_features=params["max_features"])
         self.context_weight = float(params["context_weight"])
+        self.clean = bool(params.get("clean", False))
         self.word = TfidfVectorizer(ngram_range=tuple(params["word_ngrams"]), min_df=params["min_df"],
                                     token_pattern=r"(?u)\b\w[\w'-]*\b", **common)
         self.char = TfidfVectorizer(analyzer="char_wb", ngram_range=tuple(params["char_ngrams"]),
@@ -76,14 +99,21 @@ class Features:
 
     def fit_transform(self, texts: list[str], contexts: list[str]) -> sp.csr_matrix:
         """Fit the vocabularies and return the training matrix."""
+        if self.clean:
+            texts, contexts = [clean(t) for t in texts], [clean(c) for c in contexts]
         self.word.fit(texts)
         if self.char is not None:
             self.char.fit(texts)
         if self.ctx is not None:
             self.ctx.fit(list(dict.fromkeys(c or t for c, t in zip(contexts, texts))))
-        return self.transform(texts, contexts)
+        return self._transform(texts, contexts)
 
     def transform(self, texts: list[str], contexts: list[str]) -> sp.csr_matrix:
+        if self.clean:
+            texts, contexts = [clean(t) for t in texts], [clean(c) for c in contexts]
+        return self._transform(texts, contexts)
+
+    def _transform(self, texts: list[str], contexts: list[str]) -> sp.csr_matrix:
         blocks = [self.word.transform(texts)]
         if self.char is not None:
             if self._char is None:
@@ -95,6 +125,11 @@ class Features:
             C = self.ctx.transform(list(uniq)) * self.context_weight
             blocks.append(C[[uniq[c] for c in ctx]])
         return sp.hstack(blocks, format="csr", dtype=np.float32)
+
+    @property
+    def n_sentence(self) -> int:
+        """Columns of the sentence blocks (word + character), before the context block."""
+        return self.n_word + (len(self.char.vocabulary_) if self.char is not None else 0)
 
     @property
     def n_word(self) -> int:

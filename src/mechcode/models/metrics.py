@@ -13,8 +13,11 @@ How units count (also written into every report under ``"counting"``):
 - role: only units whose role is known (not null); prediction = most probable role; macro-F1
   over the roles present in the test truth.
 - polarity: only units whose polarity is known (roles other than ``none``).
-- ECE: mechanisms = binary ECE over every (unit, mechanism) probability; role and polarity =
-  top-label ECE. Ten equal-width bins.
+- ECE (``mechcode.models.calibration.ece``, 10 equal-width bins over [0, 1]): ``mechanism`` =
+  binary ECE over every (unit, mechanism) probability, which the many easy negatives pull
+  towards 0; ``mechanism_suggested`` = the same over the suggested pairs only (the pairs a
+  reviewer sees: at or above the threshold, or the top one of a unit whose ``no_mechanism``
+  is below 0.5), null when nothing is suggested; role and polarity = top-label ECE.
 """
 from __future__ import annotations
 
@@ -102,7 +105,10 @@ def score(units: Sequence[LabelledUnit], preds: Sequence[dict[str, Any]], codebo
     else:  # independent heads: P(no mechanism) = prod(1 - p_m)
         no_mech = np.prod(1.0 - probs, axis=1)
     out: dict[str, Any] = {"mechanism": mechanism_scores(truth, probs, ids, threshold, no_mech)}
-    ece_out = {"mechanism": round(ece(probs, y), 4)}
+    shown = suggested(probs, threshold, no_mech)
+    ece_out = {"mechanism": round(ece(probs, y), 4),
+               "mechanism_suggested": round(ece(probs[shown], y[shown]), 4) if shown.any() else None,
+               "n_suggested": int(shown.sum())}
     for task, labels in (("role", list(ROLE_IDS)), ("polarity", list(POLARITY_IDS))):
         keep = [i for i, u in enumerate(units) if getattr(u, task) is not None
                 and not (task == "polarity" and u.role == "none")]
@@ -118,7 +124,67 @@ def summary(scores: dict[str, Any]) -> dict[str, Any]:
     """The headline figures of a :func:`score` result."""
     return {"mechanism_macro_f1": scores["mechanism"]["macro_f1"], "role_macro_f1": scores["role"]["macro_f1"],
             "polarity_macro_f1": scores["polarity"]["macro_f1"], "ece_mechanism": scores["ece"]["mechanism"],
+            "ece_mechanism_suggested": scores["ece"].get("mechanism_suggested"),
             "ece_role": scores["ece"]["role"]}
+
+
+CMO = ("context", "mechanism", "outcome")
+
+
+def cmo_of(role: str | None) -> str | None:
+    """The C/M/O part of a role id (resource and reasoning are both M); None for none/unknown."""
+    if role in ("mechanism-resource", "mechanism-reasoning"):
+        return "mechanism"
+    return role if role in ("context", "outcome") else None
+
+
+def cmo_scores(roles: Sequence[str], preds: Sequence[dict[str, Any]]) -> dict[str, Any]:
+    """Role figures on C/M/O statements (gold roles other than none).
+
+    ``cmo``: three classes, P(M) = P(resource) + P(reasoning), prediction = the most probable of
+    C, M, O (``none`` is ignored: the unit is known to be part of a CMO statement); macro-F1 over
+    the classes present. ``role5``: the five role ids, prediction = the most probable of all five.
+    """
+    keep = [i for i, r in enumerate(roles) if cmo_of(r) is not None]
+    P = np.array([[preds[i]["role"].get("context", 0.0),
+                   preds[i]["role"].get("mechanism-resource", 0.0) + preds[i]["role"].get("mechanism-reasoning", 0.0),
+                   preds[i]["role"].get("outcome", 0.0)] for i in keep]).reshape(len(keep), 3)
+    P5 = np.array([[preds[i]["role"].get(r, 0.0) for r in ROLE_IDS] for i in keep]).reshape(len(keep), len(ROLE_IDS))
+    return {"cmo": multiclass_scores([cmo_of(roles[i]) for i in keep], P, list(CMO)),
+            "role5": multiclass_scores([roles[i] for i in keep], P5, list(ROLE_IDS))}
+
+
+def top_mean(values: Sequence[float], k: int = 3) -> float:
+    """Mean of the ``k`` largest values (of all of them when fewer)."""
+    v = sorted(values, reverse=True)[:k]
+    return float(np.mean(v)) if v else 0.0
+
+
+def paper_scores(papers: Sequence[str], truth: Sequence[set[str]], probs: np.ndarray, ids: list[str],
+                 threshold: float = 0.5) -> dict[str, Any]:
+    """Paper x mechanism figures: a paper has a mechanism when any of its units has it.
+
+    Scores per (paper, mechanism): ``max`` = the highest probability over the paper's units;
+    ``top3`` = the mean of its three highest. For each: ROC AUC over all pairs (null when
+    only one class occurs), and recall / precision of the pairs at or above ``threshold``.
+    """
+    from sklearn.metrics import roc_auc_score
+
+    names = sorted(set(papers))
+    rows = {p: [i for i, q in enumerate(papers) if q == p] for p in names}
+    y = np.array([[any(m in truth[i] for i in rows[p]) for m in ids] for p in names], dtype=bool)
+    out: dict[str, Any] = {"n_papers": len(names), "n_pairs": int(y.size), "n_true_pairs": int(y.sum()),
+                           "threshold": threshold}
+    for how, agg in (("max", max), ("top3", top_mean)):
+        S = np.array([[agg([float(probs[i, j]) for i in rows[p]]) for j in range(len(ids))] for p in names])
+        flat_y, flat_s = y.ravel(), S.ravel()
+        auc = float(roc_auc_score(flat_y, flat_s)) if 0 < flat_y.sum() < flat_y.size else None
+        hit = flat_s >= threshold
+        tp = int((hit & flat_y).sum())
+        out[how] = {"auc": None if auc is None else round(auc, 4),
+                    **{k: v for k, v in prf(tp, int((hit & ~flat_y).sum()), int((~hit & flat_y).sum())).items()
+                       if k != "support"}}
+    return out
 
 
 def plot_confusions(scores: dict[str, Any], out_dir: Path, prefix: str = "") -> list[Path]:

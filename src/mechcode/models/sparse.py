@@ -39,7 +39,8 @@ from mechcode.models.base import (Example, LabelledUnit, Unit, check_params, lab
                                   prediction, restore_vectorizer, save_arrays, training_examples,
                                   vectorizer_state)
 from mechcode.models.calibration import Platt, Temperature
-from mechcode.models.features import Features
+from mechcode.models.features import Features, content_term
+from mechcode.models.prior import PRIOR_DEFAULTS, blend, finalize, fit_prior, weights
 
 ARRAYS_FILE = "sparse.npz"
 META_FILE = "sparse.json"
@@ -59,7 +60,12 @@ DEFAULTS: dict[str, Any] = {
     "cal_folds": 3,            # group folds for out-of-fold calibration scores
     "rationale_terms": 5,
     "seed": 0,
+    "primer": True,            # the CMO role primer's statements as extra role / polarity units
+    "role_context": True,      # False: the role head sees the sentence only, not its paragraph
+    "clean": True,             # drop citation markers, numbers and URLs before featurising
+    **PRIOR_DEFAULTS,          # the codebook prior and how fast learning takes over (mechcode.models.prior)
 }
+PRIOR_DIR = "prior"
 
 
 class Linear:
@@ -205,7 +211,7 @@ class SparseBackend:
     """TF-IDF + calibrated logistic regression (the default backend)."""
 
     name: ClassVar[str] = "sparse"
-    version: ClassVar[str] = "1"
+    version: ClassVar[str] = "2"
 
     def __init__(self, **params: Any):
         self.params = check_params("sparse", DEFAULTS, params, nullable=("class_weight", "char_ngrams"))
@@ -213,6 +219,8 @@ class SparseBackend:
         self.features: Features | None = None
         self.heads: dict[str, Head] = {}
         self._W: np.ndarray | None = None
+        self.prior = None
+        self.w: dict[str, float] = {"mechanism": 1.0, "role": 1.0}
 
     def hyperparameters(self) -> dict[str, Any]:
         return dict(self.params)
@@ -227,6 +235,12 @@ class SparseBackend:
 
     def _fit(self, units: list[LabelledUnit], codebook: Codebook) -> "SparseBackend":
         p = self.params
+        self.prior = fit_prior(p, units, codebook)
+        self.w = weights(units, p)
+        if p["primer"]:
+            from mechcode.models.primer import load_primer
+
+            units = list(units) + load_primer()
         ex = training_examples(units, codebook, p["use_definitions"], p["definition_weight"])
         if not ex:
             raise ModelError("sparse backend: nothing to train on (no units and no definitions)")
@@ -235,7 +249,7 @@ class SparseBackend:
         X = self.features.fit_transform([e.text for e in ex], [e.context for e in ex])
         self.heads = {}
         self._fit_mechanisms(X, ex)
-        self._fit_task(X, ex, "role", list(ROLE_IDS), p["role_C"])
+        self._fit_task(self._role_X(X), ex, "role", list(ROLE_IDS), p["role_C"])
         self._fit_task(X, ex, "polarity", list(POLARITY_IDS[::-1]), p["C"])  # classes ["-", "+"]
         self._W = None
         return self
@@ -283,26 +297,50 @@ class SparseBackend:
                 out[:, j] = h.const[1]
         return out
 
-    def predict(self, units: list[Unit]) -> list[dict[str, Any]]:
-        if self.features is None:
-            raise ModelError("sparse backend: predict called before fit/load")
-        if not units:
-            return []
+    def predict_arrays(self, units: list[Unit]) -> dict[str, Any]:
+        """Learned probabilities pooled with the prior (:func:`mechcode.models.prior.blend`) and
+        finalised; also the feature matrix ``X``."""
         X = self.features.transform([u.text for u in units], [u.context or "" for u in units])
         mech = self._mechanism_proba(X)
         p_any = self.heads["any"].proba(X)
         if self.params["hierarchical"]:
             mech = mech * p_any[:, None]
-        role = self.heads["role"].proba(X)
-        pol = self.heads["polarity"].proba(X)  # P("+"); classes ["-", "+"]
+        a = {"mechanisms": mech, "no_mechanism": 1.0 - p_any, "role": self.heads["role"].proba(self._role_X(X)),
+             "polarity": self.heads["polarity"].proba(X)}  # P("+"); classes ["-", "+"]
+        if self.prior is not None:
+            a = blend(self.prior.predict_arrays(units), a, self.w)
+        a = finalize(a, units)
+        a["X"] = X
+        return a
+
+    def predict(self, units: list[Unit]) -> list[dict[str, Any]]:
+        if self.features is None:
+            raise ModelError("sparse backend: predict called before fit/load")
+        if not units:
+            return []
+        a = self.predict_arrays(units)
+        mech, role, pol, X = a["mechanisms"], a["role"], a["polarity"], a["X"]
         out, coefs = [], {}
         for i, u in enumerate(units):
             j = int(mech[i].argmax()) if self.mechanisms else -1
             r = int(role[i].argmax())
             rationale = self._rationale(X, i, self.mechanisms[j] if j >= 0 else None, ROLE_IDS[r], coefs)
+            if j >= 0 and self.prior is not None:
+                near, sim = self.prior.nearest(a, i, self.mechanisms[j])
+                rationale[0]["evidence"], rationale[0]["similarity"] = near, round(sim, 4)
             out.append(prediction(u.id, dict(zip(self.mechanisms, mech[i])), dict(zip(ROLE_IDS, role[i])),
-                                  {"+": pol[i], "-": 1.0 - pol[i]}, rationale, 1.0 - p_any[i]))
+                                  {"+": pol[i], "-": 1.0 - pol[i]}, rationale, a["no_mechanism"][i]))
         return out
+
+    def _role_X(self, X):
+        """The role head's features: without the paragraph block unless ``role_context``."""
+        if self.params["role_context"] or self.features.ctx is None:
+            return X
+        import scipy.sparse as sp
+
+        keep = np.ones(X.shape[1], dtype=np.float32)
+        keep[self.features.n_sentence:] = 0.0
+        return X @ sp.diags(keep)
 
     def _rationale(self, X, i: int, mech: str | None, role: str, coefs: dict) -> list[dict[str, Any]]:
         """The word n-grams of unit ``i`` that push most towards its top mechanism and role.
@@ -323,9 +361,16 @@ class SparseBackend:
             if coef is None or idx.size == 0:
                 continue
             contrib = val * coef[idx]
-            top = np.argsort(-contrib)[: self.params["rationale_terms"]]
             names = self.features.word_names()
-            out.append({"task": task, "label": label, "terms": [str(names[idx[t]]) for t in top if contrib[t] > 0]})
+            terms = []
+            for t in np.argsort(-contrib):  # highlights: content words only
+                if contrib[t] <= 0 or len(terms) >= self.params["rationale_terms"]:
+                    break
+                if content_term(str(names[idx[t]])):
+                    terms.append(str(names[idx[t]]))
+            out.append({"task": task, "label": label, "terms": terms})
+        if not out or out[0]["task"] != "mechanism":
+            out.insert(0, {"task": "mechanism", "label": mech, "terms": []})
         return out
 
     # -- persistence -------------------------------------------------------------------------
@@ -341,7 +386,11 @@ class SparseBackend:
                 arrays[f"coef.{name}"], arrays[f"intercept.{name}"] = h.model.coef_, h.model.intercept_
                 heads[name]["model_classes"] = h.model.classes_
         save_arrays(directory / ARRAYS_FILE, arrays)
-        meta = {"params": self.params, "mechanisms": self.mechanisms, "heads": heads, "vocabulary": vocab}
+        if self.prior is not None:
+            (directory / PRIOR_DIR).mkdir(exist_ok=True)
+            self.prior.save(directory / PRIOR_DIR)
+        meta = {"params": self.params, "mechanisms": self.mechanisms, "heads": heads, "vocabulary": vocab,
+                "prior_weights": self.w}
         (directory / META_FILE).write_text(json.dumps(meta, ensure_ascii=False), encoding="utf-8")
 
     @classmethod
@@ -362,6 +411,11 @@ class SparseBackend:
                 self.heads[name] = Head.from_meta(m, model)
         except (OSError, KeyError, TypeError, ValueError) as exc:
             raise ModelError(f"{directory}: not a readable sparse model ({exc.__class__.__name__}: {exc})") from exc
+        if self.params["prior"] != "none":
+            from mechcode.models.zeroshot import ZeroShotBackend
+
+            self.prior = ZeroShotBackend.load(directory / PRIOR_DIR, card)
+            self.w = dict(meta.get("prior_weights") or self.w)
         missing = [f"mech:{m}" for m in self.mechanisms if f"mech:{m}" not in self.heads]
         missing += [h for h in ("any", "role", "polarity") if h not in self.heads]
         if missing:

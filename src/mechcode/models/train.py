@@ -27,6 +27,7 @@ from mechcode.models.base import (LabelledUnit, Unit, data_hash, label_space, ma
 from mechcode.models.registry import get_backend
 
 HOLDOUT_MIN_GROUPS = 10  # fewer labelled paragraphs than this: no holdout figures
+HOLDOUT_MIN_PAPERS = 4   # when units carry paper ids: fewer papers than this, no holdout figures
 
 
 def new_version(backend: str, units: Sequence[LabelledUnit]) -> str:
@@ -58,29 +59,57 @@ def label_counts(units: Sequence[LabelledUnit], codebook: Codebook) -> dict[str,
     return {"mechanisms": mech, "no_mechanism": sum(not u.mechanisms for u in units), "roles": roles}
 
 
-def holdout_metrics(units: list[LabelledUnit], codebook: Codebook, backend: str, params: dict[str, Any],
-                    seed: int = 0) -> dict[str, Any] | None:
-    """Headline scores on a 20 % group holdout (None when there are too few paragraphs)."""
+def holdout_groups(units: Sequence[LabelledUnit]) -> list[str]:
+    """The holdout's grouping key of each unit: its paper where one is known, else its paragraph."""
+    return [f"paper:{u.paper}" if getattr(u, "paper", None) else unit_group(u) for u in units]
+
+
+def holdout_split(units: Sequence[LabelledUnit], codebook: Codebook,
+                  seed: int = 0) -> tuple[list[int], list[int]] | None:
+    """``(train, test)`` indices of a 20 % holdout, or None when there are too few groups.
+
+    Whole papers (or paragraphs, where no paper id exists) go to one side. *Definition units*
+    (text repeated from a codebook definition, which every backend trains on) are left out of
+    the test side and kept for training, as ``mechcode evaluate`` does.
+    """
     from sklearn.model_selection import GroupShuffleSplit
 
-    from mechcode.models.metrics import score, summary
+    from mechcode.models.evaluate import definition_units
 
-    groups = [unit_group(u) for u in units]
-    if len(set(groups)) < HOLDOUT_MIN_GROUPS:
+    groups = holdout_groups(units)
+    by_paper = any(g.startswith("paper:") for g in groups)
+    if len(set(groups)) < (HOLDOUT_MIN_PAPERS if by_paper else HOLDOUT_MIN_GROUPS):
         return None
     tr, te = next(GroupShuffleSplit(n_splits=1, test_size=0.2, random_state=seed).split(units, groups=groups))
+    defs = definition_units(units, codebook)
+    test = [int(i) for i in te if i not in defs]
+    train = sorted([int(i) for i in tr] + [int(i) for i in te if i in defs])
+    return (train, test) if test else None
+
+
+def holdout_metrics(units: list[LabelledUnit], codebook: Codebook, backend: str, params: dict[str, Any],
+                    seed: int = 0) -> dict[str, Any] | None:
+    """Headline scores on a 20 % paper (or paragraph) holdout; None when there are too few groups."""
+    from mechcode.models.metrics import score, summary
+
+    split = holdout_split(units, codebook, seed)
+    if split is None:
+        return None
+    tr, te = split
     model = get_backend(backend)(**params).fit([units[i] for i in tr], codebook)
     test = [units[i] for i in te]
-    return {"n_test": len(test), **summary(score(test, model.predict(test), codebook))}
+    grouped_by = "paper" if any(getattr(u, "paper", None) for u in units) else "paragraph"
+    return {"n_test": len(test), "grouped_by": grouped_by, **summary(score(test, model.predict(test), codebook))}
 
 
 def train_model(units: list[LabelledUnit], codebook: Codebook, backend: str, out_dir: str | Path,
                 holdout: bool = True, version: str | None = None, progress: bool = False,
-                **params: Any) -> dict[str, Any]:
+                sources: dict[str, int] | None = None, **params: Any) -> dict[str, Any]:
     """Fit ``backend`` on ``units`` + ``codebook``, write the model directory ``out_dir``; the card.
 
     With ``holdout`` (and enough paragraphs) the card also gets scores of a model trained on
-    80 % of the groups and tested on the rest; ``progress`` shows the stages on stderr.
+    80 % of the groups and tested on the rest; ``progress`` shows the stages on stderr;
+    ``sources`` (units per training source) is recorded in the card as ``sources``.
     """
     from tqdm import tqdm
 
@@ -114,6 +143,7 @@ def train_model(units: list[LabelledUnit], codebook: Codebook, backend: str, out
         "codebook": {"name": codebook.name, "version": codebook.version, "fingerprint": codebook.fingerprint(),
                      "mechanisms": label_space(codebook)},
         "metrics": metrics, "train_seconds": round(train_s, 3), "mechcode_version": __version__,
+        "sources": sources or {"data": len(units)},
     }
     out_dir.parent.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix=f".{out_dir.name}.", dir=out_dir.parent))

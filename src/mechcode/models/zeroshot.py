@@ -37,7 +37,7 @@ from mechcode.models.calibration import Temperature, softmax
 
 META_FILE = "zeroshot.json"
 IDF_FILE = "zeroshot_idf.npy"
-TASKS = ("mechanism", "role", "polarity")
+TASKS = ("mechanism", "none", "role", "polarity")
 
 DEFAULTS: dict[str, Any] = {
     "encoder": "minilm",        # minilm | tfidf
@@ -45,6 +45,9 @@ DEFAULTS: dict[str, Any] = {
     "context_weight": 0.25,     # weight of the paragraph embedding added to the sentence's
     "temperature": None,        # None = fitted on the definitions (leave-one-out)
     "none_threshold": None,     # similarity of the "no mechanism" option; None = encoder default
+    "primer": True,             # add the CMO role primer's statements to the role prototypes
+    "role_k": 5,                # a role's similarity = mean of its k most similar prototypes
+    "role_temperature": None,   # None = the mechanism temperature
 }
 NONE_DEFAULT = {"minilm": 0.30, "tfidf": 0.06}
 _ENCODERS: dict[str, Any] = {}
@@ -65,6 +68,28 @@ class _Tfidf:
 
     def encode(self, texts: list[str]):
         return self.vec.transform(texts)
+
+
+def prototype_texts(codebook: Codebook, primer: bool = True) -> dict[str, list[tuple[str, str]]]:
+    """(label, text) prototypes per task from the codebook (+ the role primer).
+
+    ``none`` holds the mechanisms' ``not_examples``: a unit closer to one of them than to every
+    mechanism is pulled towards "no mechanism"."""
+    defs: dict[str, list[tuple[str, str]]] = {
+        "mechanism": [(m.id, s) for m in codebook.mechanisms if m.suggested
+                      for s in dict.fromkeys([m.name, *split_sentences(m.description), m.description,
+                                              *m.examples]) if s],
+        "none": [("none", s) for m in codebook.mechanisms for s in m.not_examples],
+        "role": [(r.id, s) for r in codebook.roles
+                 for s in dict.fromkeys([r.name, *split_sentences(r.description), *r.examples]) if s],
+        "polarity": [(p.id, s) for p in codebook.polarity
+                     for s in dict.fromkeys([p.name, *split_sentences(p.description), *p.examples]) if s]}
+    if primer:
+        from mechcode.models.primer import load_primer
+
+        defs["role"] += [(u.role, u.text) for u in load_primer()]
+        defs["polarity"] += [(u.polarity, u.text) for u in load_primer() if u.polarity]
+    return defs
 
 
 def _dense(m) -> np.ndarray:
@@ -136,32 +161,30 @@ class ZeroShotBackend:
         """Build prototypes from ``codebook``; labels in ``units`` are ignored (their texts only
         feed the tfidf vocabulary)."""
         self.mechanisms = label_space(codebook)
-        defs = {"mechanism": [(m.id, s) for m in codebook.mechanisms if m.suggestable
-                              for s in dict.fromkeys([m.name, *split_sentences(m.description), m.description])
-                              if s],
-                "role": [(r.id, s) for r in codebook.roles
-                         for s in dict.fromkeys([r.name, *split_sentences(r.description)]) if s],
-                "polarity": [(p.id, s) for p in codebook.polarity
-                             for s in dict.fromkeys([p.name, *split_sentences(p.description)]) if s]}
+        defs = prototype_texts(codebook, self.params["primer"])
         if self.params["encoder"] == "tfidf":
             texts = [s for task in TASKS for _, s in defs[task]] + [u.text for u in units]
             self._enc = _Tfidf().fit(texts)
         for task in TASKS:
             self.owners[task] = [o for o, _ in defs[task]]
             self.sentences[task] = [s for _, s in defs[task]]
-            self.protos[task] = _dense(_normalise_rows(self._embed(self.sentences[task])))
+            self.protos[task] = _dense(_normalise_rows(self._embed(self.sentences[task]))) \
+                if self.sentences[task] else np.zeros((0, self.protos["mechanism"].shape[1]), np.float32)
         self.t = self._fit_temperature() if self.params["temperature"] is None \
             else float(self.params["temperature"])
         return self
 
-    def _label_sims(self, task: str, sims: np.ndarray, labels: list[str]) -> np.ndarray:
-        """(n, len(labels)) best similarity to each label's prototypes."""
+    def _label_sims(self, task: str, sims: np.ndarray, labels: list[str], k: int = 1) -> np.ndarray:
+        """(n, len(labels)) similarity to each label: mean of its ``k`` most similar prototypes."""
         owners = np.array(self.owners[task])
         out = np.full((sims.shape[0], len(labels)), -1.0)
         for j, lab in enumerate(labels):
             cols = owners == lab
             if cols.any():
-                out[:, j] = sims[:, cols].max(axis=1)
+                s = sims[:, cols]
+                kk = min(k, s.shape[1])
+                out[:, j] = s.max(axis=1) if kk == 1 else \
+                    np.partition(s, s.shape[1] - kk, axis=1)[:, s.shape[1] - kk:].mean(axis=1)
         return out
 
     def _fit_temperature(self) -> float:
@@ -180,38 +203,58 @@ class ZeroShotBackend:
         return cal.t if cal.method == "temperature" else 0.05
 
     # -- predict -----------------------------------------------------------------------------
-    def predict(self, units: list[Unit]) -> list[dict[str, Any]]:
+    def predict_arrays(self, units: list[Unit]) -> dict[str, np.ndarray]:
+        """Probabilities as arrays: ``mechanisms`` (n x M), ``no_mechanism`` (n,), ``role``
+        (n x 5), ``polarity`` (n,: P(+)), plus the raw similarities ``sims`` (per task)."""
         if not self.protos:
             raise ModelError("zeroshot backend: predict called before fit/load")
+        U = self._unit_vectors(units)
+        sims = {task: _dense(U @ self.protos[task].T) for task in TASKS if task in self.protos}
+        mech_s = self._label_sims("mechanism", sims["mechanism"], self.mechanisms)
+        none = np.full(len(units), self.none_threshold)
+        if sims.get("none") is not None and sims["none"].shape[1]:
+            none = np.maximum(none, sims["none"].max(axis=1))
+        mech_p = softmax(np.hstack([mech_s, none[:, None]]) / self.t)
+        k = int(self.params.get("role_k", 1))
+        rt = self.params.get("role_temperature") or self.t
+        role_p = softmax(self._label_sims("role", sims["role"], list(ROLE_IDS), k) / rt)
+        pol_p = softmax(self._label_sims("polarity", sims["polarity"], list(POLARITY_IDS), k) / rt)
+        return {"mechanisms": mech_p[:, :-1], "no_mechanism": mech_p[:, -1], "role": role_p,
+                "polarity": pol_p[:, 0], "mech_sims": mech_s, "sims": sims}
+
+    def predict(self, units: list[Unit]) -> list[dict[str, Any]]:
         if not units:
             return []
-        U = self._unit_vectors(units)
-        sims = {task: _dense(U @ self.protos[task].T) for task in TASKS}
-        mech_s = self._label_sims("mechanism", sims["mechanism"], self.mechanisms)
-        logits = np.hstack([mech_s, np.full((len(units), 1), self.none_threshold)])
-        mech_p = softmax(logits / self.t)
-        role_p = softmax(self._label_sims("role", sims["role"], list(ROLE_IDS)) / self.t)
-        pol_p = softmax(self._label_sims("polarity", sims["polarity"], list(POLARITY_IDS)) / self.t)
+        from mechcode.models.prior import finalize
+
+        a = finalize(self.predict_arrays(units), units)
         out = []
         for i, u in enumerate(units):
-            out.append(prediction(u.id, dict(zip(self.mechanisms, mech_p[i, :-1])),
-                                  dict(zip(ROLE_IDS, role_p[i])), dict(zip(POLARITY_IDS, pol_p[i])),
-                                  self._rationale(sims, mech_s[i], i, role_p[i]), mech_p[i, -1]))
+            out.append(prediction(u.id, dict(zip(self.mechanisms, a["mechanisms"][i])),
+                                  dict(zip(ROLE_IDS, a["role"][i])),
+                                  {"+": a["polarity"][i], "-": 1.0 - a["polarity"][i]},
+                                  self.rationale(a, i, u.text), a["no_mechanism"][i]))
         return out
 
-    def _rationale(self, sims: dict[str, np.ndarray], mech_s: np.ndarray, i: int, role_p: np.ndarray):
-        """The closest definition sentence of the top mechanism, and the top role."""
+    def nearest(self, a: dict[str, np.ndarray], i: int, label: str) -> tuple[str, float]:
+        """The definition or example of mechanism ``label`` closest to unit ``i``, and its cosine."""
+        cols = [k for k, o in enumerate(self.owners["mechanism"]) if o == label]
+        best = cols[int(a["sims"]["mechanism"][i, cols].argmax())]
+        return self.sentences["mechanism"][best], float(a["sims"]["mechanism"][i, best])
+
+    def rationale(self, a: dict[str, np.ndarray], i: int, text: str) -> list[dict[str, Any]]:
+        """Top mechanism: the unit's content words it shares with the nearest definition or
+        example (stems compared), and that passage; top role."""
+        from mechcode.models.prior import shared_terms
+
         out = []
         if self.mechanisms:
-            mid = self.mechanisms[int(mech_s.argmax())]
-            cols = [k for k, o in enumerate(self.owners["mechanism"]) if o == mid]
-            best = cols[int(sims["mechanism"][i, cols].argmax())]
-            out.append({"task": "mechanism", "label": mid, "evidence": self.sentences["mechanism"][best],
-                        "similarity": round(float(mech_s.max()), 4)})
-        r = int(role_p.argmax())
-        out.append({"task": "role", "label": ROLE_IDS[r],
-                    "similarity": round(float(self._label_sims("role", sims["role"][i:i + 1],
-                                                               [ROLE_IDS[r]])[0, 0]), 4)})
+            mid = self.mechanisms[int(a["mechanisms"][i].argmax())]
+            near, sim = self.nearest(a, i, mid)
+            out.append({"task": "mechanism", "label": mid, "terms": shared_terms(text, near),
+                        "evidence": near, "similarity": round(sim, 4)})
+        r = int(a["role"][i].argmax())
+        out.append({"task": "role", "label": ROLE_IDS[r], "probability": round(float(a["role"][i, r]), 4)})
         return out
 
     # -- persistence -------------------------------------------------------------------------
@@ -233,10 +276,11 @@ class ZeroShotBackend:
         directory = Path(directory)
         try:
             meta = json.loads((directory / META_FILE).read_text(encoding="utf-8"))
-            protos = {t: np.load(directory / f"zeroshot_{t}.npy", allow_pickle=False) for t in TASKS}
+            protos = {t: np.load(directory / f"zeroshot_{t}.npy", allow_pickle=False) for t in TASKS
+                      if (directory / f"zeroshot_{t}.npy").is_file()}
         except (OSError, ValueError) as exc:
             raise ModelError(f"{directory}: unreadable zeroshot model files ({exc})") from exc
-        self = cls(**meta["params"])
+        self = cls(**{**meta["params"], "primer": meta["params"].get("primer", False)})
         self.mechanisms, self.t = list(meta["mechanisms"]), float(meta["temperature"])
         self.owners, self.sentences, self.protos = meta["owners"], meta["sentences"], protos
         if self.params["encoder"] == "tfidf":

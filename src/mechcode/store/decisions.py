@@ -210,6 +210,7 @@ def labelled_units(con: sqlite3.Connection, codes: dict[int, dict[str, Any]] | N
         reject = code["action"] == "reject"
         out.append({"id": r["id"], "text": r["text"], "context": r["context"],
                     "group": r["passage_id"] if r["passage_id"] is not None else -r["document_id"],
+                    "paper": f"doc{r['document_id']}",
                     "mechanisms": [] if reject else code["mechanisms"],
                     "role": "none" if reject else code["role"],
                     "polarity": None if reject else code["polarity"]})

@@ -32,7 +32,7 @@ Added by version 2 (team coding and codebook revisions):
 - ``models.stale``: why a model no longer matches the current codebook (NULL
   while it does); set when the codebook changes, so the next retrain uses it.
 
-Added for the reviewer page (sessions, search, clean units, batch decisions):
+Added by version 3 (the reviewer page: sessions, search, clean units, batch decisions):
 
 - ``sessions``: signed-in browser sessions; the cookie holds a random session id, the table
   its SHA-256 digest, the digest of the token that opened it and an expiry.
@@ -40,6 +40,13 @@ Added for the reviewer page (sessions, search, clean units, batch decisions):
 - ``unit_flags``: per unit, whether it is codable prose (``mechcode.codable``) and why not.
 - ``decision_batches``: decisions recorded by one action (e.g. a section rejected as not
   evidence), so they can be undone together.
+
+Added by version 4 (training sources):
+
+- ``training_sources``: labelled data a review's models train on besides its own decisions
+  and its codebook (``kind`` ``seed``: a warm-start file). The units are stored in the row
+  (JSON), with the file's SHA-256 and the codebook version their labels refer to, so every
+  retrain uses them however the server or command was started (``mechcode.store.sources``).
 """
 from __future__ import annotations
 
@@ -189,7 +196,7 @@ MIGRATIONS: list[str] = [
     CREATE INDEX codebook_changes_versions ON codebook_changes(version_from, version_to);
     ALTER TABLE models ADD COLUMN stale TEXT;
     """,
-    # reviewer page: sessions, full-text search, non-codable units, decision batches
+    # 3: reviewer page: sessions, full-text search, non-codable units, decision batches
     """
     CREATE TABLE IF NOT EXISTS sessions (
         id_hash TEXT PRIMARY KEY,
@@ -220,6 +227,20 @@ MIGRATIONS: list[str] = [
     );
     CREATE INDEX IF NOT EXISTS decision_batches_batch ON decision_batches(batch);
     CREATE INDEX IF NOT EXISTS decisions_reviewer ON decisions(reviewer, id);
+    """,
+    # 4: training sources: labelled data files a review's models always train on
+    """
+    CREATE TABLE IF NOT EXISTS training_sources (
+        id INTEGER PRIMARY KEY,
+        kind TEXT NOT NULL,
+        name TEXT NOT NULL,
+        path TEXT,
+        sha256 TEXT NOT NULL UNIQUE,
+        codebook_version TEXT NOT NULL,
+        n_units INTEGER NOT NULL,
+        units TEXT NOT NULL,
+        added_at TEXT NOT NULL
+    );
     """,
 ]
 

@@ -1,0 +1,72 @@
+"""The CMO role primer: statements labelled context / mechanism-resource / mechanism-reasoning /
+outcome, written across many domains (``corpora/cmo-primer/``).
+
+It is the default role prior of every codebook: the zeroshot prior compares a unit with its
+statements, and the learning backends add them to their role training data, so a model learns
+the *form* of a context, a resource, a response and a result from many topics rather than
+from one review. A JSONL line: ``{"id", "text", "domain", "role", "polarity"}``.
+
+Where the primer lives: ``$MECHCODE_PRIMER`` (a file or a folder of ``*.jsonl``), else
+``corpora/cmo-primer/`` of the source checkout; ``$MECHCODE_PRIMER_EXCLUDE`` (comma-separated
+domains) leaves domains out, for leave-one-domain-out evaluation. A missing primer is not an error: the role
+prior then uses the codebook's role definitions and examples only.
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+from pathlib import Path
+
+from mechcode.codebook import POLARITY_IDS, ROLE_IDS
+from mechcode.errors import DataError
+from mechcode.models.base import LabelledUnit
+
+ENV = "MECHCODE_PRIMER"
+
+
+def primer_files(path: str | os.PathLike | None = None) -> list[Path]:
+    """The primer's JSONL files (sorted), or [] when there is none."""
+    raw = path or os.environ.get(ENV)
+    p = Path(raw) if raw else Path(__file__).resolve().parents[3] / "corpora" / "cmo-primer"
+    if p.is_file():
+        return [p]
+    return sorted(p.glob("*.jsonl")) if p.is_dir() else []
+
+
+def load_primer(path: str | os.PathLike | None = None,
+                exclude_domains: set[str] | None = None) -> list[LabelledUnit]:
+    """Primer statements as role-labelled units (no mechanism labels: ``mechanisms`` is empty
+    and the unit is used for role and polarity only; ``group`` is the domain)."""
+    if exclude_domains is None and os.environ.get(ENV + "_EXCLUDE"):  # leave-one-domain-out runs
+        exclude_domains = set(os.environ[ENV + "_EXCLUDE"].split(","))
+    out: list[LabelledUnit] = []
+    for f in primer_files(path):
+        for n, line in enumerate(f.read_text(encoding="utf-8").splitlines(), start=1):
+            if not line.strip():
+                continue
+            try:
+                d = json.loads(line)
+                text, role = str(d["text"]).strip(), d["role"]
+            except (json.JSONDecodeError, KeyError, TypeError) as exc:
+                raise DataError(f"{f}: line {n}: not a primer statement ({exc})") from exc
+            if role not in ROLE_IDS or not text:
+                raise DataError(f"{f}: line {n}: role {role!r} must be one of {', '.join(ROLE_IDS)}")
+            dom = str(d.get("domain") or "")
+            if exclude_domains and dom in exclude_domains:
+                continue
+            pol = d.get("polarity") if d.get("polarity") in POLARITY_IDS else None
+            out.append(LabelledUnit(id=f"primer:{d.get('id', n)}", text=text, context=text, mechanisms=[],
+                                    role=role, polarity=pol, group=f"primer:{dom}", origin="primer"))
+    return out
+
+
+def primer_hash(path: str | os.PathLike | None = None) -> str | None:
+    """SHA-256 (16 hex) of the primer files' bytes, or None when there is no primer."""
+    files = primer_files(path)
+    if not files:
+        return None
+    h = hashlib.sha256()
+    for f in files:
+        h.update(f.read_bytes())
+    return h.hexdigest()[:16]

@@ -1,0 +1,164 @@
+"""The codebook prior, and how learned scores are added to it.
+
+Every backend that learns (``sparse``, ``embed``) carries a zeroshot model of the codebook --
+definitions, ``examples`` / ``not_examples``, role definitions and the CMO role primer
+(:mod:`mechcode.models.zeroshot`) -- and pools its own probabilities with it in log-odds:
+
+    logit p = (1 - w) * logit p_prior + w * logit p_learned,   w = n / (n + k)
+
+``n`` is the amount of labelled data the learned part saw for that task (review decisions
+and given files count 1 per unit, seed files ``SEED_WEIGHT`` -- they come from another
+review -- and the primer and the codebook count 0: they are the prior), ``k`` the number of
+units at which learning and prior weigh the same (``prior_k_mechanism`` / ``prior_k_role``).
+With a handful of codes the prior dominates; as a review's own codes grow, learning takes
+over. Roles pool as a log-linear mixture (geometric, renormalised).
+
+:func:`finalize` then makes the output one consistent answer, for every backend:
+
+- **boilerplate** (declarations, competing interests, funding, ethics, author contributions,
+  affiliations, figure/table call-outs, headings, list numbers; :mod:`mechcode.models.boilerplate`)
+  gets role ``none`` and near-zero mechanism probabilities;
+- **a mechanism only with a role**: mechanism probabilities are scaled by ``1 - P(role none)``
+  (a mechanism is suggested for a C/M/O statement), and where the top role is still ``none``
+  they are capped below the page threshold, so a suggested mechanism always comes with a
+  C/M/O role.
+"""
+from __future__ import annotations
+
+import re
+from typing import Any, Sequence
+
+import numpy as np
+
+from mechcode.codebook import ROLE_IDS
+
+SEED_WEIGHT = 0.25      # a seed-file unit counts this much towards the learned weight
+BOILERPLATE_FACTOR = 0.02
+THRESHOLD = 0.5         # the page's suggestion threshold
+NONE_ROLE = ROLE_IDS.index("none")
+EPS = 1e-6
+
+PRIOR_DEFAULTS: dict[str, Any] = {
+    "prior": "tfidf",           # encoder of the codebook prior: tfidf | minilm | none (no prior)
+    "prior_k_mechanism": 400.0,  # labelled units at which prior and learned weigh the same
+    "prior_k_role": 150.0,
+    "primer_weight": 0.0,        # how much a primer statement counts towards the learned role weight
+}
+
+
+def evidence_weight(units: Sequence[Any], task: str, primer_weight: float = 0.0) -> float:
+    """How much labelled data the learned part has for ``task`` (see the module docstring)."""
+    n = 0.0
+    if task == "role" and primer_weight > 0:
+        from mechcode.models.primer import load_primer
+
+        n += primer_weight * len(load_primer())
+    for u in units:
+        origin = getattr(u, "origin", None)
+        if origin == "primer":
+            continue
+        if task == "role" and getattr(u, "role", None) is None:
+            continue
+        n += SEED_WEIGHT if origin == "seed" else 1.0
+    return n
+
+
+def weights(units: Sequence[Any], params: dict[str, Any]) -> dict[str, float]:
+    """The learned share ``w`` per task (1.0 everywhere when the prior is switched off)."""
+    if params.get("prior", "none") == "none":
+        return {"mechanism": 1.0, "role": 1.0}
+    out = {}
+    for task in ("mechanism", "role"):
+        n = evidence_weight(units, task, float(params.get("primer_weight", 0.0)) if params.get("primer") else 0.0)
+        k = float(params[f"prior_k_{task}"])
+        out[task] = n / (n + k) if n + k > 0 else 0.0
+    return out
+
+
+def _logit(p: np.ndarray) -> np.ndarray:
+    p = np.clip(np.asarray(p, dtype=np.float64), EPS, 1 - EPS)
+    return np.log(p / (1 - p))
+
+
+def _sigmoid(z: np.ndarray) -> np.ndarray:
+    return 1.0 / (1.0 + np.exp(-np.clip(z, -50, 50)))
+
+
+def blend(prior: dict[str, np.ndarray], learned: dict[str, np.ndarray], w: dict[str, float]) -> dict:
+    """Pool prior and learned probabilities (arrays as :meth:`ZeroShotBackend.predict_arrays`)."""
+    wm, wr = w["mechanism"], w["role"]
+    out = dict(learned)
+    out["mechanisms"] = _sigmoid((1 - wm) * _logit(prior["mechanisms"]) + wm * _logit(learned["mechanisms"]))
+    out["no_mechanism"] = _sigmoid((1 - wm) * _logit(prior["no_mechanism"]) + wm * _logit(learned["no_mechanism"]))
+    logr = (1 - wr) * np.log(np.clip(prior["role"], EPS, 1)) + wr * np.log(np.clip(learned["role"], EPS, 1))
+    logr -= logr.max(axis=1, keepdims=True)
+    r = np.exp(logr)
+    out["role"] = r / r.sum(axis=1, keepdims=True)
+    out["polarity"] = _sigmoid((1 - wr) * _logit(prior["polarity"]) + wr * _logit(learned["polarity"]))
+    for key in ("sims", "mech_sims"):
+        if key in prior:
+            out[key] = prior[key]
+    return out
+
+
+def finalize(a: dict[str, np.ndarray], units: Sequence[Any]) -> dict[str, np.ndarray]:
+    """Boilerplate gate and the joint mechanism-with-role rule (module docstring)."""
+    from mechcode.models.boilerplate import is_boilerplate
+
+    a = dict(a)
+    mech = np.array(a["mechanisms"], dtype=np.float64, copy=True)
+    role = np.array(a["role"], dtype=np.float64, copy=True)
+    none = np.array(a["no_mechanism"], dtype=np.float64, copy=True)
+    bp = np.array([is_boilerplate(u.text) for u in units], dtype=bool)
+    if bp.any():
+        mech[bp] *= BOILERPLATE_FACTOR
+        none[bp] = 1 - (1 - none[bp]) * BOILERPLATE_FACTOR
+        role[bp] = role[bp] * 0.05
+        role[bp, NONE_ROLE] = 0.0
+        role[bp, NONE_ROLE] = 1.0 - role[bp].sum(axis=1)
+    keep = 1.0 - role[:, NONE_ROLE]
+    mech *= keep[:, None]
+    none = 1.0 - (1.0 - none) * keep
+    if mech.shape[1]:
+        top_none = role.argmax(axis=1) == NONE_ROLE
+        mech[top_none] = np.minimum(mech[top_none], THRESHOLD - 0.01)
+    a.update(mechanisms=mech, role=role, no_mechanism=none, boilerplate=bp)
+    return a
+
+
+_WORD = re.compile(r"[A-Za-z][A-Za-z'-]+")
+
+
+def content_words(text: str) -> list[str]:
+    """The content words of ``text`` in order (no stopwords, numbers or one-letter tokens)."""
+    from sklearn.feature_extraction.text import ENGLISH_STOP_WORDS
+
+    return [w for w in _WORD.findall(text) if w.lower() not in ENGLISH_STOP_WORDS and len(w) > 2]
+
+
+def stem(word: str) -> str:
+    """A crude suffix stripper (leader/leaders/leadership -> lead...), enough to match forms."""
+    w = word.lower()
+    for suf in ("ational", "ership", "ations", "ation", "ments", "ment", "ness", "ities", "ity", "ings",
+                "ing", "ers", "ies", "ive", "ed", "er", "es", "ly", "s"):
+        if w.endswith(suf) and len(w) - len(suf) >= 4:
+            return w[: -len(suf)]
+    return w
+
+
+def shared_terms(text: str, reference: str, k: int = 6) -> list[str]:
+    """Content words of ``text`` whose stem also occurs in ``reference`` (at most ``k``, unique)."""
+    ref = {stem(w) for w in content_words(reference)}
+    out = [w for w in content_words(text) if stem(w) in ref]
+    return list(dict.fromkeys(w.lower() for w in out))[:k]
+
+
+# -- the prior inside a learning backend ----------------------------------------------------
+
+def fit_prior(params: dict[str, Any], units: Sequence[Any], codebook):
+    """The zeroshot prior for a learning backend (None when ``prior`` is ``none``)."""
+    if params.get("prior", "none") == "none":
+        return None
+    from mechcode.models.zeroshot import ZeroShotBackend
+
+    return ZeroShotBackend(encoder=params["prior"]).fit(list(units), codebook)
