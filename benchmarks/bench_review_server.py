@@ -34,7 +34,7 @@ def main() -> None:
     ap.add_argument("--docs", type=int, default=60)
     ap.add_argument("--n", type=int, default=40)
     args = ap.parse_args()
-    from mechcode.loop.retrain import load_seed_data
+    from mechcode.loop.training import load_seed_data
     from mechcode.loop.service import LoopService
     from mechcode.web.app import create_app
 

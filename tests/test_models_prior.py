@@ -142,7 +142,8 @@ def test_prior_dominates_with_few_labels(sims):
 
 def test_sources_kept_through_background_retrains_and_code(tmp_path):
     from mechcode.batch import code_files
-    from mechcode.loop.retrain import RetrainScheduler, add_seed_file
+    from mechcode.loop.retrain import RetrainScheduler
+    from mechcode.loop.training import add_seed_file
     from mechcode.loop.serving import ServingModel
     from mechcode.store.review import Review
     from test_model_cli import _document

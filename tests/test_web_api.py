@@ -9,7 +9,7 @@ import httpx
 import pytest
 
 from _web_review import MECHS, TOKEN, ThreadServer, auth, make_review
-from mechcode.loop.retrain import load_seed_data
+from mechcode.loop.training import load_seed_data
 from mechcode.loop.service import LoopService
 from mechcode.web.app import create_app
 

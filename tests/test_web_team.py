@@ -9,7 +9,7 @@ import httpx
 import pytest
 
 from _web_review import TOKEN, ThreadServer, auth, make_review, seed_rows, start_cli_server
-from mechcode.loop.retrain import load_seed_data
+from mechcode.loop.training import load_seed_data
 from mechcode.loop.service import LoopService
 from mechcode.store.assignments import assignments
 from mechcode.team.assign import assign

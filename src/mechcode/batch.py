@@ -97,7 +97,7 @@ def resolve_model(rv, model: str | None) -> dict[str, str]:
 
 def default_model(rv, backend: str = DEFAULT_BACKEND) -> dict[str, str]:
     """Train ``backend`` on all the review's training sources (codebook, recorded seed files,
-    decisions: :func:`mechcode.loop.retrain.training_set`) into ``REVIEW/models/VERSION`` and
+    decisions: :func:`mechcode.loop.training.training_set`) into ``REVIEW/models/VERSION`` and
     register it.
 
     The default is ``sparse``: it learns from the codebook definitions alone when nothing
@@ -105,7 +105,7 @@ def default_model(rv, backend: str = DEFAULT_BACKEND) -> dict[str, str]:
     the workers (the reviewer loop starts from ``zeroshot`` instead; pass ``--model
     zeroshot`` for that).
     """
-    from mechcode.loop.retrain import training_set
+    from mechcode.loop.training import training_set
     from mechcode.loop.serving import train_into
 
     units, counts = training_set(rv)

@@ -102,7 +102,7 @@ def train(review_dir, data, codebook_path, out, seed_data, backend, params, no_h
         if data or codebook_path or out:
             raise click.UsageError("with REVIEW_DIR, use --seed-data for extra data; --data/--codebook/--out "
                                    "are for training from files")
-        from mechcode.loop.retrain import add_seed_file, training_set
+        from mechcode.loop.training import add_seed_file, training_set
         from mechcode.store.review import Review
 
         rv = Review.open(review_dir)
@@ -253,7 +253,7 @@ def _suggest_model(rv, model_ref, backend, uri: str | None, quiet: bool) -> dict
 
 def _build_for_review(rv, backend: str, uri: str | None, quiet: bool) -> dict[str, Any]:
     """Train (zeroshot: build) a model into the review, track it unless ``uri`` is None, register it."""
-    from mechcode.loop.retrain import training_set
+    from mechcode.loop.training import training_set
     from mechcode.models.tracking import track_model
     from mechcode.models.train import free_version, train_model
 

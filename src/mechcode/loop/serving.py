@@ -105,7 +105,7 @@ class ServingModel:
     def _create_initial(self) -> None:
         from mechcode.models.train import load_model
 
-        from mechcode.loop.retrain import training_set
+        from mechcode.loop.training import training_set
 
         log.info("no model yet: creating the %s model", self.initial_backend)
         units, counts = training_set(self.review)

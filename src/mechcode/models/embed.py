@@ -40,7 +40,8 @@ from mechcode.codebook import POLARITY_IDS, ROLE_IDS, Codebook
 from mechcode.errors import ModelError
 from mechcode.models.base import LabelledUnit, Unit, check_params, label_space, prediction, unit_group
 from mechcode.models.calibration import Platt, Temperature
-from mechcode.models.prior import PRIOR_DEFAULTS, blend, finalize, fit_prior, weights
+from mechcode.models.prior import PRIOR_DEFAULTS, blend, finalize, weights
+from mechcode.models.zeroshot import fit_prior
 from mechcode.models.embed_heads import EPS, SOLVERS, decision, fit_heads, prior_shift
 from mechcode.models.embedding_cache import Encoder, compute_threads, default_model_path
 

@@ -151,14 +151,3 @@ def shared_terms(text: str, reference: str, k: int = 6) -> list[str]:
     ref = {stem(w) for w in content_words(reference)}
     out = [w for w in content_words(text) if stem(w) in ref]
     return list(dict.fromkeys(w.lower() for w in out))[:k]
-
-
-# -- the prior inside a learning backend ----------------------------------------------------
-
-def fit_prior(params: dict[str, Any], units: Sequence[Any], codebook):
-    """The zeroshot prior for a learning backend (None when ``prior`` is ``none``)."""
-    if params.get("prior", "none") == "none":
-        return None
-    from mechcode.models.zeroshot import ZeroShotBackend
-
-    return ZeroShotBackend(encoder=params["prior"]).fit(list(units), codebook)

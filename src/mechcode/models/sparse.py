@@ -40,7 +40,8 @@ from mechcode.models.base import (Example, LabelledUnit, Unit, check_params, lab
                                   vectorizer_state)
 from mechcode.models.calibration import Platt, Temperature
 from mechcode.models.features import Features, content_term
-from mechcode.models.prior import PRIOR_DEFAULTS, blend, finalize, fit_prior, weights
+from mechcode.models.prior import PRIOR_DEFAULTS, blend, finalize, weights
+from mechcode.models.zeroshot import fit_prior
 
 ARRAYS_FILE = "sparse.npz"
 META_FILE = "sparse.json"

@@ -34,6 +34,7 @@ from mechcode.errors import ModelError
 from mechcode.models.base import (LabelledUnit, Unit, check_params, label_space, prediction,
                                   restore_vectorizer, split_sentences, vectorizer_state)
 from mechcode.models.calibration import Temperature, softmax
+from mechcode.models.prior import finalize, shared_terms
 
 META_FILE = "zeroshot.json"
 IDF_FILE = "zeroshot_idf.npy"
@@ -225,7 +226,6 @@ class ZeroShotBackend:
     def predict(self, units: list[Unit]) -> list[dict[str, Any]]:
         if not units:
             return []
-        from mechcode.models.prior import finalize
 
         a = finalize(self.predict_arrays(units), units)
         out = []
@@ -245,7 +245,6 @@ class ZeroShotBackend:
     def rationale(self, a: dict[str, np.ndarray], i: int, text: str) -> list[dict[str, Any]]:
         """Top mechanism: the unit's content words it shares with the nearest definition or
         example (stems compared), and that passage; top role."""
-        from mechcode.models.prior import shared_terms
 
         out = []
         if self.mechanisms:
@@ -294,3 +293,13 @@ class ZeroShotBackend:
             raise ModelError(f"{directory}: the embedding model differs from the one this model was "
                              "built with; rebuild it (mechcode train --backend zeroshot)")
         return self
+
+
+def fit_prior(params: dict[str, Any], units: list, codebook: Codebook) -> "ZeroShotBackend | None":
+    """The codebook prior of a learning backend: a zeroshot model (None when ``prior`` is ``none``).
+
+    See :mod:`mechcode.models.prior` for how learned scores are pooled with it.
+    """
+    if params.get("prior", "none") == "none":
+        return None
+    return ZeroShotBackend(encoder=params["prior"]).fit(list(units), codebook)

@@ -74,7 +74,7 @@ class ServerOptions:
 
 def build(opts: ServerOptions):
     """(app, service, token): the review opened, the loop service and the guarded ASGI app."""
-    from mechcode.loop.retrain import load_seed_data
+    from mechcode.loop.training import load_seed_data
     from mechcode.loop.service import LoopService
     from mechcode.models.registry import get_backend
     from mechcode.store.review import Review
