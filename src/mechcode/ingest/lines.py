@@ -84,13 +84,14 @@ class Line:
 class _Open:
     """A line under construction."""
 
-    __slots__ = ("chars", "top", "bottom", "size", "last_x1", "key")
+    __slots__ = ("chars", "top", "bottom", "size", "last_x1", "key", "run")
 
     def __init__(self, c: Char):
         self.chars = [c]
         self.top, self.bottom, self.size = c.top, c.bottom, c.size
         self.last_x1 = c.x1
         self.key = (c.top + c.bottom) / 2
+        self.run = (c.top, c.bottom, c.size, c.font)  # the text run of the last glyph
 
 
 _X0 = itemgetter(1)  # Char.x0
@@ -110,7 +111,7 @@ def group_lines(chars: list[Char], page: int) -> list[Line]:
         mid = (c.top + c.bottom) / 2
         lo = bisect.bisect_left(keys, mid - 1.5 * h)
         hi = bisect.bisect_right(keys, mid + 1.5 * h)
-        best, best_ov, stale = None, MIN_OVERLAP, None
+        best, best_score, stale = None, (False, MIN_OVERLAP), None
         x0, top, bottom, size = c.x0, c.top, c.bottom, c.size
         for i in range(lo, hi):
             ln = opened[i]
@@ -120,8 +121,17 @@ def group_lines(chars: list[Char], page: int) -> list[Line]:
             lb, lt = ln.bottom, ln.top
             ov = (lb if lb < bottom else bottom) - (lt if lt > top else top)
             hh = lb - lt if lb - lt < h else h
-            if hh > 0 and ov > best_ov * hh:
-                best, best_ov = ln, ov / hh
+            if hh > 0 and ov > MIN_OVERLAP * hh:
+                # two runs overlapping vertically: a glyph stays with its own run
+                # (same baseline, size and font) before the larger overlap counts
+                rt, rb, rs, rf = ln.run
+                same = abs(rb - bottom) < 0.05 * size and rs == size and rf == c.font
+                if not same and abs(rs - size) < 0.3 and abs(rb - bottom) > 0.15 * size \
+                        and abs((rb - rt) - h) < 0.1 * size and not is_math(c.font):
+                    continue  # same size, shifted: another line drawn across this one
+                score = (same, ov / hh)
+                if score > best_score:
+                    best, best_score = ln, score
         if stale:
             for i in reversed(stale):
                 done.append(opened.pop(i))
@@ -140,6 +150,7 @@ def group_lines(chars: list[Char], page: int) -> list[Line]:
             continue  # fake bold: the same glyph drawn twice
         best.chars.append(c)
         if c.text != " ":
+            best.run = (top, bottom, size, c.font)
             if c.x1 > best.last_x1:
                 best.last_x1 = c.x1
             if size > best.size + 0.5:
