@@ -23,7 +23,7 @@ WORD = re.compile(r"[A-Za-z\u00c0-\u024f]+(?:[-\u2010][A-Za-z\u00c0-\u024f]+)*")
 
 def _key(text: str) -> str:
     """Text with digit runs masked and spaces removed, for repetition tests."""
-    return re.sub(r"\d+", "#", re.sub(r"\s+", "", text.lower()))
+    return re.sub(r"\s+", "", re.sub(r"\d+", "#", text.lower()))
 
 
 def mark_running(pages: list[list[Line]], heights: list[float]) -> None:
@@ -37,6 +37,8 @@ def mark_running(pages: list[list[Line]], heights: list[float]) -> None:
     need = 2 if n <= 6 else max(2, round(0.2 * n))
     for i, (lines, h) in enumerate(zip(pages, heights)):
         for ln in lines:
+            if "figure" in ln.tags:
+                continue  # tick labels repeat on every plot
             top = ln.bottom < h * BAND
             bottom = ln.top > h * (1 - BAND)
             if not (top or bottom):

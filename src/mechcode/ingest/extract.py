@@ -46,15 +46,16 @@ def _obstacles(page: PageData) -> list[Box]:
 def structure(pages: list[PageData]) -> tuple[list[Block], list[Block], list[Line]]:
     """Classified blocks (reading order), running-line blocks, and all lines."""
     per_page = [_page_lines(p) for p in pages]
+    for page, lines in zip(pages, per_page):
+        mark_figure_text(lines, page.images, page.width * page.height)
     mark_running(per_page, [p.height for p in pages])
     fs = FontStats.of(per_page)
     col_width = _column_width(per_page, fs)
     stream: list[Line] = []
     running: list[Block] = []
     for page, lines in zip(pages, per_page):
-        mark_figure_text(lines, page.images, page.width * page.height)
         for ln in lines:
-            if "figure" in ln.tags:
+            if "figure" in ln.tags and not ln.kind:
                 ln.kind = "figure"
         body = [ln for ln in lines if not ln.kind]
         mark_tables(body, col_width, page.width)

@@ -90,8 +90,8 @@ def mark_figure_text(lines: list[Line], images: list, page_area: float) -> None:
     for ln in lines:
         if ln.kind or ln.size > 14:
             continue
-        short = ln.n_chars <= 12 and len(ln.text.split()) <= 2
-        pad = 3.0 * ln.size if short else 2.0
+        label = len(ln.text) <= 30 and len(ln.text.split()) <= 4 and not ln.text.endswith(".")
+        pad = 3.0 * ln.size if label else 2.0
         for b in pics:
             if (ln.x0 >= b.x0 - pad and ln.x1 <= b.x1 + pad
                     and ln.top >= b.top - pad and ln.bottom <= b.bottom + pad):
