@@ -76,3 +76,45 @@ def test_overlapping_text_runs_are_not_merged_glyph_by_glyph(tmp_path):
     everything = " ".join(p.text for p in doc.passages)
     assert "alphabeta gamma delta epsilon" in everything
     assert "WORDS HERE AND THERE TOO" in everything
+
+
+# ------------------------------------------------- 3. justified line with a wide space
+
+def justified(c, lines: list[str], x: float, y: float, width: float = 451,
+              font: str = "Times-Roman", size: float = 10, lead: float = 12) -> float:
+    """Draw ``lines`` justified to ``width`` (word spacing), the last one ragged."""
+    from reportlab.pdfbase.pdfmetrics import stringWidth
+
+    for k, ln in enumerate(lines):
+        t = c.beginText(x, y)
+        t.setFont(font, size)
+        if k < len(lines) - 1 and ln.count(" "):
+            t.setWordSpace((width - stringWidth(ln, font, size)) / ln.count(" "))
+        t.textOut(ln)
+        c.drawText(t)
+        y -= lead
+    return y
+
+
+def test_justified_line_with_wide_sentence_space_stays_one_line(tmp_path):
+    from reportlab.pdfbase.pdfmetrics import stringWidth
+
+    c = canvas(tmp_path / "wide.pdf")
+    y = paper(c)
+    lines = wrap(PROSE * 2)
+    y = justified(c, lines[:3], 72, y)
+    left = "performed on the base of the survey results from the clinics in both districts."
+    right = "Then we describe a usual ward"
+    c.setFont("Times-Roman", 10)
+    c.drawString(72, y, left)
+    c.drawRightString(523, y, right)  # the line's two halves, 10-20 pt apart
+    gap = 451 - stringWidth(left + right, "Times-Roman", 10)
+    assert 20 < gap < 25  # 2 font sizes: wider than a normal word space
+    justified(c, ["routine in the three clinics, one after the other, with all the staff who"
+                  " took part in it.", "This closes the paragraph."], 72, y - 12)
+    c.save()
+    doc = extract_pdf(tmp_path / "wide.pdf")
+    text = body_text(doc)
+    assert "both districts. Then we describe a usual ward routine in the three clinics" in text
+    para = next(p for p in doc.passages if "survey results" in p.text)
+    assert para.text.startswith(lines[0]) and para.text.endswith("This closes the paragraph.")

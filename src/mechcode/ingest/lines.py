@@ -281,9 +281,34 @@ def _joinable(a: Line, b: Line, lines: list[Line]) -> bool:
     gap = b.x0 - a.x1
     if not 0 <= gap < 2.5 * a.size:
         return False
-    if not (LABEL.match(a.text) or (a.bold and not b.bold and a.text.endswith((".", ":")))):
+    if LABEL.match(a.text) or (a.bold and not b.bold and a.text.endswith((".", ":"))):
+        return bool(ENUM_LABEL.match(a.text)) or not _column_edge(b, lines)
+    return _justified(a, b, lines) and not _column_edge(b, lines)
+
+
+def _justified(a: Line, b: Line, lines: list[Line]) -> bool:
+    """``a`` and ``b`` are one justified line cut at a wide space.
+
+    A neighbouring line (just above or below, same size) spans the gap and
+    starts and ends where ``a`` starts and ``b`` ends; a column gutter is
+    never spanned, so the columns of a page stay apart.
+    """
+    if len(a.text.split()) < 3 or sum(ch.isalpha() for ch in a.text + b.text) < \
+            0.6 * len(a.text + b.text):
         return False
-    return bool(ENUM_LABEL.match(a.text)) or not _column_edge(b, lines)
+    size, mid = a.size, (a.top + a.bottom) / 2
+    spanned = False
+    for o in lines:
+        if o is a or o is b or abs(o.size - size) > 0.6:
+            continue
+        dy = abs((o.top + o.bottom) / 2 - mid)
+        if not 0.5 * size < dy < 4 * size:
+            continue
+        if abs(o.x1 - a.x1) < 1.5 and abs(o.x0 - a.x0) < 2 * size:
+            return False  # ``a`` ends where its column ends: a gutter follows
+        spanned = spanned or (o.x0 < a.x1 and o.x1 > b.x0 and abs(o.x0 - a.x0) < 2 * size
+                              and abs(o.x1 - b.x1) < size)
+    return spanned
 
 
 def _join(a: Line, b: Line) -> Line:
