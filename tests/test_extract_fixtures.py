@@ -118,3 +118,31 @@ def test_justified_line_with_wide_sentence_space_stays_one_line(tmp_path):
     assert "both districts. Then we describe a usual ward routine in the three clinics" in text
     para = next(p for p in doc.passages if "survey results" in p.text)
     assert para.text.startswith(lines[0]) and para.text.endswith("This closes the paragraph.")
+
+
+# ------------------------------------------- 4. body lines that start like captions
+
+def test_body_lines_starting_with_figure_or_table_stay_in_the_paragraph(tmp_path):
+    c = canvas(tmp_path / "capt.pdf")
+    y = paper(c)
+    lines = ["The clinics kept their own registers, and the counts we used are listed in",
+             "table 1. Most counts were complete. The overall pattern over time is shown in",
+             "Figure 2. It shows a steady rise in referrals over the two years of the study,",
+             "and a fall after the new forms were withdrawn in the last quarter."]
+    for ln in lines:
+        c.setFont("Times-Roman", 10)
+        c.drawString(72, y, ln)
+        y -= 12
+    c.setFillGray(0.5)
+    c.rect(72, y - 120, 300, 100, fill=1)  # a figure
+    c.setFillGray(0)
+    c.setFont("Helvetica", 8)
+    c.drawString(72, y - 134, "Figure 1. Referrals per month in the three clinics.")
+    para(c, PROSE, y - 160)
+    c.save()
+    doc = extract_pdf(tmp_path / "capt.pdf")
+    text = body_text(doc)
+    assert "listed in table 1. Most counts were complete." in text
+    assert "shown in Figure 2. It shows a steady rise" in text
+    assert "Referrals per month" not in text
+    assert any(p.kind == "caption" and p.text.startswith("Figure 1.") for p in doc.passages)

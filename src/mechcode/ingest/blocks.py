@@ -86,7 +86,7 @@ class _Classifier:
             self.cap = ln
             return "caption"
         self.cap = None
-        if _is_caption(ln, fs):
+        if _is_caption(ln, fs) and not _runs_on(self.lines[i - 1] if i else None, ln):
             self.cap = ln
             if re.match(r"\s*tab", t, re.I):
                 self.table_page = ln.page
@@ -144,7 +144,21 @@ def _marker(t: str) -> bool:
     return bool(t) and (t[0].isdigit() or t[0] in "*\u2020\u2021\u00a7\u00b6#abcdef")
 
 
+def _runs_on(prev: Line | None, ln: Line) -> bool:
+    """``ln`` is the next line of the paragraph ending with ``prev`` (same font, usual leading).
+
+    Such a line is body text even when it starts like a caption ("Figure 5b
+    shows ..."); a real caption is set apart from the text above it.
+    """
+    return (prev is not None and prev.kind == "paragraph" and prev.page == ln.page
+            and prev.font == ln.font and abs(prev.size - ln.size) < 0.3
+            and 0 < ln.top - prev.top < 1.6 * ln.size
+            and min(prev.x1, ln.x1) - max(prev.x0, ln.x0) > 0.5 * ln.width)
+
+
 def _is_caption(ln: Line, fs: FontStats) -> bool:
+    if not ln.text.lstrip()[:1].isupper():
+        return False  # "table 1 shows ...": a caption label is capitalised
     if CAPTION_STRICT.match(ln.text):
         return True
     return bool(CAPTION.match(ln.text)) and (not fs.body_style(ln) or fs.distinct(ln))
