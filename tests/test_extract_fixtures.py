@@ -146,3 +146,28 @@ def test_body_lines_starting_with_figure_or_table_stay_in_the_paragraph(tmp_path
     assert "shown in Figure 2. It shows a steady rise" in text
     assert "Referrals per month" not in text
     assert any(p.kind == "caption" and p.text.startswith("Figure 1.") for p in doc.passages)
+
+
+# ----------------------------------------------- 10. a page without a title block
+
+def test_single_page_excerpt_without_title_block(tmp_path):
+    c = canvas(tmp_path / "excerpt.pdf")
+    c.setFont("Helvetica", 8)
+    c.drawString(72, 805, "Generated Journal of Tests 2024; 7: 101-112")
+    y = para(c, "were recruited from the waiting rooms of the clinics. " + PROSE, 770)
+    c.setFont("Times-Bold", 10)
+    c.drawString(72, y - 10, "3.2 Recruitment of the clinics")
+    y = para(c, "Recruitment started in the spring. " + PROSE * 2, y - 26)
+    y = para(c, "A second paragraph closes the section. " + PROSE, y - 4)
+    c.setFont("Helvetica", 8)
+    c.drawString(290, 40, "104")
+    c.save()
+    doc = extract_pdf(tmp_path / "excerpt.pdf")
+    kinds = [p.kind for p in doc.body()]
+    assert "title" not in kinds
+    text = doc.to_text()
+    assert text.startswith("were recruited from the waiting rooms")
+    assert "## 3.2 Recruitment of the clinics\n\nRecruitment started in the spring." in text
+    assert "A second paragraph closes the section." in text
+    assert "Generated Journal" not in text and "104" not in text
+    assert doc.metadata["title"] == "3.2 Recruitment of the clinics"

@@ -239,11 +239,11 @@ class _Splitter:
         self.ragged = {k: self._ragged([ln for ln in texts if ln.kind == k]) for k in TEXT_KINDS}
 
     def _ragged(self, lines: list[Line]) -> bool:
-        """Ragged-right text: most lines stop short of the column edge."""
+        """Ragged-right text: few lines reach the column edge (justified text: most do)."""
         if len(lines) < 6:
             return False
-        short = sum(1 for ln in lines if ln.x1 < self.cols.right(ln) - 1.5 * ln.size)
-        return short > 0.5 * len(lines)
+        flush = sum(1 for ln in lines if ln.x1 >= self.cols.right(ln) - 0.2 * ln.size)
+        return flush < 0.4 * len(lines)
 
     def breaks(self, p: Line, n: Line, adjacent: bool, head: Line) -> bool:
         """True when line ``n`` starts a new paragraph after ``p`` (``head``: its first line)."""

@@ -18,21 +18,26 @@ from mechcode.ingest.styles import (ABSTRACT, AFFILIATION, BOILERPLATE, DATES, K
 MIN_ABSTRACT_WORDS = 35
 
 
-def find_title(lines: list[Line]) -> list[int]:
+TITLE_MAX_WORDS = 45
+
+
+def find_title(lines: list[Line], body_size: float = 0.0) -> list[int]:
     """Indices (into ``lines``) of the title lines on the first page.
 
     The title is the longest run of lines in the largest font that holds a
     real phrase; a short run in a bigger font (a journal logo such as
-    "atoms") is passed over for the next size down.
+    "atoms") is passed over for the next size down.  A title is set larger
+    than the body text and is short: a page without such a run (an excerpt,
+    a plain report) has no title block, and none is made up from its text.
     """
-    cands = [i for i, ln in enumerate(lines)
-             if ln.page == 1 and sum(c.isalpha() for c in ln.text) >= 3 and not ln.kind]
+    cands = [i for i, ln in enumerate(lines) if ln.page == 1 and ln.size >= body_size + 1.0
+             and sum(c.isalpha() for c in ln.text) >= 3 and not ln.kind]
     sizes = sorted({round(lines[i].size, 1) for i in cands}, reverse=True)
     for top in sizes[:3]:
         groups = _title_groups(lines, [i for i in cands if lines[i].size >= top - 0.6])
         best = max(groups, key=lambda g: sum(lines[i].n_chars for i in g))
-        text = " ".join(lines[i].text for i in best)
-        if sum(lines[i].n_chars for i in best) >= 12 and len(text.split()) >= 2:
+        words = len(" ".join(lines[i].text for i in best).split())
+        if sum(lines[i].n_chars for i in best) >= 12 and 2 <= words <= TITLE_MAX_WORDS:
             return best
     return []
 
@@ -41,8 +46,10 @@ def _title_groups(lines: list[Line], idx: list[int]) -> list[list[int]]:
     groups: list[list[int]] = []
     for i in idx:
         ln = lines[i]
-        if groups and groups[-1][-1] == i - 1 and lines[i - 1].font == ln.font \
-                and ln.top - lines[i - 1].bottom < 1.5 * ln.size:
+        prev = lines[i - 1]
+        if groups and groups[-1][-1] == i - 1 and abs(prev.size - ln.size) < 0.6 \
+                and (prev.font == ln.font or len(prev.text.split()) > 3) \
+                and ln.top - prev.bottom < 1.5 * ln.size:
             groups[-1].append(i)
         else:
             groups.append([i])
@@ -113,7 +120,7 @@ def _body_run(lines: list[Line], i: int, fs: FontStats, n: int = 3) -> bool:
 
 def split_front(lines: list[Line], fs: FontStats) -> int:
     """Classify the front matter in place; return the index where the body starts."""
-    title = find_title(lines)
+    title = find_title(lines, fs.body_size)
     for i in title:
         lines[i].kind = "title"
     start = (title[-1] + 1) if title else 0
