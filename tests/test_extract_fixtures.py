@@ -171,3 +171,56 @@ def test_single_page_excerpt_without_title_block(tmp_path):
     assert "A second paragraph closes the section." in text
     assert "Generated Journal" not in text and "104" not in text
     assert doc.metadata["title"] == "3.2 Recruitment of the clinics"
+
+
+# ------------------------------------------ 2. back matter after the reference list
+
+def test_appendix_and_declarations_after_references_are_kept(tmp_path):
+    c = canvas(tmp_path / "back.pdf")
+    y = para(c, PROSE * 3, paper(c))
+    c.setFont("Helvetica-Bold", 11)
+    c.drawString(72, y - 16, "References")
+    y -= 32
+    for k in range(1, 7):
+        y = para(c, f"{k}. Author{k} A, Writer B. A cited study number {k} of clinics. "
+                    f"J Tests. 20{10 + k};{k}:1-9.", y, size=8, lead=10)
+    c.setFont("Helvetica-Bold", 11)
+    c.drawString(72, y - 16, "Appendix A. Interview guide")
+    y = para(c, "The interviewers asked each nurse about the referral forms and the meetings. "
+                "Probes covered time, training and support from managers.", y - 32)
+    c.setFont("Helvetica-Bold", 11)
+    c.drawString(72, y - 16, "Conflict of interest")
+    para(c, "The authors declare that they have no competing interests.", y - 32)
+    c.save()
+    doc = extract_pdf(tmp_path / "back.pdf")
+    text = doc.to_text()
+    assert "# Appendix A. Interview guide\n\nThe interviewers asked each nurse" in text
+    assert "Probes covered time, training and support from managers." in text
+    assert "The authors declare that they have no competing interests." in text
+    assert "Author3 A" not in text and "cited study" not in text
+    refs = [p for p in doc.passages if p.kind == "reference" and "cited study" in p.text]
+    assert len(refs) == 6
+
+
+# ------------------------------------------------------ 5. a box beside the abstract
+
+def test_box_beside_the_abstract_does_not_split_it(tmp_path):
+    c = canvas(tmp_path / "box.pdf")
+    c.setFont("Helvetica-Bold", 18)
+    c.drawString(72, 770, "A generated study of referral forms in rural clinics")
+    c.setFont("Helvetica-Bold", 11)
+    c.drawString(72, 730, "Abstract")
+    y = para(c, PROSE * 2 + "The abstract ends here.", 714, width=300)
+    c.rect(392, 600, 140, 145)
+    para(c, "Key points. What is known: forms are slow. What this adds: they get faster.",
+         714, x=400, width=120)
+    c.setFont("Helvetica-Bold", 11)
+    c.drawString(72, y - 20, "Background")
+    para(c, PROSE * 2, y - 36)
+    c.save()
+    doc = extract_pdf(tmp_path / "box.pdf")
+    abstract = [p for p in doc.passages if p.kind == "abstract"]
+    assert len(abstract) == 1
+    assert abstract[0].text.startswith("Health workers") and \
+        abstract[0].text.endswith("The abstract ends here.")
+    assert "What is known" not in abstract[0].text

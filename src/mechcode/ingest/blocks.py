@@ -17,7 +17,8 @@ from dataclasses import dataclass, field
 from mechcode.ingest.clean import join_lines
 from mechcode.ingest.front import is_body_heading, same_style
 from mechcode.ingest.lines import Line
-from mechcode.ingest.styles import (AFFILIATION, AUTHOR_DETAILS, BACK_MATTER, BOILERPLATE, CAPTION,
+from mechcode.ingest.styles import (AFFILIATION, APPENDIX, AUTHOR_DETAILS, BACK_MATTER, BOILERPLATE,
+                                    CAPTION,
                                     CAPTION_STRICT, REFERENCES, TRAILER, FontStats, ends_sentence,
                                     heading_level)
 
@@ -48,6 +49,7 @@ class _Classifier:
         self.lines, self.fs, self.heights, self.col_width = lines, fs, heights, col_width
         self.state = "body"
         self.back_size: float | None = None
+        self.ref_size: float | None = None  # font size of the reference list, once seen
         self.cap: Line | None = None  # last caption line (captions run on)
         self.table_page = 0  # page of the last "Table N" caption
         self.foot = False
@@ -69,10 +71,14 @@ class _Classifier:
         if AUTHOR_DETAILS.match(t):
             self.state = "author"
             return "author"
-        if BACK_MATTER.match(t) and (self.fs.distinct(ln) or not self.fs.body_style(ln)
-                                     or len(t.split()) <= 3):
+        headed = self.fs.distinct(ln) or not self.fs.body_style(ln) or len(t.split()) <= 3
+        if APPENDIX.match(t) and headed and (self.fs.distinct(ln) or self.state == "refs"):
+            self.state = "body"  # an appendix after the references is text again
+            return "heading"
+        if BACK_MATTER.match(t) and headed:
             nxt = next((x for x in self.lines[self.lines.index(ln) + 1:] if not x.kind), None)
-            if nxt is not None and not self.fs.body_style(nxt):  # back matter in small print
+            # back matter in small print, or placed after the reference list
+            if self.state == "refs" or (nxt is not None and not self.fs.body_style(nxt)):
                 self.state, self.back_size = "back", None
                 ln.tags.add("back")
             return "heading"
@@ -105,6 +111,9 @@ class _Classifier:
         if not fs.body_style(ln) and BOILERPLATE.search(t):
             return "other"
         if self.state == "back":
+            if self.ref_size is not None and abs(ln.size - self.ref_size) <= 0.3 \
+                    and abs(self.ref_size - fs.body_size) >= 1.0:
+                return "reference"  # the reference list goes on after the back matter
             self.back_size = ln.size if self.back_size is None else self.back_size
             if abs(ln.size - self.back_size) <= 0.3:
                 return "paragraph"
@@ -115,6 +124,11 @@ class _Classifier:
         return self.small_print(ln, t)
 
     def reference(self, i: int, ln: Line) -> str:
+        if self.ref_size is None and not REFERENCES.match(ln.text):
+            self.ref_size = ln.size
+        elif self.ref_size is not None and abs(self.ref_size - self.fs.body_size) >= 1.0 \
+                and self.fs.body_style(ln) and not self.fs.distinct(ln):
+            return "paragraph"  # body text that flows past the start of a small-print list
         prev = self.lines[i - 1]
         boiler_cont = (prev.kind == "other" and prev.page == ln.page and prev.font == ln.font
                        and 0 <= ln.top - prev.bottom < 0.6 * ln.size)

@@ -189,6 +189,7 @@ def _abstract_after_label(lines: list[Line], label: int, fs: FontStats) -> int:
     if inline:
         lab.text = re.sub(r"^\s*abstract\s*[:.\-\u2014\u2013]?\s*", "", lab.text, flags=re.I)
     ref = lines[label + 1] if label + 1 < len(lines) else lab
+    wide = ref  # the widest abstract line so far
     i = label + 1
     while i < len(lines):
         ln = lines[i]
@@ -198,6 +199,10 @@ def _abstract_after_label(lines: list[Line], label: int, fs: FontStats) -> int:
         if KEYWORDS.match(ln.text):
             _mark_keywords(lines, i)
             break
+        if _sidebar(ln, wide):
+            ln.kind = "other"  # a box or margin note beside the abstract
+            i += 1
+            continue
         if is_body_heading(lines, i, fs):
             break
         if abs(ln.size - ref.size) > 0.6 or BOILERPLATE.search(ln.text):
@@ -208,8 +213,16 @@ def _abstract_after_label(lines: list[Line], label: int, fs: FontStats) -> int:
             i += 1
             continue
         ln.kind = "abstract"
+        if ln.width > wide.width:
+            wide = ln
         i += 1
     return _body_start(lines, i, fs)
+
+
+def _sidebar(ln: Line, wide: Line) -> bool:
+    """``ln`` sits beside the abstract column in a narrower column of its own."""
+    return (ln.page == wide.page and min(ln.x1, wide.x1) <= max(ln.x0, wide.x0)
+            and ln.width < 0.75 * wide.width and ln.x0 > wide.x1)
 
 
 def _mark_keywords(lines: list[Line], i: int) -> None:

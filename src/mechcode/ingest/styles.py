@@ -30,6 +30,8 @@ BACK_MATTER = re.compile(
     r"financial (support|disclosure)|availability of (data|supporting data)( and materials?)?|"
     r"data availability( statement)?|ethics( approval)?( and consent to participate)?|"
     r"consent (for|to) publication|trial status|endnotes?|notes)\s*:?\s*$", re.I)
+APPENDIX = re.compile(r"^\s*(appendix|appendices|supplementary appendix)\b(\s+[A-Z0-9]{1,3}\b)?[\s.:]*",
+                      re.I)
 AUTHOR_DETAILS = re.compile(r"^\s*(author details|author information|affiliations?)\s*:?\s*$", re.I)
 ABSTRACT = re.compile(r"^\s*(a\s?b\s?s\s?t\s?r\s?a\s?c\s?t|summary)\b\s*[:.\-\u2014\u2013]?\s*", re.I)
 KEYWORDS = re.compile(r"^\s*(key\s?words?|index terms|mesh terms)\b", re.I)
@@ -108,8 +110,9 @@ def _before_references(pages: list[list[Line]]) -> list[Line]:
         if head is None:
             out.extend(ln for ln in lines if not ln.kind)
             continue
-        out.extend(ln for ln in lines if not ln.kind and ln.x1 < head.x1 + 50 and (
-            ln.top < head.top or ln.x1 < head.x0))
+        # above the heading in its column (or full width), or in a column to its left
+        out.extend(ln for ln in lines if not ln.kind and (
+            (ln.top < head.top and ln.x0 < head.x1) or ln.x1 < head.x0))
         return out
     return out
 
