@@ -96,6 +96,35 @@ def justified(c, lines: list[str], x: float, y: float, width: float = 451,
     return y
 
 
+def spread(c, words: list[str], x0: float, x1: float, y: float, font: str = "Times-Roman",
+           size: float = 10) -> float:
+    """Draw ``words`` one by one (no space glyphs) spread from ``x0`` to ``x1``; the gap."""
+    from reportlab.pdfbase.pdfmetrics import stringWidth
+
+    widths = [stringWidth(w, font, size) for w in words]
+    gap = (x1 - x0 - sum(widths)) / (len(words) - 1)
+    c.setFont(font, size)
+    x = x0
+    for w, wd in zip(words, widths):
+        c.drawString(x, y, w)
+        x += wd + gap
+    return gap
+
+
+def test_line_set_word_by_word_with_wide_gaps_is_one_line(tmp_path):
+    c = canvas(tmp_path / "spread.pdf")
+    y = paper(c)
+    gap = spread(c, "Nurses and managers use the new referral forms in almost every single"
+                 .split(), 72, 523, y)
+    assert 12 < gap < 25
+    justified(c, wrap("clinic of the district, and the managers support them at the weekly "
+                      "meetings. " + PROSE), 72, y - 12)
+    c.save()
+    doc = extract_pdf(tmp_path / "spread.pdf")
+    assert "forms in almost every single clinic of the district" in body_text(doc)
+    assert not any(p.kind == "table" for p in doc.passages)
+
+
 def test_justified_line_with_wide_sentence_space_stays_one_line(tmp_path):
     from reportlab.pdfbase.pdfmetrics import stringWidth
 
@@ -224,3 +253,30 @@ def test_box_beside_the_abstract_does_not_split_it(tmp_path):
     assert abstract[0].text.startswith("Health workers") and \
         abstract[0].text.endswith("The abstract ends here.")
     assert "What is known" not in abstract[0].text
+
+
+# ------------------------------------------------------ 6. boilerplate of its own kind
+
+def test_boilerplate_is_its_own_kind_out_of_the_body(tmp_path):
+    c = canvas(tmp_path / "boiler.pdf")
+    y = paper(c)
+    notices = ["(J Gen Tests 2024;7(2):e107) doi:10.1234/jgt.2024.107",
+               "\u00a9 2024 The Authors. Published under the terms of the Creative Commons",
+               "[PPT File (Microsoft PowerPoint Presentation), 3MB]",
+               "Springer Nature remains neutral with regard to jurisdictional claims."]
+    y = para(c, PROSE * 2, y)
+    for text in notices:
+        c.setFont("Times-Roman", 10)
+        c.drawString(72, y - 12, text)
+        y = para(c, PROSE, y - 30)
+    c.setFont("Helvetica-Bold", 11)
+    c.drawString(72, y - 12, "Additional files")
+    para(c, "Additional file 1: Interview guide used in all clinics (PDF 120 kB).", y - 28)
+    c.save()
+    doc = extract_pdf(tmp_path / "boiler.pdf")
+    text = doc.text
+    boiler = " ".join(p.text for p in doc.passages if p.kind == "boilerplate")
+    for probe in ("J Gen Tests 2024", "The Authors. Published", "PPT File", "remains neutral",
+                  "Interview guide used", "Additional files"):
+        assert probe not in text and probe in boiler, probe
+    assert text.count("Several managers reported") == 7  # the prose around them stays

@@ -18,7 +18,7 @@ from mechcode.ingest.clean import join_lines
 from mechcode.ingest.front import is_body_heading, same_style
 from mechcode.ingest.lines import Line
 from mechcode.ingest.styles import (AFFILIATION, APPENDIX, AUTHOR_DETAILS, BACK_MATTER, BOILERPLATE,
-                                    CAPTION,
+                                    CAPTION, KEYWORDS, NOTICE, SUPPLEMENT,
                                     CAPTION_STRICT, REFERENCES, TRAILER, FontStats, ends_sentence,
                                     heading_level)
 
@@ -72,6 +72,9 @@ class _Classifier:
             self.state = "author"
             return "author"
         headed = self.fs.distinct(ln) or not self.fs.body_style(ln) or len(t.split()) <= 3
+        if SUPPLEMENT.match(t) and headed:
+            self.state = "supp"  # a list of supplementary files: not text of the paper
+            return "boilerplate"
         if APPENDIX.match(t) and headed and (self.fs.distinct(ln) or self.state == "refs"):
             self.state = "body"  # an appendix after the references is text again
             return "heading"
@@ -88,6 +91,10 @@ class _Classifier:
         fs, t = self.fs, ln.text.strip()
         if self.state == "refs":
             return self.reference(i, ln)
+        prev = self.lines[i - 1] if i else None
+        if (NOTICE.search(t) and not (_runs_on(prev, ln) and not ends_sentence(prev.text))) \
+                or (KEYWORDS.match(t) and not fs.body_style(ln)) or _boiler_continues(prev, ln):
+            return "boilerplate"
         if self.cap is not None and _continues(self.cap, ln):
             self.cap = ln
             return "caption"
@@ -102,14 +109,14 @@ class _Classifier:
         if "math" in ln.tags or DOT_LEADER.search(t):
             return "other"  # a displayed formula or a table-of-contents line
         if is_body_heading(self.lines, i, fs):
-            self.state = "body" if self.state == "author" else self.state
+            self.state = "body" if self.state in ("author", "supp") else self.state
             _heading_continuation(self.lines, i)
             self.table_page = 0
             return "heading"
-        if self.state == "author":
-            return "author"
+        if self.state in ("author", "supp"):
+            return "author" if self.state == "author" else "boilerplate"
         if not fs.body_style(ln) and BOILERPLATE.search(t):
-            return "other"
+            return "boilerplate"
         if self.state == "back":
             if self.ref_size is not None and abs(ln.size - self.ref_size) <= 0.3 \
                     and abs(self.ref_size - fs.body_size) >= 1.0:
@@ -130,9 +137,8 @@ class _Classifier:
                 and self.fs.body_style(ln) and not self.fs.distinct(ln):
             return "paragraph"  # body text that flows past the start of a small-print list
         prev = self.lines[i - 1]
-        boiler_cont = (prev.kind == "other" and prev.page == ln.page and prev.font == ln.font
-                       and 0 <= ln.top - prev.bottom < 0.6 * ln.size)
-        return "other" if TRAILER.search(ln.text) or boiler_cont else "reference"
+        return "boilerplate" if TRAILER.search(ln.text) or NOTICE.search(ln.text) \
+            or _boiler_continues(prev, ln) else "reference"
 
     def small_print(self, ln: Line, t: str) -> str:
         """Non-body text in the body: table, footnote, affiliation or other."""
@@ -143,6 +149,13 @@ class _Classifier:
         if ln.page == 1 and (self.foot or low) and AFFILIATION.search(t):
             return "author"
         return "footnote" if self.foot else "other"
+
+
+def _boiler_continues(prev: Line | None, ln: Line) -> bool:
+    """``ln`` continues the boilerplate line above it (same font, tight below)."""
+    return (prev is not None and prev.kind == "boilerplate" and prev.page == ln.page
+            and prev.font == ln.font and abs(prev.size - ln.size) < 0.3
+            and 0 <= ln.top - prev.bottom < 0.6 * ln.size)
 
 
 def _heading_continuation(lines: list[Line], i: int) -> None:

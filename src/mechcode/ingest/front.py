@@ -12,7 +12,8 @@ from __future__ import annotations
 import re
 
 from mechcode.ingest.lines import Line
-from mechcode.ingest.styles import (ABSTRACT, AFFILIATION, BOILERPLATE, DATES, KEYWORDS, TRAILER,
+from mechcode.ingest.styles import (ABSTRACT, AFFILIATION, BOILERPLATE, DATES, KEYWORDS, NOTICE,
+                                    TRAILER,
                                     FontStats, ends_sentence, heading_text)
 
 MIN_ABSTRACT_WORDS = 35
@@ -48,7 +49,7 @@ def _title_groups(lines: list[Line], idx: list[int]) -> list[list[int]]:
         ln = lines[i]
         prev = lines[i - 1]
         if groups and groups[-1][-1] == i - 1 and abs(prev.size - ln.size) < 0.6 \
-                and (prev.font == ln.font or len(prev.text.split()) > 3) \
+                and (prev.font == ln.font or len(prev.text.split()) > 3 or len(prev.text) > 20) \
                 and ln.top - prev.bottom < 1.5 * ln.size:
             groups[-1].append(i)
         else:
@@ -65,8 +66,9 @@ def is_body_heading(lines: list[Line], i: int, fs: FontStats) -> bool:
     """
     ln = lines[i]
     if not (fs.distinct(ln) and heading_text(ln.text)) or ABSTRACT.match(ln.text) \
-            or "bullet" in ln.tags:
-        return False
+            or "bullet" in ln.tags or (ln.page == 1 and "," in ln.text and (
+                AFFILIATION.search(ln.text) or ln.text.count(",") >= 2)):
+        return False  # an address line on page one is no heading
     if not _apart(lines, i) and not _after_heading(lines, i, fs):
         return False
     prev = ln
@@ -136,7 +138,7 @@ def split_front(lines: list[Line], fs: FontStats) -> int:
 def _front_blocks(lines: list[Line], body: int, title: list[int]) -> None:
     """Author vs other for the unclassified front-matter lines, block by block.
 
-    A block (same size, tight spacing) is ``other`` when any of its lines is
+    A block (same size, tight spacing) is ``boilerplate`` when any of its lines is
     boilerplate (licence, correspondence, dates, keywords) or it sits above the
     title; otherwise it is ``author`` (names, affiliations).
     """
@@ -148,11 +150,12 @@ def _front_blocks(lines: list[Line], body: int, title: list[int]) -> None:
         if block and (ln is None or not _same_block(lines[block[-1]], ln)):
             texts = [lines[j].text for j in block]
             if any(TRAILER.search(t) or KEYWORDS.match(t) or DATES.search(t) for t in texts):
-                kind = "other"  # licence, keywords, received/accepted dates
+                kind = "boilerplate"  # licence, keywords, received/accepted dates
             elif any(AFFILIATION.search(t) for t in texts):
                 kind = "author"
-            elif (title and block[0] < title[0]) or any(BOILERPLATE.search(t) for t in texts):
-                kind = "other"
+            elif (title and block[0] < title[0]) or any(BOILERPLATE.search(t) or NOTICE.search(t)
+                                                        for t in texts):
+                kind = "boilerplate"  # a journal banner above the title, a licence ...
             else:
                 kind = "author"
             for j in block:
@@ -226,14 +229,14 @@ def _sidebar(ln: Line, wide: Line) -> bool:
 
 
 def _mark_keywords(lines: list[Line], i: int) -> None:
-    """The keyword line and its continuation lines become ``other``."""
-    lines[i].kind = "other"
+    """The keyword line and its continuation lines become ``boilerplate``."""
+    lines[i].kind = "boilerplate"
     prev = lines[i]
     for ln in lines[i + 1:i + 4]:
         if ln.page != prev.page or abs(ln.size - prev.size) > 0.3 \
                 or not 0 <= ln.top - prev.bottom < 0.8 * ln.size:
             return
-        ln.kind, prev = "other", ln
+        ln.kind, prev = "boilerplate", ln
 
 
 def _body_start(lines: list[Line], i: int, fs: FontStats) -> int:

@@ -242,14 +242,33 @@ def merge_row_segments(lines: list[Line]) -> list[Line]:
     out: list[Line] = []
     for row in _rows(lines):
         row.sort(key=lambda l: l.x0)
-        merged = [row[0]]
-        for ln in row[1:]:
-            if _joinable(merged[-1], ln, lines):
-                merged[-1] = _join(merged[-1], ln)
-            else:
-                merged.append(ln)
-        out.extend(merged)
+        for run in _near_runs(row):
+            if len(run) > 1 and _justified(run, lines):
+                joined = run[0]
+                for ln in run[1:]:
+                    joined = _join(joined, ln)
+                out.append(joined)
+                continue
+            merged = [run[0]]
+            for ln in run[1:]:
+                if _joinable(merged[-1], ln, lines):
+                    merged[-1] = _join(merged[-1], ln)
+                else:
+                    merged.append(ln)
+            out.extend(merged)
     return out
+
+
+def _near_runs(row: list[Line]) -> list[list[Line]]:
+    """Split a row (sorted by x) where the gap is too wide for a space (columns, margins)."""
+    runs = [[row[0]]]
+    for ln in row[1:]:
+        p = runs[-1][-1]
+        if ln.x0 - p.x1 < 2.5 * max(p.size, ln.size):
+            runs[-1].append(ln)
+        else:
+            runs.append([ln])
+    return runs
 
 
 def _rows(lines: list[Line]) -> list[list[Line]]:
@@ -281,34 +300,39 @@ def _joinable(a: Line, b: Line, lines: list[Line]) -> bool:
     gap = b.x0 - a.x1
     if not 0 <= gap < 2.5 * a.size:
         return False
-    if LABEL.match(a.text) or (a.bold and not b.bold and a.text.endswith((".", ":"))):
-        return bool(ENUM_LABEL.match(a.text)) or not _column_edge(b, lines)
-    return _justified(a, b, lines) and not _column_edge(b, lines)
-
-
-def _justified(a: Line, b: Line, lines: list[Line]) -> bool:
-    """``a`` and ``b`` are one justified line cut at a wide space.
-
-    A neighbouring line (just above or below, same size) spans the gap and
-    starts and ends where ``a`` starts and ``b`` ends; a column gutter is
-    never spanned, so the columns of a page stay apart.
-    """
-    if len(a.text.split()) < 3 or sum(ch.isalpha() for ch in a.text + b.text) < \
-            0.6 * len(a.text + b.text):
+    if not (LABEL.match(a.text) or (a.bold and not b.bold and a.text.endswith((".", ":")))):
         return False
-    size, mid = a.size, (a.top + a.bottom) / 2
+    return bool(ENUM_LABEL.match(a.text)) or not _column_edge(b, lines)
+
+
+def _justified(row: list[Line], lines: list[Line]) -> bool:
+    """The segments of ``row`` are one justified line cut at wide spaces.
+
+    A neighbouring line (just above or below, same size) starts where the row
+    starts and ends where it ends, so it spans every gap; no segment ends at
+    a column edge shared with its neighbours and none starts at one: the
+    columns of a page stay apart.
+    """
+    a, z = row[0], row[-1]
+    size = a.size
+    text = " ".join(ln.text for ln in row)
+    if len(text.split()) < 3 or sum(ch.isalpha() for ch in text) < 0.6 * len(text):
+        return False
+    for p, n in zip(row, row[1:]):
+        overlap = min(p.bottom, n.bottom) - max(p.top, n.top)
+        if abs(n.size - size) > 0.6 or overlap < 0.6 * min(p.height, n.height) \
+                or not 0 <= n.x0 - p.x1 < 2.5 * size:
+            return False
+    mid = (a.top + a.bottom) / 2
     spanned = False
     for o in lines:
-        if o is a or o is b or abs(o.size - size) > 0.6:
+        if o in row or abs(o.size - size) > 0.6 \
+                or not 0.5 * size < abs((o.top + o.bottom) / 2 - mid) < 4 * size:
             continue
-        dy = abs((o.top + o.bottom) / 2 - mid)
-        if not 0.5 * size < dy < 4 * size:
-            continue
-        if abs(o.x1 - a.x1) < 1.5 and abs(o.x0 - a.x0) < 2 * size:
-            return False  # ``a`` ends where its column ends: a gutter follows
-        spanned = spanned or (o.x0 < a.x1 and o.x1 > b.x0 and abs(o.x0 - a.x0) < 2 * size
-                              and abs(o.x1 - b.x1) < size)
-    return spanned
+        if any(abs(o.x1 - p.x1) < 1.5 and o.x0 < p.x1 for p in row[:-1]):
+            return False  # a segment ends where a column ends: a gutter follows
+        spanned = spanned or (abs(o.x0 - a.x0) < 2 * size and abs(o.x1 - z.x1) < size)
+    return spanned and not any(_column_edge(n, lines) for n in row[1:])
 
 
 def _join(a: Line, b: Line) -> Line:

@@ -41,6 +41,16 @@ BOILERPLATE = re.compile(
     r"licensee|creative\s?commons|open access|full list of author information|"
     r"^\s*cite this article|^\s*submit your (next )?manuscript|^\s*doi\s*:|^\s*https?://)",
     re.I)
+NOTICE = re.compile(  # boilerplate that is recognisable even when set in the body font
+    r"(^\s*\([A-Z][A-Za-z.&\s]{2,60}\s(19|20)\d\d\s*;\s*\d+(\s*\(\d+\))?\s*:\s*[eE]?\d|"
+    r"^\s*\[(PPT|PDF|DOCX?|XLSX?|Word|Excel|PNG|JPE?G|ZIP|MP4|CSV|TXT)\s+file\b|"
+    r"remains neutral with regard to jurisdictional claims|under the terms of the creative commons|"
+    r"^\s*(©\s*)?(19|20)\d\d,?\s+the authors?\b|"
+    r"^\s*publisher['’]s note\b|^\s*(doi\s*:?|https?://(dx\.)?doi\.org/)\s*10\.\d|"
+    r"^\s*this article is (included|part of)\b|^\s*(please )?cite this article\b)", re.I)
+SUPPLEMENT = re.compile(r"^\s*(\d+\.?\s*)?(additional files?|supplementary (materials?|information|data|"
+                        r"files?)|supporting information|electronic supplementary material)\s*:?\s*$",
+                        re.I)
 TRAILER = re.compile(r"(cite this article|submit your (next )?manuscript|\u00a9|copyright|licensee|"
                      r"open access|creative\s?commons|convenient online submission)", re.I)
 AFFILIATION = re.compile(r"(universit|department|institute|school of|hospital|centre|center|"
