@@ -14,7 +14,8 @@ from pathlib import Path
 from mechcode.document import Document
 from mechcode.ingest import cache as _cache
 from mechcode.ingest.assemble import make_document
-from mechcode.ingest.blocks import Block, build_blocks, classify_body
+from mechcode.ingest.blocks import Block, build_blocks
+from mechcode.ingest.classify import classify_body
 from mechcode.ingest.clean import mark_running, vocabulary
 from mechcode.ingest.front import split_front
 from mechcode.ingest.layout import xy_order
