@@ -280,3 +280,27 @@ def test_boilerplate_is_its_own_kind_out_of_the_body(tmp_path):
                   "Interview guide used", "Additional files"):
         assert probe not in text and probe in boiler, probe
     assert text.count("Several managers reported") == 7  # the prose around them stays
+
+
+# ------------------------------------------------------------- 7. formula debris
+
+def test_displayed_formulas_and_equation_numbers_leave_the_body(tmp_path):
+    c = canvas(tmp_path / "formula.pdf")
+    y = para(c, PROSE + "The sums were calculated with the following Eq. (1):", paper(c))
+    c.setFont("Times-Roman", 10)
+    c.drawString(110, y - 8, "SFA = C10:0 + C12:0 + C14:0 + C15:0")
+    c.drawString(500, y - 8, "(1)")
+    c.drawString(140, y - 22, "+ C16:0 + C18:0,")
+    y = para(c, "where SFA is the sum of the saturated fatty acids. " + PROSE, y - 42)
+    c.drawString(200, y - 8, "v = Transformer(input)[CLS],")
+    c.drawString(200, y - 30, "s = ffiffiffiffiffi")
+    para(c, "The vector v then feeds the classifier. " + PROSE, y - 54)
+    c.save()
+    doc = extract_pdf(tmp_path / "formula.pdf")
+    text = doc.text
+    for probe in ("SFA = C10", "(1)\n", "C16:0", "Transformer(input)", "ffiff"):
+        assert probe not in text, probe
+    assert "with the following Eq. (1):" in text and "where SFA is the sum" in text
+    assert "The vector v then feeds the classifier." in text
+    formulas = " ".join(p.text for p in doc.passages if p.kind == "formula")
+    assert "SFA = C10:0" in formulas and "Transformer(input)" in formulas

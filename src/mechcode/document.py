@@ -14,10 +14,11 @@ from typing import Any
 # Passage kinds. Only BODY_KINDS are part of ``Document.text``; the others are
 # kept in the JSON (with their own text) but left out of the body text.
 # "figure": text drawn on a picture (axis labels, panel letters); "boilerplate":
-# journal citation lines, DOIs, keywords, licences, supplementary-file notes.
+# journal citation lines, DOIs, keywords, licences, supplementary-file notes;
+# "formula": the lines of a displayed equation.
 BODY_KINDS = ("title", "abstract", "heading", "paragraph")
 OTHER_KINDS = ("caption", "table", "footnote", "reference", "header", "footer", "author", "other",
-               "figure", "boilerplate")
+               "figure", "boilerplate", "formula")
 
 
 @dataclass

@@ -17,7 +17,7 @@ SEP = "\n\n"
 _WS = re.compile(r"\s+")
 
 
-NO_SENTENCES = ("table", "header", "footer", "figure")
+NO_SENTENCES = ("table", "header", "footer", "figure", "formula")
 
 
 def _split_many(texts: list[str]) -> list[list[tuple[int, int]]]:

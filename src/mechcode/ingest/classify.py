@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import re
 
+from mechcode.ingest.formulas import mathy
 from mechcode.ingest.front import is_body_heading, same_style
 from mechcode.ingest.lines import Line
 from mechcode.ingest.styles import (AFFILIATION, APPENDIX, AUTHOR_DETAILS, BACK_MATTER, BOILERPLATE,
@@ -93,8 +94,11 @@ class _Classifier:
             return "caption"
         if "cell" in ln.tags:
             return "table"
-        if "math" in ln.tags or DOT_LEADER.search(t):
-            return "other"  # a displayed formula or a table-of-contents line
+        if "math" in ln.tags or (len(t) < 80 and not _runs_on(prev, ln) and (
+                mathy(t) or ("=" in t and self.set_off(i)))):
+            return "formula"  # a displayed formula without a number
+        if DOT_LEADER.search(t):
+            return "other"  # a table-of-contents line
         if is_body_heading(self.lines, i, fs):
             self.state = "body" if self.state in ("author", "supp") else self.state
             _heading_continuation(self.lines, i)
@@ -116,6 +120,13 @@ class _Classifier:
             self.foot, self.table_page = False, 0
             return "paragraph"
         return self.small_print(ln, t)
+
+    def set_off(self, i: int) -> bool:
+        """Line ``i`` is indented well past the prose lines just above and below it."""
+        ln = self.lines[i]
+        near = [x for x in self.lines[max(0, i - 3):i + 4] if x is not ln and x.page == ln.page
+                and abs(x.top - ln.top) < 5 * ln.size and len(x.text.split()) >= 6]
+        return bool(near) and all(x.x0 < ln.x0 - 3 * ln.size for x in near)
 
     def reference(self, i: int, ln: Line) -> str:
         if self.ref_size is None and not REFERENCES.match(ln.text):

@@ -17,6 +17,7 @@ from mechcode.ingest.assemble import make_document
 from mechcode.ingest.blocks import Block, build_blocks
 from mechcode.ingest.classify import classify_body
 from mechcode.ingest.clean import mark_running, vocabulary
+from mechcode.ingest.formulas import mark_formulas, strip_radicals
 from mechcode.ingest.front import split_front
 from mechcode.ingest.layout import xy_order
 from mechcode.ingest.lines import Line, group_lines
@@ -31,6 +32,7 @@ BULLET = re.compile(r"^\s*(\(cid:\d+\)|[\ufffd\u2022\u25aa\u25cf\u25e6\u2023\u20
 
 def _page_lines(page: PageData) -> list[Line]:
     lines = group_lines(page.chars, page.number)
+    strip_radicals(lines)
     for ln in lines:
         if BULLET.match(ln.text):
             ln.tags.add("bullet")
@@ -58,9 +60,10 @@ def structure(pages: list[PageData]) -> tuple[list[Block], list[Block], list[Lin
         for ln in lines:
             if "figure" in ln.tags and not ln.kind:
                 ln.kind = "figure"
+        mark_formulas(lines)
         body = [ln for ln in lines if not ln.kind]
         mark_tables(body, col_width, page.width)
-        items = body + [ln for ln in lines if ln.kind == "figure"] + _obstacles(page)
+        items = body + [ln for ln in lines if ln.kind in ("figure", "formula")] + _obstacles(page)
         stream.extend(it for it in xy_order(items) if isinstance(it, Line))
         for ln in lines:
             if ln.kind in ("header", "footer"):
