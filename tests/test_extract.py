@@ -246,6 +246,9 @@ def test_text_cleaning_helpers():
     assert join_lines(["at the follow-", "up visit"], vocab) == "at the follow-up visit"
     assert join_lines(["item five of the EQ-", "5D form"], vocab) == "item five of the EQ-5D form"
     assert join_lines(["two", "lines"], vocab) == "two lines"
+    assert join_lines(["a government-", "funded post"], vocab) == "a government-funded post"
+    assert join_lines(["what would occur-", "ring"], Counter({"ring": 2, "occur": 2})) == \
+        "what would occurring"
 
 
 # ----------------------------------------------------------------- bad input

@@ -304,3 +304,25 @@ def test_displayed_formulas_and_equation_numbers_leave_the_body(tmp_path):
     assert "The vector v then feeds the classifier." in text
     formulas = " ".join(p.text for p in doc.passages if p.kind == "formula")
     assert "SFA = C10:0" in formulas and "Transformer(input)" in formulas
+
+
+# ------------------------------------------------------- 8. careful de-hyphenation
+
+def test_line_end_hyphens_of_compounds_are_kept(tmp_path):
+    c = canvas(tmp_path / "hyphen.pdf")
+    y = paper(c)
+    lines = ["Most clinics in the study were small and government-",
+             "funded, and the recruit-",
+             "ment of nurses took place over a year. A meta-",
+             "analysis of earlier trials was the starting point for what would occur-",
+             "ring in the new clinics, with the funded posts and a new analysis plan."]
+    c.setFont("Times-Roman", 10)
+    for ln in lines:
+        c.drawString(72, y, ln)
+        y -= 12
+    para(c, PROSE, y - 6)
+    c.save()
+    text = extract_pdf(tmp_path / "hyphen.pdf").text
+    assert "small and government-funded, and the recruitment of nurses" in text
+    assert "A meta-analysis of earlier trials" in text
+    assert "what would occurring in the new clinics" in text
