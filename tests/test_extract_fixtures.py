@@ -326,3 +326,24 @@ def test_line_end_hyphens_of_compounds_are_kept(tmp_path):
     assert "small and government-funded, and the recruitment of nurses" in text
     assert "A meta-analysis of earlier trials" in text
     assert "what would occurring in the new clinics" in text
+
+
+# ----------------------------------------------- 9. heading directly over a sub-heading
+
+def test_heading_and_sub_heading_stay_apart(tmp_path):
+    c = canvas(tmp_path / "heads.pdf")
+    y = para(c, PROSE * 2, paper(c))
+    c.setFont("Helvetica-Bold", 11)
+    c.drawString(72, y - 12, "METHODS")
+    c.drawString(72, y - 25, "School recruitment")
+    y = para(c, "Schools were invited by letter. " + PROSE, y - 41)
+    c.setFont("Helvetica-Bold", 11)
+    c.drawString(72, y - 12, "Barriers and facilitators to using the new referral forms in the")
+    c.drawString(72, y - 25, "rural clinics")
+    para(c, "Nurses named three barriers. " + PROSE, y - 41)
+    c.save()
+    text = extract_pdf(tmp_path / "heads.pdf").to_text()
+    assert "\n\n# METHODS\n\n" in text
+    assert "School recruitment\n\nSchools were invited by letter." in text
+    assert "# Barriers and facilitators to using the new referral forms in the rural clinics\n\n" \
+        "Nurses named three barriers." in text

@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 
 from mechcode.ingest.clean import join_lines
 from mechcode.ingest.lines import Line
-from mechcode.ingest.styles import REFERENCES, ends_sentence, heading_level
+from mechcode.ingest.styles import NUMBERED, REFERENCES, ends_sentence, heading_level
 
 
 @dataclass
@@ -185,12 +185,18 @@ def split_references(block: Block) -> list[Block]:
 
 
 def _same_block(p: Line, n: Line, kind: str) -> bool:
-    if kind == "heading":
+    if kind == "heading":  # a heading wrapped onto a second line, not a sub-heading below it
         return (p.page == n.page and abs(p.size - n.size) < 0.3 and p.font == n.font
-                and 0 <= n.top - p.bottom < 0.8 * n.size)
+                and -0.3 * n.size <= n.top - p.bottom < 0.8 * n.size and p.width >= 0.9 * n.width
+                and _caps(p.text) == _caps(n.text) and not NUMBERED.match(n.text))
     if kind == "title":
         return True
     return p.page == n.page
+
+
+def _caps(text: str) -> bool:
+    letters = [c for c in text if c.isalpha()]
+    return len(letters) > 1 and all(c.isupper() for c in letters)
 
 
 def _finish(blocks: list[Block], vocab: Counter) -> None:

@@ -89,7 +89,7 @@ def is_body_heading(lines: list[Line], i: int, fs: FontStats) -> bool:
 def same_style(a: Line, b: Line) -> bool:
     """``b`` continues the heading line ``a`` (same font, just below)."""
     return (a.page == b.page and a.font == b.font and abs(a.size - b.size) < 0.2
-            and 0 <= b.top - a.bottom < 0.8 * a.size and abs(a.x0 - b.x0) < 2 * a.size)
+            and -0.3 * a.size <= b.top - a.bottom < 0.8 * a.size and abs(a.x0 - b.x0) < 2 * a.size)
 
 
 def _after_heading(lines: list[Line], i: int, fs: FontStats) -> bool:
