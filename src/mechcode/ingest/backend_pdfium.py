@@ -10,6 +10,7 @@ from __future__ import annotations
 import ctypes
 import math
 
+from mechcode.errors import MechcodeError
 from mechcode.ingest.pdf import Box, Char, PageData, clean_info, corrupt, encrypted, too_many
 
 
@@ -153,6 +154,8 @@ def read(data: bytes, name: str, max_pages: int, progress=None) -> tuple[list[Pa
                 w, h = page.get_size()
                 pages.append(PageData(i + 1, float(w), float(h), _chars(page, h), _images(page, h)))
                 page.close()
+            except MechcodeError:
+                raise  # e.g. the per-file time limit
             except Exception as exc:
                 raise corrupt(name, f"page {i + 1} cannot be read: {type(exc).__name__}") from exc
             if progress is not None:

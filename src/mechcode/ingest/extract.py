@@ -14,6 +14,7 @@ from pathlib import Path
 from mechcode.document import Document
 from mechcode.ingest import cache as _cache
 from mechcode.ingest.assemble import make_document
+from mechcode.ingest.batch import FILE_TIMEOUT, time_limit
 from mechcode.ingest.blocks import Block, build_blocks
 from mechcode.ingest.classify import classify_body
 from mechcode.ingest.clean import mark_running, vocabulary
@@ -83,16 +84,24 @@ def _column_width(per_page: list[list[Line]], fs: FontStats) -> float:
 
 def extract_pdf(path, *, cache_dir=None, max_pages: int = MAX_PAGES,
                 max_bytes: int = MAX_BYTES, progress=None, backend: str | None = None,
-                ) -> Document:
+                timeout: float | None = None) -> Document:
     """Extract a PDF into a :class:`Document` (raises :class:`BadPDF` on bad input).
 
     With ``cache_dir`` the result is stored as JSON under the file's SHA-256 and
     reused the next time the same bytes are extracted.  ``max_pages`` and
     ``max_bytes`` bound the work on huge files; ``progress(done, total)`` is
     called as pages are read.  ``backend`` picks the char reader ("pdfium",
-    the default, or "pdfplumber"; see :mod:`mechcode.ingest.pdf`).
+    the default, or "pdfplumber"; see :mod:`mechcode.ingest.pdf`).  A file that
+    takes longer than ``timeout`` seconds (default ``MECHCODE_FILE_TIMEOUT``,
+    180; 0 = no limit) raises :class:`~mechcode.ingest.batch.ExtractionTimeout`.
     """
     path = Path(path)
+    with time_limit(FILE_TIMEOUT if timeout is None else timeout, path.name):
+        return _extract(path, cache_dir, max_pages, max_bytes, progress, backend)
+
+
+def _extract(path: Path, cache_dir, max_pages: int, max_bytes: int, progress,
+             backend: str | None) -> Document:
     if cache_dir is not None:
         digest = _cache.file_hash(path)
         if digest:

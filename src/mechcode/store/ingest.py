@@ -11,9 +11,6 @@ from __future__ import annotations
 import os
 import sys
 import time
-from collections import deque
-from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
-from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable, Iterable, Iterator
@@ -21,6 +18,7 @@ from typing import Callable, Iterable, Iterator
 from mechcode.models.base import sha256_file as file_hash  # the document content hash
 from mechcode.document import Document
 from mechcode.errors import MechcodeError, StoreError
+from mechcode.ingest.batch import FILE_TIMEOUT, run_pool
 
 
 
@@ -106,73 +104,25 @@ def extract_all(paths: list[str], cache_dir: str | None, workers: int,
 
     If a worker process dies (crash, out of memory) the files that were in
     flight are re-run one at a time in a fresh process, so the file that
-    kills its process is reported as failed and the others are extracted.
+    kills its process is reported as failed and the others are extracted; a
+    worker stuck past the per-file time limit is killed and its file reported.
     """
     if workers <= 1 or len(paths) <= 1:
         for path in paths:
             yield extract(path, cache_dir)
         return
     _preload(extract)
-    queue = deque(paths)
-    while queue:
-        suspects = yield from _pool_round(queue, cache_dir, workers, extract)
-        for path in suspects:
-            yield _isolated(path, cache_dir, extract)
+    yield from run_pool(paths, workers, lambda p: (extract, (p, cache_dir)), FILE_TIMEOUT,
+                        failed=lambda p, why: (p, None, _reason(Path(p), MechcodeError(why))))
 
 
 def _preload(extract: Callable) -> None:
-    """Import the extractor and the sentence splitter once, before forking the workers."""
+    """Import the extractor once, before forking the workers."""
     import multiprocessing
 
     if extract is extract_one and multiprocessing.get_start_method(allow_none=False) == "fork":
         import mechcode.ingest  # noqa: F401
-        from mechcode.segment import get_nlp
-
-        get_nlp()
-
-
-def _pool_round(queue: deque, cache_dir: str | None, workers: int, extract: Callable):
-    """Run jobs from ``queue`` in one pool until done or it breaks; returns the in-flight paths then."""
-    pool = ProcessPoolExecutor(max_workers=min(workers, len(queue)))
-    running: dict[Future, str] = {}
-    try:
-        while queue or running:
-            while queue and len(running) < 2 * workers:
-                try:
-                    fut = pool.submit(extract, queue[0], cache_dir)
-                except BrokenProcessPool:
-                    break
-                running[fut] = queue.popleft()
-            if not running:
-                return []
-            done, _ = wait(running, return_when=FIRST_COMPLETED)
-            broken = []
-            for fut in done:
-                path = running.pop(fut)
-                try:
-                    result = fut.result()
-                except BrokenProcessPool:
-                    broken.append(path)
-                    continue
-                except Exception as exc:  # e.g. a result that cannot be pickled
-                    result = (path, None, _reason(Path(path), exc))
-                yield result
-            if broken:
-                return broken + list(running.values())
-        return []
-    finally:  # also on interrupt: do not start queued work
-        pool.shutdown(wait=True, cancel_futures=True)
-
-
-def _isolated(path: str, cache_dir: str | None, extract: Callable) -> tuple[str, Document | None, str | None]:
-    """Extract one file in its own process; a crash is reported as this file's failure."""
-    with ProcessPoolExecutor(max_workers=1) as pool:
-        try:
-            return pool.submit(extract, path, cache_dir).result()
-        except BrokenProcessPool:
-            return path, None, "the extraction process crashed on this file"
-        except Exception as exc:
-            return path, None, _reason(Path(path), exc)
+        import mechcode.segment  # noqa: F401
 
 
 def ingest_paths(review, paths: Iterable[str | Path], workers: int = 0, progress: bool = True,
