@@ -15,10 +15,10 @@ from typing import Any
 # kept in the JSON (with their own text) but left out of the body text.
 # "figure": text drawn on a picture (axis labels, panel letters); "boilerplate":
 # journal citation lines, DOIs, keywords, licences, supplementary-file notes;
-# "formula": the lines of a displayed equation.
+# "formula": the lines of a displayed equation; "contents": a table of contents.
 BODY_KINDS = ("title", "abstract", "heading", "paragraph")
 OTHER_KINDS = ("caption", "table", "footnote", "reference", "header", "footer", "author", "other",
-               "figure", "boilerplate", "formula")
+               "figure", "boilerplate", "formula", "contents")
 
 
 @dataclass
@@ -41,6 +41,7 @@ class Passage:
     level: int | None = None  # heading level (1 = top) for kind == "heading"
     sentences: list[Sentence] = field(default_factory=list)
     pages: list[int] = field(default_factory=list)  # all pages the passage spans
+    role: str | None = None  # "box" (key points, sidebar) or "list-item" for such paragraphs
 
     def to_dict(self) -> dict[str, Any]:
         d = asdict(self)

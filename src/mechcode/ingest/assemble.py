@@ -17,7 +17,7 @@ SEP = "\n\n"
 _WS = re.compile(r"\s+")
 
 
-NO_SENTENCES = ("table", "header", "footer", "figure", "formula")
+NO_SENTENCES = ("table", "header", "footer", "figure", "formula", "contents")
 
 
 def _split_many(texts: list[str]) -> list[list[tuple[int, int]]]:
@@ -70,6 +70,20 @@ def _with_running(blocks: list[Block], running: list[Block]) -> list[Block]:
     return out
 
 
+LIST_LABEL = re.compile(r"^\s*(\d{1,2}[.)]|\(?[ivx]{1,4}\)|\(?[a-h]\)|[\u2022\u25aa\u25cf\u25e6\u2013\-*])\s")
+
+
+def _role(b: Block) -> str | None:
+    """"box" for text inside a drawn frame, "list-item" for a bulleted or numbered item."""
+    if b.kind not in ("paragraph", "heading"):
+        return None
+    if all("box" in ln.tags for ln in b.lines):
+        return "box"
+    if b.kind == "paragraph" and ("bullet" in b.lines[0].tags or LIST_LABEL.match(b.lines[0].text)):
+        return "list-item"
+    return None
+
+
 def to_document(blocks: list[Block], running: list[Block]) -> tuple[str, list[Passage]]:
     """Build the body text and the passage list (reading order)."""
     parts: list[str] = []
@@ -81,7 +95,7 @@ def to_document(blocks: list[Block], running: list[Block]) -> tuple[str, list[Pa
         if not text:
             continue
         p = Passage(id=len(passages), kind=b.kind, text=text, page=b.lines[0].page,
-                    bbox=_bbox(b.lines), pages=_pages(b.lines), level=b.level)
+                    bbox=_bbox(b.lines), pages=_pages(b.lines), level=b.level, role=_role(b))
         if b.kind in ("title", "abstract", "heading", "paragraph"):
             if parts:
                 pos += len(SEP)

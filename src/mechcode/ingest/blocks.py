@@ -129,12 +129,13 @@ def build_blocks(lines: list[Line], vocab: Counter) -> list[Block]:
     splitter = _Splitter(lines)
     index = {id(ln): i for i, ln in enumerate(lines)}
     blocks: list[Block] = []
-    open_para: dict[str, Block] = {}
+    open_para: dict[tuple[str, bool], Block] = {}  # (kind, inside a box) -> open paragraph
     last: Block | None = None
     for ln in lines:
         kind = ln.kind or "other"
         if kind in ("paragraph", "abstract"):
-            blk = open_para.get(kind)
+            key = (kind, "box" in ln.tags)  # a box never splits the text around it
+            blk = open_para.get(key)
             if blk is not None:
                 p = blk.lines[-1]
                 adjacent = index[id(ln)] == index[id(p)] + 1
@@ -143,7 +144,7 @@ def build_blocks(lines: list[Line], vocab: Counter) -> list[Block]:
                     last = blk
                     continue
             blk = Block(kind, [ln])
-            open_para[kind] = blk
+            open_para[key] = blk
             blocks.append(blk)
             last = blk
             continue

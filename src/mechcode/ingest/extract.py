@@ -23,9 +23,11 @@ from mechcode.ingest.front import split_front
 from mechcode.ingest.layout import xy_order
 from mechcode.ingest.lines import Line, group_lines
 from mechcode.ingest.meta import metadata
+from mechcode.ingest.pages import (first_content_page, mark_contents, mark_cover_rest,
+                                   report_cover)
 from mechcode.ingest.pdf import MAX_BYTES, MAX_PAGES, Box, PageData, read_pages
 from mechcode.ingest.styles import FontStats
-from mechcode.ingest.tables import mark_figure_text, mark_tables
+from mechcode.ingest.tables import mark_boxed_text, mark_figure_text, mark_tables
 
 _CID = re.compile(r"\(cid:\d+\)")
 BULLET = re.compile(r"^\s*(\(cid:\d+\)|[\ufffd\u2022\u25aa\u25cf\u25e6\u2023\u2043\u25a0\u25a1\u2013\u2014\-*\uf0b7\uf0a7])\s")
@@ -52,8 +54,12 @@ def structure(pages: list[PageData]) -> tuple[list[Block], list[Block], list[Lin
     per_page = [_page_lines(p) for p in pages]
     for page, lines in zip(pages, per_page):
         mark_figure_text(lines, page.images, page.width * page.height)
+        mark_boxed_text(lines, page.boxes, page.width * page.height)
     mark_running(per_page, [p.height for p in pages])
     fs = FontStats.of(per_page)
+    first = first_content_page(per_page, fs)
+    cover = first == 1 and report_cover(per_page, fs)
+    mark_contents(per_page)
     col_width = _column_width(per_page, fs)
     stream: list[Line] = []
     running: list[Block] = []
@@ -64,12 +70,15 @@ def structure(pages: list[PageData]) -> tuple[list[Block], list[Block], list[Lin
         mark_formulas(lines)
         body = [ln for ln in lines if not ln.kind]
         mark_tables(body, col_width, page.width)
-        items = body + [ln for ln in lines if ln.kind in ("figure", "formula")] + _obstacles(page)
+        kept = [ln for ln in lines if ln.kind in ("figure", "formula", "contents", "boilerplate")]
+        items = body + kept + _obstacles(page)
         stream.extend(it for it in xy_order(items) if isinstance(it, Line))
         for ln in lines:
             if ln.kind in ("header", "footer"):
                 running.append(Block(ln.kind, [ln], text=ln.text))
-    start = split_front(stream, fs)
+    start = split_front(stream, fs, first)
+    if cover:
+        mark_cover_rest(per_page)
     classify_body(stream, start, fs, {p.number: p.height for p in pages}, col_width)
     all_lines = [ln for lines in per_page for ln in lines]
     blocks = build_blocks(stream, vocabulary(all_lines))

@@ -22,7 +22,7 @@ MIN_ABSTRACT_WORDS = 35
 TITLE_MAX_WORDS = 45
 
 
-def find_title(lines: list[Line], body_size: float = 0.0) -> list[int]:
+def find_title(lines: list[Line], body_size: float = 0.0, page: int = 1) -> list[int]:
     """Indices (into ``lines``) of the title lines on the first page.
 
     The title is the longest run of lines in the largest font that holds a
@@ -31,7 +31,7 @@ def find_title(lines: list[Line], body_size: float = 0.0) -> list[int]:
     than the body text and is short: a page without such a run (an excerpt,
     a plain report) has no title block, and none is made up from its text.
     """
-    cands = [i for i, ln in enumerate(lines) if ln.page == 1 and ln.size >= body_size + 1.0
+    cands = [i for i, ln in enumerate(lines) if ln.page == page and ln.size >= body_size + 1.0
              and sum(c.isalpha() for c in ln.text) >= 3 and not ln.kind]
     sizes = sorted({round(lines[i].size, 1) for i in cands}, reverse=True)
     for top in sizes[:3]:
@@ -120,9 +120,12 @@ def _body_run(lines: list[Line], i: int, fs: FontStats, n: int = 3) -> bool:
                                  for l in run)
 
 
-def split_front(lines: list[Line], fs: FontStats) -> int:
-    """Classify the front matter in place; return the index where the body starts."""
-    title = find_title(lines, fs.body_size)
+def split_front(lines: list[Line], fs: FontStats, page: int = 1) -> int:
+    """Classify the front matter in place; return the index where the body starts.
+
+    ``page`` is the first page of the document proper (2 after a download cover).
+    """
+    title = find_title(lines, fs.body_size, page)
     for i in title:
         lines[i].kind = "title"
     start = (title[-1] + 1) if title else 0
@@ -174,7 +177,7 @@ def _find_label(lines: list[Line], start: int) -> int | None:
     """Index of the "Abstract" label line (alone or leading the abstract text)."""
     for i in range(start, min(len(lines), start + 60)):
         ln = lines[i]
-        if ln.page > 2 or ln.kind:
+        if ln.page > 3 or ln.kind:
             continue
         t = ln.text.strip()
         if re.match(r"^(a\s?b\s?s\s?t\s?r\s?a\s?c\s?t|summary)\s*[:.]?$", t, re.I):

@@ -97,3 +97,20 @@ def mark_figure_text(lines: list[Line], images: list, page_area: float) -> None:
                     and ln.top >= b.top - pad and ln.bottom <= b.bottom + pad):
                 ln.tags.add("figure")
                 break
+
+
+def mark_boxed_text(lines: list[Line], boxes: list, page_area: float) -> None:
+    """Tag text inside a drawn frame or panel (a key-points box, a sidebar) with ``box``.
+
+    A frame counts when it holds at least two lines of text but not most of
+    the page's text (a page border or a full-page background is no box).
+    """
+    free = [ln for ln in lines if not ln.kind]
+    for b in boxes:
+        if (b.x1 - b.x0) * (b.bottom - b.top) > 0.6 * page_area:
+            continue
+        inside = [ln for ln in free if ln.x0 >= b.x0 - 1 and ln.x1 <= b.x1 + 1
+                  and ln.top >= b.top - 1 and ln.bottom <= b.bottom + 1]
+        if 2 <= len(inside) <= 0.6 * len(free):
+            for ln in inside:
+                ln.tags.add("box")

@@ -30,6 +30,7 @@ class IngestReport:
     added: int = 0
     skipped: int = 0  # already in the review (same content)
     failures: list[tuple[str, str]] = field(default_factory=list)  # (path, reason)
+    warnings: list[tuple[str, str]] = field(default_factory=list)  # (path, message): few units
     pages: int = 0
     units: int = 0
     seconds: float = 0.0
@@ -47,7 +48,8 @@ class IngestReport:
 
     def to_dict(self) -> dict:
         return {"files": self.files, "added": self.added, "skipped": self.skipped,
-                "failures": [{"path": p, "reason": r} for p, r in self.failures], "pages": self.pages,
+                "failures": [{"path": p, "reason": r} for p, r in self.failures],
+                "warnings": [{"path": p, "message": m} for p, m in self.warnings], "pages": self.pages,
                 "units": self.units, "seconds": round(self.seconds, 3), "document_ids": self.document_ids}
 
 
@@ -168,8 +170,27 @@ def _store(review, report: IngestReport, path: str, doc: Document) -> str | None
         report.skipped += 1
         return None
     report.added += 1
-    report.pages += int(doc.n_pages or 0)
-    report.units += review.connect().execute("SELECT COUNT(*) FROM units WHERE document_id = ?",
-                                             (doc_id,)).fetchone()[0]
+    pages = int(doc.n_pages or 0)
+    units = review.connect().execute("SELECT COUNT(*) FROM units WHERE document_id = ?",
+                                     (doc_id,)).fetchone()[0]
+    report.pages += pages
+    report.units += units
     report.document_ids.append(doc_id)
+    warning = few_units_warning(Path(path).name, units, pages)
+    if warning:
+        report.warnings.append((path, warning))
+        from tqdm import tqdm
+
+        tqdm.write(f"{path}: {warning}", file=sys.stderr)
+    return None
+
+
+MIN_UNITS_PER_PAGE = 3
+
+
+def few_units_warning(name: str, units: int, pages: int) -> str | None:
+    """A one-line warning when a document yields fewer than a handful of codable units per page."""
+    if pages and units < MIN_UNITS_PER_PAGE * pages:
+        return (f"warning: only {units} codable unit(s) on {pages} page(s); extraction may have "
+                f"gone wrong, check with: mechcode extract {name} --format text")
     return None
