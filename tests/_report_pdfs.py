@@ -129,4 +129,29 @@ def report(path: Path) -> tuple[Path, str]:
     return path, "\n\n".join(expected)
 
 
-BUILDERS = {"report_one_font_page": one_font_page, "report_numbered_sections": report}
+def plain_numbered(path: Path) -> tuple[Path, str]:
+    """A word-processor style page: one font and size, numbered headings, a bullet list."""
+    from reportlab.pdfgen import canvas
+
+    c = canvas.Canvas(str(path), pagesize=(W, H))
+    c.setTitle("Workshop summary")
+    expected, y = [], 770
+    for head, body in (("1 Background", text_of(0)), ("1.1 Aims of the workshop", text_of(2)),
+                       ("2 What participants said", text_of(4))):
+        c.setFont("Helvetica", 10)
+        c.drawString(72, y, head)
+        expected.append(head)
+        y = _para(c, body, 72, y - 20) - 13
+        expected.append(body)
+    y = _para(c, "Participants proposed three actions:", 72, y)
+    expected.append("Participants proposed three actions:")
+    for k in range(3):
+        c.drawString(80, y, "-")
+        y = _para(c, SENTENCES[k], 92, y, width=420)
+        expected.append("- " + SENTENCES[k])
+    c.save()
+    return path, "\n\n".join(expected)
+
+
+BUILDERS = {"report_one_font_page": one_font_page, "report_numbered_sections": report,
+            "report_plain_numbered_headings": plain_numbered}

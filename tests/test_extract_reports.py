@@ -7,7 +7,7 @@ from pathlib import Path
 
 from click.testing import CliRunner
 
-from _report_pdfs import SENTENCES, one_font_page, report
+from _report_pdfs import SENTENCES, one_font_page, plain_numbered, report
 from conftest import SHARED, need
 from mechcode.ingest import extract_pdf
 
@@ -50,6 +50,18 @@ def test_report_cover_contents_headings_lists_box_and_footnote(tmp_path):
     for b in box:  # box text is a passage of its own, never repeated in another passage
         assert [p.text for p in doc.passages].count(b.text) == 1
         assert not any(b.text in p.text for p in doc.passages if p is not b)
+
+
+def test_numbered_headings_and_dash_lists_in_the_body_font(tmp_path):
+    pdf, expected = plain_numbered(tmp_path / "plain.pdf")
+    doc = extract_pdf(pdf)
+    assert [(p.kind, p.level, p.role) for p in doc.passages] == [
+        ("heading", 1, None), ("paragraph", None, None), ("heading", 2, None),
+        ("paragraph", None, None), ("heading", 1, None), ("paragraph", None, None),
+        ("paragraph", None, None)] + [("paragraph", None, "list-item")] * 3
+    assert doc.to_text().strip() == "\n\n".join(
+        "#" * (2 if b.startswith("1.1") else 1) + " " + b if b[0].isdigit() else b
+        for b in expected.split("\n\n"))
 
 
 def test_ingest_warns_when_a_document_yields_few_units(tmp_path):

@@ -13,7 +13,7 @@ from __future__ import annotations
 import re
 
 from mechcode.ingest.formulas import mathy
-from mechcode.ingest.front import is_body_heading, same_style
+from mechcode.ingest.front import apart, is_body_heading, same_style
 from mechcode.ingest.lines import Line
 from mechcode.ingest.styles import (AFFILIATION, APPENDIX, AUTHOR_DETAILS, BACK_MATTER, BOILERPLATE,
                                     CAPTION, CAPTION_STRICT, KEYWORDS, NOTICE, REFERENCES,
@@ -104,6 +104,9 @@ class _Classifier:
             _heading_continuation(self.lines, i)
             self.table_page = 0
             return "heading"
+        if plain_heading(self.lines, i):
+            self.table_page = 0
+            return "heading"
         if self.state in ("author", "supp"):
             return "author" if self.state == "author" else "boilerplate"
         if not fs.body_style(ln) and BOILERPLATE.search(t):
@@ -147,6 +150,23 @@ class _Classifier:
         if ln.page == 1 and (self.foot or low) and AFFILIATION.search(t):
             return "author"
         return "footnote" if self.foot else "other"
+
+
+PLAIN_HEADING = re.compile(r"^\d{1,2}(\.\d{1,2}){0,3}\.?\s+[A-Z][^.!?;:]{0,80}$")
+
+
+def plain_heading(lines: list[Line], i: int) -> bool:
+    """A numbered heading set in the body font ("2.3 Workforce"), as word processors make them.
+
+    Short, numbered, without a sentence end, apart from the line above and
+    shorter than the text line that follows it.
+    """
+    ln = lines[i]
+    t = ln.text.strip()
+    if not PLAIN_HEADING.match(t) or len(t.split()) > 10 or not apart(lines, i):
+        return False
+    nxt = next((x for x in lines[i + 1:i + 3] if x.page == ln.page and x.top > ln.top), None)
+    return nxt is not None and ln.width < 0.8 * nxt.width and nxt.top - ln.bottom < 3 * ln.size
 
 
 def _boiler_continues(prev: Line | None, ln: Line) -> bool:

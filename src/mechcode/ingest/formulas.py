@@ -28,6 +28,8 @@ def strip_radicals(lines: list[Line]) -> None:
 
 def mathy(text: str) -> bool:
     """Reads like a formula: an operator first, or "=" with few real words."""
+    if len(WORD.findall(text)) > 3:
+        return False  # prose, or a list item after a dash
     if OPERATOR_START.match(text):
         return True
     return "=" in text and len(WORD.findall(text)) <= max(1, len(text.split()) // 4)

@@ -69,7 +69,7 @@ def is_body_heading(lines: list[Line], i: int, fs: FontStats) -> bool:
             or "bullet" in ln.tags or (ln.page == 1 and "," in ln.text and (
                 AFFILIATION.search(ln.text) or ln.text.count(",") >= 2)):
         return False  # an address line on page one is no heading
-    if not _apart(lines, i) and not _after_heading(lines, i, fs):
+    if not apart(lines, i) and not _after_heading(lines, i, fs):
         return False
     prev = ln
     for nxt in lines[i + 1:i + 6]:
@@ -101,7 +101,7 @@ def _after_heading(lines: list[Line], i: int, fs: FontStats) -> bool:
                                       and heading_text(prev.text) and prev.size > lines[i].size)
 
 
-def _apart(lines: list[Line], i: int) -> bool:
+def apart(lines: list[Line], i: int) -> bool:
     """No line sits directly above ``lines[i]`` in its column (a gap or column start)."""
     ln = lines[i]
     if i == 0:
