@@ -347,3 +347,69 @@ def test_heading_and_sub_heading_stay_apart(tmp_path):
     assert "School recruitment\n\nSchools were invited by letter." in text
     assert "# Barriers and facilitators to using the new referral forms in the rural clinics\n\n" \
         "Nurses named three barriers." in text
+
+
+# --------------------------------------------- 6b. a repository's download cover page
+
+def test_download_cover_page_is_boilerplate_and_the_title_comes_from_page_two(tmp_path):
+    c = canvas(tmp_path / "cover.pdf")
+    c.setFont("Helvetica-Bold", 14)
+    c.drawString(72, 770, "A generated study of referral forms in rural clinics")
+    c.setFont("Helvetica", 9)
+    for k, ln in enumerate(["This article was downloaded from the Generated Repository.",
+                            "Citation for published version: Author A (2024) J Gen Tests 7:1.",
+                            "General rights: copyright remains with the authors.",
+                            "Take down policy: contact the repository if this breaches copyright."]):
+        c.drawString(72, 740 - 14 * k, ln)
+    c.showPage()
+    y = para(c, PROSE * 3, paper(c))
+    para(c, "The second section closes the study. " + PROSE, y - 10)
+    c.save()
+    doc = extract_pdf(tmp_path / "cover.pdf")
+    assert doc.title == "A generated study of referral forms in rural clinics"
+    assert doc.body()[0].page == 2
+    text = doc.text
+    assert "downloaded from" not in text and "Take down policy" not in text
+    assert text.count("A generated study of referral forms") == 1
+    assert "The second section closes the study." in text
+    cover = [p for p in doc.passages if p.page == 1]
+    assert cover and all(p.kind == "boilerplate" for p in cover)
+
+
+# ------------------------------ 9b. a sentence running across a column and a page break
+
+def test_paragraph_continues_across_column_and_page_breaks(tmp_path):
+    c = canvas(tmp_path / "flow.pdf")
+    words = (PROSE * 20).split()
+    lines = wrap(" ".join(words), width=230)
+    first = True
+    for page in (1, 2):
+        c.setFont("Helvetica", 8)
+        c.drawString(56, 810, "Generated Journal of Tests 2024")
+        c.drawString(520, 810, str(page))
+        top = 700
+        if first:
+            c.setFont("Helvetica-Bold", 18)
+            c.drawString(56, 760, "A generated study of referral forms")
+            c.setFont("Helvetica-Bold", 11)
+            c.drawString(56, 720, "Background")
+            top = 700
+        for x in (56, 310):
+            y = top
+            if x == 310 and page == 1:  # a figure and its caption on top of the right column
+                c.rect(310, 560, 230, 130, fill=0)
+                c.setFont("Helvetica", 8)
+                c.drawString(310, 548, "Figure 1. Referrals per month in the three clinics.")
+                y = 530
+            c.setFont("Times-Roman", 10)
+            while lines and y > 80:
+                c.drawString(x, y, lines.pop(0))
+                y -= 12
+        first = False
+        c.showPage()
+    c.save()
+    doc = extract_pdf(tmp_path / "flow.pdf")
+    paras = [p for p in doc.passages if p.kind == "paragraph"]
+    assert len(paras) == 1 and paras[0].pages == [1, 2]
+    assert paras[0].text == " ".join(words)
+    assert "Referrals per month" not in doc.text

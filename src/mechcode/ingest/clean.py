@@ -35,10 +35,12 @@ def mark_running(pages: list[list[Line]], heights: list[float]) -> None:
                 where[_key(ln.text)].add(i)
     n = len(pages)
     need = 2 if n <= 6 else max(2, round(0.2 * n))
+    sizes = sorted(ln.size for lines in pages for ln in lines)
+    big = 1.3 * sizes[len(sizes) // 2] if sizes else 1e9  # a title, not a running line
     for i, (lines, h) in enumerate(zip(pages, heights)):
         for ln in lines:
-            if "figure" in ln.tags:
-                continue  # tick labels repeat on every plot
+            if "figure" in ln.tags or ln.size > big:
+                continue  # tick labels repeat on every plot; a title repeats on a cover
             top = ln.bottom < h * BAND
             bottom = ln.top > h * (1 - BAND)
             if not (top or bottom):
