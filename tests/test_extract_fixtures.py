@@ -413,3 +413,28 @@ def test_paragraph_continues_across_column_and_page_breaks(tmp_path):
     assert len(paras) == 1 and paras[0].pages == [1, 2]
     assert paras[0].text == " ".join(words)
     assert "Referrals per month" not in doc.text
+
+
+def test_run_in_back_matter_labels_in_small_print_are_kept(tmp_path):
+    c = canvas(tmp_path / "runin.pdf")
+    para(c, PROSE * 4, paper(c))
+    c.showPage()
+    y = para(c, "The last paragraph of the discussion. " + PROSE * 2, 770)
+    y = para(c, "Acknowledgements. We thank the nurses of the three clinics for their time "
+                "and the managers for the meeting rooms.", y - 10, size=8, lead=10)
+    y = para(c, "Conflicts of Interest: The authors declare no conflict of interest.", y - 4,
+             size=8, lead=10)
+    c.setFont("Helvetica-Bold", 11)
+    c.drawString(72, y - 16, "References")
+    y -= 32
+    for k in range(1, 6):
+        y = para(c, f"{k}. Author{k} A. A cited study {k}. J Tests. 2020;{k}:1-9.", y, size=8,
+                 lead=10)
+    c.save()
+    doc = extract_pdf(tmp_path / "runin.pdf")
+    text = doc.text
+    assert "We thank the nurses of the three clinics" in text
+    assert "The authors declare no conflict of interest." in text
+    assert "A cited study" not in text
+    # in reading order, after the body
+    assert text.index("The last paragraph") < text.index("We thank the nurses")

@@ -17,7 +17,8 @@ from mechcode.ingest.front import apart, is_body_heading, same_style
 from mechcode.ingest.lines import Line
 from mechcode.ingest.styles import (AFFILIATION, APPENDIX, AUTHOR_DETAILS, BACK_MATTER, BOILERPLATE,
                                     CAPTION, CAPTION_STRICT, KEYWORDS, NOTICE, REFERENCES,
-                                    SUPPLEMENT, TRAILER, FontStats, ends_sentence)
+                                    RUN_IN_BACK, SUPPLEMENT, TRAILER, FontStats,
+                                    ends_sentence)
 
 
 def classify_body(lines: list[Line], start: int, fs: FontStats, heights: dict[int, float],
@@ -51,6 +52,13 @@ class _Classifier:
     def section_switch(self, ln: Line) -> str:
         """Reference, author-details and back-matter headings change the state."""
         t = ln.text.strip()
+        last = max(self.heights) if self.heights else 1
+        if RUN_IN_BACK.match(t) and ln.page >= max(2, 0.5 * last) and (
+                self.state == "body" or (self.state == "back" and self.back_size is not None
+                                         and abs(ln.size - self.back_size) <= 0.3)):
+            if self.state == "body" and not self.fs.body_style(ln):  # small print follows
+                self.state, self.back_size = "back", ln.size
+            return "paragraph"  # at the end of the paper, not a front-matter note
         if len(t.split()) > 6:
             return ""
         if REFERENCES.match(t):

@@ -32,6 +32,11 @@ BACK_MATTER = re.compile(
     r"consent (for|to) publication|trial status|endnotes?|notes)\s*:?\s*$", re.I)
 APPENDIX = re.compile(r"^\s*(appendix|appendices|supplementary appendix)\b(\s+[A-Z0-9]{1,3}\b)?[\s.:]*",
                       re.I)
+RUN_IN_BACK = re.compile(  # "Acknowledgements. We thank ...": a back-matter label run into its text
+    r"^\s*(acknowledge?ments?|authors?['’]? contributions?|author contributions?|"
+    r"conflicts? of interests?|competing interests?|funding( statement)?|data accessibility|"
+    r"data availability( statement)?|ethics( statement)?|declaration of interests?)\s*[.:]\s+\S",
+    re.I)
 AUTHOR_DETAILS = re.compile(r"^\s*(author details|author information|affiliations?)\s*:?\s*$", re.I)
 ABSTRACT = re.compile(r"^\s*(a\s?b\s?s\s?t\s?r\s?a\s?c\s?t|summary)\b\s*[:.\-\u2014\u2013]?\s*", re.I)
 KEYWORDS = re.compile(r"^\s*(key\s?words?|index terms|mesh terms)\b", re.I)
