@@ -424,6 +424,7 @@ def test_run_in_back_matter_labels_in_small_print_are_kept(tmp_path):
                 "and the managers for the meeting rooms.", y - 10, size=8, lead=10)
     y = para(c, "Conflicts of Interest: The authors declare no conflict of interest.", y - 4,
              size=8, lead=10)
+    y = para(c, "Funding This work was paid for by the generated trust.", y - 4, size=8, lead=10)
     c.setFont("Helvetica-Bold", 11)
     c.drawString(72, y - 16, "References")
     y -= 32
@@ -435,6 +436,38 @@ def test_run_in_back_matter_labels_in_small_print_are_kept(tmp_path):
     text = doc.text
     assert "We thank the nurses of the three clinics" in text
     assert "The authors declare no conflict of interest." in text
+    assert "Funding This work was paid for by the generated trust." in text
     assert "A cited study" not in text
     # in reading order, after the body
     assert text.index("The last paragraph") < text.index("We thank the nurses")
+
+
+# ------------------------------------------- 5b. margin notes and table cells stay apart
+
+def test_margin_note_beside_a_heading_and_a_table_cell_named_like_a_section(tmp_path):
+    c = canvas(tmp_path / "margin.pdf")
+    c.setFont("Helvetica-Bold", 18)
+    c.drawString(196, 770, "A generated study of referral forms")
+    y = para(c, PROSE * 2, 740, x=196, width=350)
+    c.setFont("Helvetica", 7)
+    for k, ln in enumerate(["Copyright: 2024 the authors, an",
+                            "open-access article under the", "terms of a generated licence"]):
+        c.drawString(37, y - 12 - 9 * k, ln)
+    c.setFont("Helvetica-Bold", 12)
+    c.drawString(196, y - 21, "Introduction")  # on the row of the second margin line
+    y = para(c, PROSE * 2, y - 40, x=196, width=350)
+    c.setFont("Helvetica-Bold", 9)  # a small table whose first column is named like a section
+    for col, x in (("Affiliation", 196), ("Staff", 300), ("Share", 380)):
+        c.drawString(x, y - 14, col)
+    c.setFont("Helvetica", 9)
+    for r, row in enumerate((("Clinic A", "12", "40%"), ("Clinic B", "18", "60%"))):
+        for cell, x in zip(row, (196, 300, 380)):
+            c.drawString(x, y - 28 - 12 * r, cell)
+    para(c, "After the table the discussion goes on. " + PROSE, y - 70, x=196, width=350)
+    c.save()
+    doc = extract_pdf(tmp_path / "margin.pdf")
+    heads = [p.text for p in doc.passages if p.kind == "heading"]
+    assert "Introduction" in heads
+    text = doc.text
+    assert "generated licence" not in text and "open-access article" not in text
+    assert "After the table the discussion goes on." in text

@@ -52,6 +52,8 @@ class _Classifier:
     def section_switch(self, ln: Line) -> str:
         """Reference, author-details and back-matter headings change the state."""
         t = ln.text.strip()
+        if "cell" in ln.tags:
+            return ""  # a table cell ("Affiliation", "Funding") never changes the section
         last = max(self.heights) if self.heights else 1
         if RUN_IN_BACK.match(t) and ln.page >= max(2, 0.5 * last) and (
                 self.state == "body" or (self.state == "back" and self.back_size is not None

@@ -115,9 +115,12 @@ def group_lines(chars: list[Char], page: int) -> list[Line]:
         x0, top, bottom, size = c.x0, c.top, c.bottom, c.size
         for i in range(lo, hi):
             ln = opened[i]
-            if x0 - ln.last_x1 > MAX_GAP * (ln.size if ln.size > size else size):
+            gap = x0 - ln.last_x1
+            if gap > MAX_GAP * (ln.size if ln.size > size else size):
                 stale = [i] if stale is None else stale + [i]
                 continue
+            if gap > 0.4 * min(ln.size, size) and abs(ln.size - size) > 0.25 * max(ln.size, size):
+                continue  # a much bigger or smaller run after a gap: another line (a margin note)
             lb, lt = ln.bottom, ln.top
             ov = (lb if lb < bottom else bottom) - (lt if lt > top else top)
             hh = lb - lt if lb - lt < h else h

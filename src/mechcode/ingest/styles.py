@@ -35,7 +35,8 @@ APPENDIX = re.compile(r"^\s*(appendix|appendices|supplementary appendix)\b(\s+[A
 RUN_IN_BACK = re.compile(  # "Acknowledgements. We thank ...": a back-matter label run into its text
     r"^\s*(acknowledge?ments?|authors?['’]? contributions?|author contributions?|"
     r"conflicts? of interests?|competing interests?|funding( statement)?|data accessibility|"
-    r"data availability( statement)?|ethics( statement)?|declaration of interests?)\s*[.:]\s+\S",
+    r"data availability( statement)?|ethics( statement)?|declaration of interests?)"
+    r"(\s*[.:]\s+\S|\s+[A-Z])",
     re.I)
 AUTHOR_DETAILS = re.compile(r"^\s*(author details|author information|affiliations?)\s*:?\s*$", re.I)
 ABSTRACT = re.compile(r"^\s*(a\s?b\s?s\s?t\s?r\s?a\s?c\s?t|summary)\b\s*[:.\-\u2014\u2013]?\s*", re.I)

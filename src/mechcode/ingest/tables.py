@@ -39,7 +39,7 @@ def mark_tables(lines: list[Line], col_width: float, page_width: float) -> None:
         row.sort(key=lambda l: l.x0)
         cluster = [row[0]]
         for ln in row[1:]:
-            if ln.x0 - cluster[-1].x1 < NEAR * page_width:
+            if ln.x0 - cluster[-1].x1 < NEAR * page_width and abs(ln.size - cluster[-1].size) < 1.5:
                 cluster.append(ln)
                 continue
             _tag(cluster)
