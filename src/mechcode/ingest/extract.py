@@ -1,9 +1,12 @@
 """The PDF extractor: file -> :class:`mechcode.document.Document`.
 
-Pipeline: read chars (pdf) -> lines (lines) -> running headers/footers
-(clean) -> reading order per page (layout) -> tables (tables) -> front
-matter (front) -> body classification and paragraphs (blocks) -> document
-with offsets and sentences (assemble).  Results are cached by content hash.
+Pipeline: read chars (pdf, backend_*) -> lines, with text normalised (lines,
+text) -> figure text and boxed text (tables) -> running headers/footers
+(clean) -> covers and contents pages (pages) -> displayed formulas (formulas)
+-> reading order per page (layout) -> tables (tables) -> front matter (front)
+-> body classification (classify) -> paragraphs (blocks) -> document with
+offsets and sentences (assemble).  Results are cached by content hash; each
+file has a time limit (batch).
 """
 from __future__ import annotations
 
