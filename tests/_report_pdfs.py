@@ -95,8 +95,13 @@ def report(path: Path) -> tuple[Path, str]:
     c.setFont("Helvetica-Bold", 14)
     c.drawString(72, 610, "1 Introduction")
     expected.append("1 Introduction")
-    y = _para(c, text_of(3) + " The survey covered all six teams.", 72, 588)
-    expected.append(text_of(3) + " The survey covered all six teams.")
+    y = _para(c, text_of(3), 72, 588)
+    c.drawString(72, y, "The survey covered all six teams.")
+    c.setFont("Helvetica", 6)  # a raised footnote mark
+    c.drawString(72 + c.stringWidth("The survey covered all six teams.", "Helvetica", 10) + 0.5,
+                 y + 4, "1")
+    y -= 13
+    expected.append(text_of(3) + " The survey covered all six teams. 1")
     c.setFont("Helvetica-Bold", 12)
     c.drawString(72, y - 14, "1.1 Background")
     expected.append("1.1 Background")

@@ -42,6 +42,7 @@ class Passage:
     sentences: list[Sentence] = field(default_factory=list)
     pages: list[int] = field(default_factory=list)  # all pages the passage spans
     role: str | None = None  # "box" (key points, sidebar) or "list-item" for such paragraphs
+    links: list[int] = field(default_factory=list)  # a footnote: ids of passages calling it
 
     def to_dict(self) -> dict[str, Any]:
         d = asdict(self)

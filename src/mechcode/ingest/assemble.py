@@ -84,11 +84,27 @@ def _role(b: Block) -> str | None:
     return None
 
 
+NOTE_MARK = re.compile(r"^\s*(\d{1,2}|[*\u2020\u2021\u00a7\u00b6])(?=\s|[A-Z])")
+
+
+def _link_footnotes(passages: list[Passage], blocks: dict[int, Block]) -> None:
+    """Give each footnote the ids of the passages on its page whose raised mark calls it."""
+    for p in passages:
+        m = NOTE_MARK.match(p.text) if p.kind == "footnote" else None
+        if m is None:
+            continue
+        tag = f"sup:{m.group(1)}"
+        p.links = [q.id for q in passages if q.kind in ("paragraph", "abstract", "heading")
+                   and q.page in (p.page, p.page - 1)
+                   and any(tag in ln.tags for ln in blocks[q.id].lines)]
+
+
 def to_document(blocks: list[Block], running: list[Block]) -> tuple[str, list[Passage]]:
     """Build the body text and the passage list (reading order)."""
     parts: list[str] = []
     pos = 0
     passages: list[Passage] = []
+    by_id: dict[int, Block] = {}
     section = None
     for b in _with_running(blocks, running):
         text = _WS.sub(" ", b.text).strip() if b.kind != "table" else b.text.strip()
@@ -106,6 +122,8 @@ def to_document(blocks: list[Block], running: list[Block]) -> tuple[str, list[Pa
                 section = text
         p.section = section if b.kind != "title" else None
         passages.append(p)
+        by_id[p.id] = b
+    _link_footnotes(passages, by_id)
     targets = [p for p in passages if p.kind not in NO_SENTENCES]
     for p, offsets in zip(targets, _split_many([p.text for p in targets])):
         p.sentences = [Sentence(s, e, p.text[s:e]) for s, e in offsets]

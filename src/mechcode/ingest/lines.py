@@ -224,7 +224,26 @@ def _finish(o: _Open, page: int) -> Line | None:
                 italic=n_ital > 0.85 * n, n_chars=n)
     if n_math > 0.3 * n:
         line.tags.add("math")
+    line.tags.update(f"sup:{m}" for m in _superscripts(ink, line.size))
     return line
+
+
+def _superscripts(ink: list[Char], size: float) -> set[str]:
+    """Footnote or citation marks set small and raised ("…teams¹", "…†")."""
+    base = sorted(c.bottom for c in ink if abs(c.size - size) < 0.3)
+    if not base or all(c.size >= 0.85 * size for c in ink):
+        return set()
+    low = base[len(base) // 2] - 0.15 * size
+    runs, cur = [], ""
+    for c in ink:
+        if c.size < 0.85 * size and c.bottom < low:
+            cur += c.text
+        elif cur:
+            runs.append(cur)
+            cur = ""
+    runs.append(cur)
+    return {m for run in runs for m in re.split(r"[,\u2013\-\s]+", run)
+            if re.fullmatch(r"\d{1,2}|[*\u2020\u2021\u00a7\u00b6]", m)}
 
 
 LABEL = re.compile(r"^(\d+(\.\d+)*\.?|[A-Z]\.|[IVX]+\.|[\u2022\u25cf\u25aa\u2013\u2014*\-])$")
@@ -345,4 +364,4 @@ def _join(a: Line, b: Line) -> Line:
                 text=a.text + " " + b.text, size=main.size, font=main.font,
                 purity=(a.purity * a.n_chars + b.purity * b.n_chars) / n if a.font == b.font
                 else main.n_chars / n, bold=a.bold and b.bold, italic=a.italic and b.italic,
-                n_chars=n)
+                n_chars=n, tags=a.tags | b.tags)
