@@ -122,6 +122,10 @@ def report(path: Path) -> tuple[Path, str]:
     expected.append("2 Findings")
     y = _para(c, text_of(1), 72, 748)
     expected.append(text_of(1))
+    c.setFont("Helvetica-Oblique", 15)  # a pull quote repeating a sentence of the text below
+    c.drawString(100, y - 20, "“Funding rules that differed between agencies")
+    c.drawString(100, y - 38, "slowed joint decisions.”")
+    y -= 50
     c.setFont("Helvetica-Bold", 12)
     c.drawString(72, y - 14, "2.1 Workforce")
     expected.append("2.1 Workforce")

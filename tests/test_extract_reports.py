@@ -47,6 +47,9 @@ def test_report_cover_contents_headings_lists_box_and_footnote(tmp_path):
     items = [p for p in doc.passages if p.role == "list-item"]
     assert [p.text for p in items] == ["\u2022 " + s for s in SENTENCES[3:6]]
     assert all(len(p.sentences) == 1 for p in items)  # one unit per item
+    (quote,) = [p for p in doc.passages if p.role == "pull-quote"]
+    assert quote.kind == "other" and "Funding rules that differed" in quote.text
+    assert text.count("Funding rules that differed") == expected.count("Funding rules that differed")
     (note,) = [p for p in doc.passages if p.kind == "footnote"]
     (caller,) = [p for p in doc.passages if "all six teams" in p.text]
     assert note.links == [caller.id]  # the footnote points at the paragraph with its mark

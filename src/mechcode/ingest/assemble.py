@@ -73,8 +73,36 @@ def _with_running(blocks: list[Block], running: list[Block]) -> list[Block]:
 LIST_LABEL = re.compile(r"^\s*(\d{1,2}[.)]|\(?[ivx]{1,4}\)|\(?[a-h]\)|[\u2022\u25aa\u25cf\u25e6\u2013\-*])\s")
 
 
+_ALNUM = re.compile(r"[^a-z0-9]+")
+
+
+def mark_pull_quotes(blocks: list[Block]) -> None:
+    """A short block repeating words of a paragraph in another style is a pull quote.
+
+    It becomes kind ``other`` (the words stay once, in their paragraph), and
+    ``_role`` names it "pull-quote".
+    """
+    paras = [b for b in blocks if b.kind == "paragraph"]
+    flat = {id(b): _ALNUM.sub(" ", b.text.lower()) for b in paras}
+    for b in blocks:
+        quoted = b.text.rstrip().endswith((".", "!", "?", "”", '"')) \
+            or b.text.lstrip().startswith(("“", '"'))
+        if b.kind not in ("paragraph", "heading") or (b.kind == "heading" and not quoted) \
+                or not 30 <= len(b.text) <= 400 or len(b.text.split()) < 6:
+            continue  # a heading is a pull quote only when it reads as a quoted sentence
+        probe = _ALNUM.sub(" ", b.text.lower()).strip()
+        ln = b.lines[0]
+        if any(id(o) != id(b) and abs(o.lines[0].page - ln.page) <= 1 and probe in flat[id(o)]
+               and (abs(o.lines[0].size - ln.size) > 0.5 or o.lines[0].italic != ln.italic)
+               for o in paras):
+            b.kind = "other"
+            b.lines[0].tags.add("pull-quote")
+
+
 def _role(b: Block) -> str | None:
     """"box" for text inside a drawn frame, "list-item" for a bulleted or numbered item."""
+    if "pull-quote" in b.lines[0].tags:
+        return "pull-quote"
     if b.kind not in ("paragraph", "heading"):
         return None
     if all("box" in ln.tags for ln in b.lines):
@@ -101,6 +129,7 @@ def _link_footnotes(passages: list[Passage], blocks: dict[int, Block]) -> None:
 
 def to_document(blocks: list[Block], running: list[Block]) -> tuple[str, list[Passage]]:
     """Build the body text and the passage list (reading order)."""
+    mark_pull_quotes(blocks)
     parts: list[str] = []
     pos = 0
     passages: list[Passage] = []
