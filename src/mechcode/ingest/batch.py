@@ -38,10 +38,12 @@ def time_limit(seconds: float | None, name: str):
     """Raise :class:`ExtractionTimeout` when the block runs longer than ``seconds``.
 
     Uses a timer signal, so it applies in a process's main thread (the CLI
-    and every worker); elsewhere, or with ``seconds`` 0/None, it is a no-op.
+    and every worker); elsewhere, with ``seconds`` 0/None, or when the caller
+    already runs a timer, it is a no-op.
     """
     usable = (seconds and seconds > 0 and hasattr(signal, "setitimer")
-              and threading.current_thread() is threading.main_thread())
+              and threading.current_thread() is threading.main_thread()
+              and signal.getitimer(signal.ITIMER_REAL)[0] == 0)  # never replace a caller's timer
     if not usable:
         yield
         return
