@@ -195,6 +195,9 @@ def _same_block(p: Line, n: Line, kind: str) -> bool:
     return p.page == n.page
 
 
+TITLE_TAIL = re.compile(r"\s*\[[^\]]*(https?://|doi:|version|v\d)[^\]]*\]\s*$", re.I)
+
+
 def _caps(text: str) -> bool:
     letters = [c for c in text if c.isalpha()]
     return len(letters) > 1 and all(c.isupper() for c in letters)
@@ -213,6 +216,8 @@ def _finish(blocks: list[Block], vocab: Counter) -> None:
             b.text = "\n".join(ln.text for ln in b.lines)
         else:
             b.text = join_lines([ln.text for ln in b.lines], vocab)
+        if b.kind == "title":  # "... estimates [v2; ref status: indexed, http://...]"
+            b.text = TITLE_TAIL.sub("", b.text)
         if b.kind == "abstract-label":
             b.kind, b.level = "heading", 1
         elif b.kind == "heading":
