@@ -471,3 +471,24 @@ def test_margin_note_beside_a_heading_and_a_table_cell_named_like_a_section(tmp_
     text = doc.text
     assert "generated licence" not in text and "open-access article" not in text
     assert "After the table the discussion goes on." in text
+
+
+def test_related_article_note_under_the_abstract_is_boilerplate(tmp_path):
+    c = canvas(tmp_path / "related.pdf")
+    c.setFont("Helvetica-Bold", 18)
+    c.drawString(72, 770, "A generated study of referral forms in rural clinics")
+    c.setFont("Helvetica-Bold", 11)
+    c.drawString(72, 730, "Abstract")
+    y = para(c, PROSE, 714)
+    c.setFont("Times-Roman", 10)
+    c.drawString(72, y - 12, "Please see related articles: http://example.org/journal/12/163 and http://")
+    c.drawString(72, y - 24, "example.org/journal/12/201.")
+    c.setFont("Helvetica-Bold", 11)
+    c.drawString(72, y - 50, "Background")
+    para(c, PROSE * 2, y - 66)
+    c.save()
+    doc = extract_pdf(tmp_path / "related.pdf")
+    assert "related articles" not in doc.text and "example.org" not in doc.text
+    (abstract,) = [p for p in doc.passages if p.kind == "abstract"]
+    assert abstract.text == PROSE.strip()
+    assert any(p.kind == "boilerplate" and "related articles" in p.text for p in doc.passages)

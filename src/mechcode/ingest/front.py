@@ -211,7 +211,10 @@ def _abstract_after_label(lines: list[Line], label: int, fs: FontStats) -> int:
             continue
         if is_body_heading(lines, i, fs):
             break
-        if abs(ln.size - ref.size) > 0.6 or BOILERPLATE.search(ln.text):
+        notice = NOTICE.search(ln.text) or (i > label + 1 and lines[i - 1].kind == "front"
+                                            and NOTICE.search(lines[i - 1].text)
+                                            and not ln.text[:1].isupper())
+        if abs(ln.size - ref.size) > 0.6 or BOILERPLATE.search(ln.text) or notice:
             # a different font: footnotes, affiliations, or the start of the body
             if _body_run(lines, i, fs) and fs.body_style(ln):
                 break

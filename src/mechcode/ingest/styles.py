@@ -53,7 +53,8 @@ NOTICE = re.compile(  # boilerplate that is recognisable even when set in the bo
     r"remains neutral with regard to jurisdictional claims|under the terms of the creative commons|"
     r"^\s*(©\s*)?(19|20)\d\d,?\s+the authors?\b|"
     r"^\s*publisher['’]s note\b|^\s*(doi\s*:?|https?://(dx\.)?doi\.org/)\s*10\.\d|"
-    r"^\s*this article is (included|part of)\b|^\s*(please )?cite this article\b)", re.I)
+    r"^\s*this article is (included|part of)\b|^\s*(please )?cite this article\b|"
+    r"^\s*(please )?see (the )?related (articles?|commentary|editorial)\b)", re.I)
 SUPPLEMENT = re.compile(r"^\s*(\d+\.?\s*)?(additional files?|supplementary (materials?|information|data|"
                         r"files?)|supporting information|electronic supplementary material)\s*:?\s*$",
                         re.I)
