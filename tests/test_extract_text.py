@@ -41,3 +41,11 @@ def test_cli_unexpected_failure_is_one_error_line(tmp_path, monkeypatch):
     assert res.exit_code == 2
     assert res.output.strip().splitlines() == [
         "error: odd.pdf: extraction failed (ValueError: something deep inside)"]
+
+
+def test_version_and_url_tail_is_cut_from_a_title():
+    from mechcode.ingest.blocks import TITLE_TAIL
+
+    title = "Longevity of sharks based on tag data [v2; ref status: indexed, http://f1000r.es/4fj]"
+    assert TITLE_TAIL.sub("", title) == "Longevity of sharks based on tag data"
+    assert TITLE_TAIL.sub("", "Effects of drug [X] on mice") == "Effects of drug [X] on mice"

@@ -14,10 +14,11 @@ from typing import Any
 # Passage kinds. Only BODY_KINDS are part of ``Document.text``; the others are
 # kept in the JSON (with their own text) but left out of the body text.
 # "figure": text drawn on a picture (axis labels, panel letters); "boilerplate":
-# journal citation lines, DOIs, keywords, licences, supplementary-file notes.
+# journal citation lines, DOIs, keywords, licences, supplementary-file notes;
+# "formula": the lines of a displayed equation; "contents": a table of contents.
 BODY_KINDS = ("title", "abstract", "heading", "paragraph")
 OTHER_KINDS = ("caption", "table", "footnote", "reference", "header", "footer", "author", "other",
-               "figure", "boilerplate")
+               "figure", "boilerplate", "formula", "contents")
 
 
 @dataclass
@@ -40,6 +41,8 @@ class Passage:
     level: int | None = None  # heading level (1 = top) for kind == "heading"
     sentences: list[Sentence] = field(default_factory=list)
     pages: list[int] = field(default_factory=list)  # all pages the passage spans
+    role: str | None = None  # "box" (key points, sidebar) or "list-item" for such paragraphs
+    links: list[int] = field(default_factory=list)  # a footnote: ids of passages calling it
 
     def to_dict(self) -> dict[str, Any]:
         d = asdict(self)

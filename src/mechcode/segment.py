@@ -1,28 +1,29 @@
-"""Sentence segmentation tuned for scientific text.
+"""Sentence segmentation tuned for scientific text (pure Python, no model).
 
-A blank spaCy English pipeline (tokenizer only, no downloaded model) plus one
-rule component, ``mechcode_sentences``: a sentence ends after ``.``, ``!``,
-``?`` or an ellipsis (together with any closing quotes or brackets glued to
-it) unless
+The text is cut into whitespace-separated chunks; a sentence ends after a
+chunk whose trailing punctuation holds ``.``, ``!``, ``?`` or an ellipsis
+(together with any closing quotes or brackets glued to it, as in ``.)`` or
+``.”``) unless
 
 - the word before the full stop is a known abbreviation (``et al.``,
   ``e.g.``, ``Fig.``, ``Eq.``, ``approx.``, ``U.S.`` ...), or
-- the next token starts with a lowercase letter, a digit, a bracket (a
+- the next chunk starts with a lowercase letter, a digit, a bracket (a
   citation such as ``[23, 24]`` or ``(p676)``) or other continuing
   punctuation.
 
-A blank line (two or more newlines) always ends a sentence. Decimals such as
-``0.95`` are single tokens and never split.
+A full stop between a lowercase and an uppercase letter with no space
+("end.Next") also ends a sentence, and a blank line (two or more newlines)
+always does.  Decimals such as ``0.95`` never split.  A "sentence" without
+any letter or digit (a stray ``!`` from a formula) joins its neighbour.
 
 Offsets are character offsets into the given text, without surrounding
-whitespace, and together cover every non-whitespace character.
+whitespace, and together cover every non-whitespace character.  The module
+imports nothing heavy (no spaCy, no torch), so extraction starts fast.
 """
 from __future__ import annotations
 
 import re
 from typing import Iterable
-
-import numpy as np
 
 from mechcode.document import Document, Sentence
 
@@ -34,153 +35,70 @@ etc Tab tab Table Ch ch Chap Mr Mrs Ms St Jr Sr Inc Ltd Co Corp viz resp Suppl s
 Univ Ed Eds ed eds et Jan Feb Mar Apr Jun Jul Aug Sep Sept Oct Nov Dec Ref Nr nr min max
 incl excl esp Est est
 """.split())
-TERMINALS = frozenset(".!?…")
-CLOSERS = frozenset(")]}\"'”’»")
-NO_START = frozenset("([{,;:)]}%")
-
-# Token feature bits (computed once per distinct token string).
-_SPACE, _PARA, _TERM, _ABBR_SELF, _ABBR_WORD, _CLOSE, _NO_START, _DOT = (1 << i for i in range(8))
-_FEATURES: dict[int, int] = {}
-_FEATURES_MAX = 500_000
-_NLP = None
-COMPONENT = "mechcode_sentences"
+TERMINALS = ".!?…"
+CLOSERS = ")]}\"'”’»*"  # "*": markdown emphasis closing a quote
+NO_START = "([{,;:)]}%"
+_CHUNK = re.compile(r"\S+")
+_INNER_STOP = re.compile(r"(?<=[a-z])[.!?…](?=[A-Z])")  # "end.Next": a sentence end without a space
+_TRAIL = re.compile(r"[%s%s]+$" % (re.escape(TERMINALS), re.escape(CLOSERS)))
+_OPENERS = "([{\"'“‘«*_"
 _WORD = re.compile(r"[^\W_]")  # a letter or digit
-_SURROGATE = re.compile(r"[\ud800-\udfff]")  # unencodable: the tokenizer would raise
 
 
-def _features(text: str) -> int:
-    """Feature bits of one token string."""
-    f = 0
-    if text.isspace():
-        f |= _SPACE
-        if text.count("\n") >= 2:
-            f |= _PARA
-        return f
-    if text[-1] in TERMINALS:
-        f |= _TERM
-        if len(text) > 1 and text[-1] == "." and text[:-1] in ABBREVIATIONS:
-            f |= _ABBR_SELF
-    if text == ".":
-        f |= _DOT
-    if text in ABBREVIATIONS:
-        f |= _ABBR_WORD
-    if all(c in CLOSERS for c in text):
-        f |= _CLOSE
-    first = text[0]
-    if first.islower() or first.isdigit() or first in NO_START:
-        f |= _NO_START
-    return f
+def _pieces(text: str) -> list[tuple[int, int]]:
+    """Whitespace-separated chunks, also cut at "end.Next" full stops (after the stop)."""
+    out = []
+    for m in _CHUNK.finditer(text):
+        s, e = m.span()
+        for inner in _INNER_STOP.finditer(text, s, e):
+            out.append((s, inner.end()))
+            s = inner.end()
+        out.append((s, e))
+    return out
 
 
-def _token_features(doc) -> tuple[list[int], list[int]]:
-    """Feature bits and 'whitespace follows' flags for every token of ``doc``."""
-    from spacy.attrs import ORTH, SPACY
-
-    if len(_FEATURES) > _FEATURES_MAX:
-        _FEATURES.clear()
-    arr = doc.to_array([ORTH, SPACY])
-    strings = doc.vocab.strings
-    feats = []
-    for h in arr[:, 0].tolist():
-        f = _FEATURES.get(h)
-        if f is None:
-            f = _FEATURES[h] = _features(strings[h])
-        feats.append(f)
-    return feats, arr[:, 1].tolist()
-
-
-def _is_abbreviation(feats: list[int], spacy_flags: list[int], i: int) -> bool:
-    """Whether the terminal token ``i`` is the full stop of an abbreviation."""
-    f = feats[i]
-    if f & _ABBR_SELF:
+def _ends_sentence(chunk: str) -> bool:
+    """The chunk closes a sentence by its own punctuation (next chunk not considered)."""
+    m = _TRAIL.search(chunk)
+    if m is None or not any(c in TERMINALS for c in m.group(0)):
+        return False
+    if m.group(0)[0] != ".":  # "?", "!", "…", or a closer before the stop: "(p676)."
         return True
-    return bool(f & _DOT) and i > 0 and not spacy_flags[i - 1] and bool(feats[i - 1] & _ABBR_WORD)
+    word = chunk[:m.start()].lstrip(_OPENERS)
+    return word not in ABBREVIATIONS
 
 
-def sentence_starts(feats: list[int], spacy_flags: list[int]) -> np.ndarray:
-    """SENT_START values (1 = starts a sentence, -1 = does not) for the tokens."""
-    n = len(feats)
-    starts = np.full(n, -1, dtype=np.int64)
-    if n:
-        starts[0] = 1
-    i = 0
-    while i < n:
-        f = feats[i]
-        if f & _PARA:
-            k = _next_word(feats, i + 1)
-            if k < n:
-                starts[k] = 1
-            i += 1
-            continue
-        if not f & _TERM or f & _SPACE:
-            i += 1
-            continue
-        abbr = _is_abbreviation(feats, spacy_flags, i)
-        j = i
-        # absorb glued terminals and closing quotes/brackets: ?!  ."  .)  .”
-        while j + 1 < n and not spacy_flags[j] and feats[j + 1] & (_TERM | _CLOSE) \
-                and not feats[j + 1] & _SPACE:
-            j += 1
-        k = _next_word(feats, j + 1)
-        if k < n and not abbr and not feats[k] & _NO_START:
-            starts[k] = 1
-        i = j + 1
-    return starts
+def _continues(chunk: str) -> bool:
+    """The chunk cannot start a sentence (lowercase, digit or continuing punctuation)."""
+    first = chunk[0]
+    return first.islower() or first.isdigit() or first in NO_START
 
 
-def _next_word(feats: list[int], i: int) -> int:
-    """Index of the first non-space token at or after ``i`` (len if none)."""
-    n = len(feats)
-    while i < n and feats[i] & _SPACE:
-        i += 1
-    return i
+def split_sentences(text: str) -> list[tuple[int, int]]:
+    """Sentence ``(start, end)`` offsets into ``text``; ``text[start:end]`` is the sentence."""
+    pieces = _pieces(text)
+    raw: list[tuple[int, int]] = []
+    start = None
+    for k, (s, e) in enumerate(pieces):
+        if start is None:
+            start = s
+        if k + 1 == len(pieces):
+            break
+        ns, ne = pieces[k + 1]
+        gap = text[e:ns]
+        if gap.count("\n") >= 2 or (_ends_sentence(text[s:e]) and not _continues(text[ns:ne])):
+            raw.append((start, e))
+            start = None
+    if start is not None:
+        raw.append((start, pieces[-1][1]))
+    return _join_wordless(text, raw)
 
 
-def _component(doc):
-    """spaCy pipeline component: set sentence starts in bulk by the rules above."""
-    from spacy.attrs import SENT_START
-
-    if len(doc) == 0:
-        return doc
-    feats, spacy_flags = _token_features(doc)
-    starts = sentence_starts(feats, spacy_flags)
-    doc.from_array([SENT_START], starts.astype("uint64").reshape(-1, 1))
-    return doc
-
-
-def get_nlp():
-    """The cached sentence-splitting pipeline (``spacy.blank('en')`` + the rule component)."""
-    global _NLP
-    if _NLP is None:
-        import spacy
-        from spacy.language import Language
-
-        if not Language.has_factory(COMPONENT):
-            Language.component(COMPONENT, func=_component)
-        nlp = spacy.blank("en")
-        nlp.add_pipe(COMPONENT)
-        nlp.max_length = 10**9  # tokenizer only: memory grows linearly, no parser limits apply
-        _NLP = nlp
-    return _NLP
-
-
-def _doc_offsets(doc, text: str) -> list[tuple[int, int]]:
-    """Sentence offsets of a processed doc, stripped of surrounding whitespace.
-
-    A "sentence" without any letter or digit (a stray ``!`` or ``.`` from a
-    formula or a figure) is joined to the sentence before it (or after it, at
-    the start), so that every unit holds words.
-    """
+def _join_wordless(text: str, spans: list[tuple[int, int]]) -> list[tuple[int, int]]:
+    """Join a span without any letter or digit to the one before it (or after it, at the start)."""
     out: list[tuple[int, int]] = []
     junk_first = False
-    for sent in doc.sents:
-        s, e = sent.start_char, sent.end_char
-        while s < e and text[s].isspace():
-            s += 1
-        while e > s and text[e - 1].isspace():
-            e -= 1
-        if e <= s:
-            continue
+    for s, e in spans:
         wordy = _WORD.search(text, s, e) is not None
         if out and (not wordy or junk_first):
             out[-1] = (out[-1][0], e)
@@ -191,19 +109,14 @@ def _doc_offsets(doc, text: str) -> list[tuple[int, int]]:
     return out
 
 
-def split_sentences(text: str) -> list[tuple[int, int]]:
-    """Sentence ``(start, end)`` offsets into ``text``; ``text[start:end]`` is the sentence."""
-    return split_many([text])[0]
-
-
 def split_many(texts: Iterable[str], batch_size: int = 256) -> list[list[tuple[int, int]]]:
-    """:func:`split_sentences` for many texts at once (faster: batched through spaCy)."""
-    texts = [_SURROGATE.sub("\ufffd", t) for t in texts]  # same length: offsets stay valid
-    nlp = get_nlp()
-    out = []
-    for text, doc in zip(texts, nlp.pipe(texts, batch_size=batch_size)):
-        out.append(_doc_offsets(doc, text) if text.strip() else [])
-    return out
+    """:func:`split_sentences` for many texts (``batch_size`` is accepted for compatibility)."""
+    return [split_sentences(t) for t in texts]
+
+
+def get_nlp():
+    """Kept for callers that warm the splitter up before forking: nothing to load any more."""
+    return None
 
 
 def sentences(text: str) -> list[Sentence]:

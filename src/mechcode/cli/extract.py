@@ -23,15 +23,17 @@ import click
                                  "extracted again.")
 @click.option("--quiet", "-q", is_flag=True, help="No progress bar.")
 def extract(pdf: str, fmt: str, output: str | None, cache_dir: str | None, quiet: bool) -> None:
-    """Extract the text and structure of a research-paper PDF.
+    """Extract the text and structure of a research paper or report PDF.
 
     Columns are put in reading order; running headers, footers and page
     numbers are dropped; ligatures and end-of-line hyphenation are repaired;
-    tables, figure/table captions, footnotes, author/affiliation blocks and
+    tables, figure text, captions, formulas, footnotes, author blocks,
+    boilerplate (licences, DOIs, keywords, cover pages), contents pages and
     the reference list are kept out of the body text (in JSON they are
-    passages of their own kind). A file that cannot be read (empty,
-    truncated, encrypted, scanned without a text layer, not a PDF, too large)
-    is reported as one error line, exit status 2.
+    passages of their own kind; boxes and list items are marked by a role).
+    A file that cannot be read (empty, truncated, encrypted, scanned without
+    a text layer, not a PDF, too large, over the MECHCODE_FILE_TIMEOUT time
+    limit) is reported as one error line, exit status 2.
 
     Examples:
 

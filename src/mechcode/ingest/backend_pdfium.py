@@ -10,6 +10,7 @@ from __future__ import annotations
 import ctypes
 import math
 
+from mechcode.errors import MechcodeError
 from mechcode.ingest.pdf import Box, Char, PageData, clean_info, corrupt, encrypted, too_many
 
 
@@ -141,6 +142,18 @@ def _images(page, height: float) -> list[Box]:
     return out
 
 
+def _boxes(page, height: float) -> list[Box]:
+    """Drawn rectangles big enough to frame text (boxes, sidebars, shaded panels)."""
+    import pypdfium2.raw as R
+
+    out = []
+    for obj in page.get_objects(filter=[R.FPDF_PAGEOBJ_PATH], max_depth=2):
+        x0, y0, x1, y1 = obj.get_bounds()
+        if x1 - x0 > 100 and y1 - y0 > 30:
+            out.append(Box(x0, height - y1, x1, height - y0))
+    return out
+
+
 def read(data: bytes, name: str, max_pages: int, progress=None) -> tuple[list[PageData], dict]:
     doc = _open(data, name)
     try:
@@ -151,8 +164,11 @@ def read(data: bytes, name: str, max_pages: int, progress=None) -> tuple[list[Pa
             try:
                 page = doc[i]
                 w, h = page.get_size()
-                pages.append(PageData(i + 1, float(w), float(h), _chars(page, h), _images(page, h)))
+                pages.append(PageData(i + 1, float(w), float(h), _chars(page, h), _images(page, h),
+                                      _boxes(page, h)))
                 page.close()
+            except MechcodeError:
+                raise  # e.g. the per-file time limit
             except Exception as exc:
                 raise corrupt(name, f"page {i + 1} cannot be read: {type(exc).__name__}") from exc
             if progress is not None:

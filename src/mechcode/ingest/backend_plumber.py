@@ -31,7 +31,9 @@ def _page(page, number: int) -> PageData:
     ]
     images = [Box(float(i["x0"]), float(i["top"]), float(i["x1"]), float(i["bottom"]))
               for i in page.images]
-    return PageData(number, float(page.width), float(page.height), chars, images)
+    boxes = [Box(float(r["x0"]), float(r["top"]), float(r["x1"]), float(r["bottom"]))
+             for r in page.rects if r["x1"] - r["x0"] > 100 and r["bottom"] - r["top"] > 30]
+    return PageData(number, float(page.width), float(page.height), chars, images, boxes)
 
 
 def read(data: bytes, name: str, max_pages: int, progress=None) -> tuple[list[PageData], dict]:

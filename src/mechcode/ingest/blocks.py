@@ -1,12 +1,8 @@
-"""Line classification after the front matter, and paragraph building.
+"""Paragraph building: classified lines to blocks (paragraphs, headings, captions ...).
 
-A small state machine walks the lines in reading order: body text, then
-back matter (abbreviations, competing interests, contributions, ...), an
-author-details block, and the reference list, which is cut.  Inside the body,
-body-style lines are paragraph text, short distinct lines followed by body
-text are headings, and everything else is a caption, table, footnote or other
-non-body text.  Paragraph lines are then grouped by gap, indent and line
-length, also across column and page breaks.
+Paragraph lines are grouped by gap, indent and line length, also across
+column and page breaks; reference lists are split into one block per entry;
+heading levels come from numbering or style rank.
 """
 from __future__ import annotations
 
@@ -15,11 +11,9 @@ from collections import Counter
 from dataclasses import dataclass, field
 
 from mechcode.ingest.clean import join_lines
-from mechcode.ingest.front import is_body_heading, same_style
 from mechcode.ingest.lines import Line
-from mechcode.ingest.styles import (AFFILIATION, AUTHOR_DETAILS, BACK_MATTER, BOILERPLATE, CAPTION,
-                                    CAPTION_STRICT, REFERENCES, TRAILER, FontStats, ends_sentence,
-                                    heading_level)
+from mechcode.ingest.styles import NUMBERED, REFERENCES, ends_sentence, heading_level
+
 
 @dataclass
 class Block:
@@ -29,132 +23,6 @@ class Block:
     lines: list[Line] = field(default_factory=list)
     level: int | None = None
     text: str = ""
-
-
-def classify_body(lines: list[Line], start: int, fs: FontStats, heights: dict[int, float],
-                  col_width: float = 250.0) -> None:
-    """Set ``kind`` for every unclassified line from ``start`` on."""
-    _Classifier(lines, fs, heights, col_width).run(start)
-
-
-DOT_LEADER = re.compile(r"(\.\s?){6,}")
-
-
-class _Classifier:
-    """The body state machine: body -> back matter / author details -> references."""
-
-    def __init__(self, lines: list[Line], fs: FontStats, heights: dict[int, float],
-                 col_width: float):
-        self.lines, self.fs, self.heights, self.col_width = lines, fs, heights, col_width
-        self.state = "body"
-        self.back_size: float | None = None
-        self.cap: Line | None = None  # last caption line (captions run on)
-        self.table_page = 0  # page of the last "Table N" caption
-        self.foot = False
-
-    def run(self, start: int) -> None:
-        for i in range(start, len(self.lines)):
-            ln = self.lines[i]
-            if not ln.kind:
-                ln.kind = self.section_switch(ln) or self.kind(i, ln)
-
-    def section_switch(self, ln: Line) -> str:
-        """Reference, author-details and back-matter headings change the state."""
-        t = ln.text.strip()
-        if len(t.split()) > 6:
-            return ""
-        if REFERENCES.match(t):
-            self.state = "refs"
-            return "reference"
-        if AUTHOR_DETAILS.match(t):
-            self.state = "author"
-            return "author"
-        if BACK_MATTER.match(t) and (self.fs.distinct(ln) or not self.fs.body_style(ln)
-                                     or len(t.split()) <= 3):
-            nxt = next((x for x in self.lines[self.lines.index(ln) + 1:] if not x.kind), None)
-            if nxt is not None and not self.fs.body_style(nxt):  # back matter in small print
-                self.state, self.back_size = "back", None
-                ln.tags.add("back")
-            return "heading"
-        return ""
-
-    def kind(self, i: int, ln: Line) -> str:
-        fs, t = self.fs, ln.text.strip()
-        if self.state == "refs":
-            return self.reference(i, ln)
-        if self.cap is not None and _continues(self.cap, ln):
-            self.cap = ln
-            return "caption"
-        self.cap = None
-        if _is_caption(ln, fs):
-            self.cap = ln
-            if re.match(r"\s*tab", t, re.I):
-                self.table_page = ln.page
-            return "caption"
-        if "cell" in ln.tags:
-            return "table"
-        if "math" in ln.tags or DOT_LEADER.search(t):
-            return "other"  # a displayed formula or a table-of-contents line
-        if is_body_heading(self.lines, i, fs):
-            self.state = "body" if self.state == "author" else self.state
-            _heading_continuation(self.lines, i)
-            self.table_page = 0
-            return "heading"
-        if self.state == "author":
-            return "author"
-        if not fs.body_style(ln) and BOILERPLATE.search(t):
-            return "other"
-        if self.state == "back":
-            self.back_size = ln.size if self.back_size is None else self.back_size
-            if abs(ln.size - self.back_size) <= 0.3:
-                return "paragraph"
-        elif fs.body_style(ln) and not (self.table_page == ln.page
-                                              and ln.width < 0.5 * self.col_width):
-            self.foot, self.table_page = False, 0
-            return "paragraph"
-        return self.small_print(ln, t)
-
-    def reference(self, i: int, ln: Line) -> str:
-        prev = self.lines[i - 1]
-        boiler_cont = (prev.kind == "other" and prev.page == ln.page and prev.font == ln.font
-                       and 0 <= ln.top - prev.bottom < 0.6 * ln.size)
-        return "other" if TRAILER.search(ln.text) or boiler_cont else "reference"
-
-    def small_print(self, ln: Line, t: str) -> str:
-        """Non-body text in the body: table, footnote, affiliation or other."""
-        if self.table_page == ln.page:
-            return "table"
-        low = ln.top > 0.62 * self.heights.get(ln.page, 800.0)
-        self.foot = low and ln.size < self.fs.body_size and (self.foot or _marker(t))
-        if ln.page == 1 and (self.foot or low) and AFFILIATION.search(t):
-            return "author"
-        return "footnote" if self.foot else "other"
-
-
-def _heading_continuation(lines: list[Line], i: int) -> None:
-    """Mark the second line of a two-line heading (same style, just below)."""
-    head = lines[i]
-    for ln in lines[i + 1:i + 3]:
-        if ln.kind or not same_style(head, ln):
-            return
-        ln.kind, head = "heading", ln
-
-
-def _marker(t: str) -> bool:
-    return bool(t) and (t[0].isdigit() or t[0] in "*\u2020\u2021\u00a7\u00b6#abcdef")
-
-
-def _is_caption(ln: Line, fs: FontStats) -> bool:
-    if CAPTION_STRICT.match(ln.text):
-        return True
-    return bool(CAPTION.match(ln.text)) and (not fs.body_style(ln) or fs.distinct(ln))
-
-
-def _continues(cap: Line, ln: Line) -> bool:
-    """``ln`` is the next line of the caption that ends with ``cap``."""
-    return (ln.page == cap.page and abs(ln.size - cap.size) <= 0.6
-            and 0 <= ln.top - cap.top <= 1.8 * cap.size
-            and min(ln.x1, cap.x1) - max(ln.x0, cap.x0) > 0)
 
 
 class _Columns:
@@ -225,11 +93,11 @@ class _Splitter:
         self.ragged = {k: self._ragged([ln for ln in texts if ln.kind == k]) for k in TEXT_KINDS}
 
     def _ragged(self, lines: list[Line]) -> bool:
-        """Ragged-right text: most lines stop short of the column edge."""
+        """Ragged-right text: few lines reach the column edge (justified text: most do)."""
         if len(lines) < 6:
             return False
-        short = sum(1 for ln in lines if ln.x1 < self.cols.right(ln) - 1.5 * ln.size)
-        return short > 0.5 * len(lines)
+        flush = sum(1 for ln in lines if ln.x1 >= self.cols.right(ln) - 0.2 * ln.size)
+        return flush < 0.4 * len(lines)
 
     def breaks(self, p: Line, n: Line, adjacent: bool, head: Line) -> bool:
         """True when line ``n`` starts a new paragraph after ``p`` (``head``: its first line)."""
@@ -261,12 +129,13 @@ def build_blocks(lines: list[Line], vocab: Counter) -> list[Block]:
     splitter = _Splitter(lines)
     index = {id(ln): i for i, ln in enumerate(lines)}
     blocks: list[Block] = []
-    open_para: dict[str, Block] = {}
+    open_para: dict[tuple[str, bool], Block] = {}  # (kind, inside a box) -> open paragraph
     last: Block | None = None
     for ln in lines:
         kind = ln.kind or "other"
         if kind in ("paragraph", "abstract"):
-            blk = open_para.get(kind)
+            key = (kind, "box" in ln.tags)  # a box never splits the text around it
+            blk = open_para.get(key)
             if blk is not None:
                 p = blk.lines[-1]
                 adjacent = index[id(ln)] == index[id(p)] + 1
@@ -275,7 +144,7 @@ def build_blocks(lines: list[Line], vocab: Counter) -> list[Block]:
                     last = blk
                     continue
             blk = Block(kind, [ln])
-            open_para[kind] = blk
+            open_para[key] = blk
             blocks.append(blk)
             last = blk
             continue
@@ -317,12 +186,21 @@ def split_references(block: Block) -> list[Block]:
 
 
 def _same_block(p: Line, n: Line, kind: str) -> bool:
-    if kind == "heading":
+    if kind == "heading":  # a heading wrapped onto a second line, not a sub-heading below it
         return (p.page == n.page and abs(p.size - n.size) < 0.3 and p.font == n.font
-                and 0 <= n.top - p.bottom < 0.8 * n.size)
+                and -0.3 * n.size <= n.top - p.bottom < 0.8 * n.size and p.width >= 0.9 * n.width
+                and _caps(p.text) == _caps(n.text) and not NUMBERED.match(n.text))
     if kind == "title":
         return True
     return p.page == n.page
+
+
+TITLE_TAIL = re.compile(r"\s*\[[^\]]*(https?://|doi:|version|v\d)[^\]]*\]\s*$", re.I)
+
+
+def _caps(text: str) -> bool:
+    letters = [c for c in text if c.isalpha()]
+    return len(letters) > 1 and all(c.isupper() for c in letters)
 
 
 def _finish(blocks: list[Block], vocab: Counter) -> None:
@@ -338,6 +216,8 @@ def _finish(blocks: list[Block], vocab: Counter) -> None:
             b.text = "\n".join(ln.text for ln in b.lines)
         else:
             b.text = join_lines([ln.text for ln in b.lines], vocab)
+        if b.kind == "title":  # "... estimates [v2; ref status: indexed, http://...]"
+            b.text = TITLE_TAIL.sub("", b.text)
         if b.kind == "abstract-label":
             b.kind, b.level = "heading", 1
         elif b.kind == "heading":

@@ -23,7 +23,7 @@ WORD = re.compile(r"[A-Za-z\u00c0-\u024f]+(?:[-\u2010][A-Za-z\u00c0-\u024f]+)*")
 
 def _key(text: str) -> str:
     """Text with digit runs masked and spaces removed, for repetition tests."""
-    return re.sub(r"\d+", "#", re.sub(r"\s+", "", text.lower()))
+    return re.sub(r"\s+", "", re.sub(r"\d+", "#", text.lower()))
 
 
 def mark_running(pages: list[list[Line]], heights: list[float]) -> None:
@@ -35,8 +35,12 @@ def mark_running(pages: list[list[Line]], heights: list[float]) -> None:
                 where[_key(ln.text)].add(i)
     n = len(pages)
     need = 2 if n <= 6 else max(2, round(0.2 * n))
+    sizes = sorted(ln.size for lines in pages for ln in lines)
+    big = 1.3 * sizes[len(sizes) // 2] if sizes else 1e9  # a title, not a running line
     for i, (lines, h) in enumerate(zip(pages, heights)):
         for ln in lines:
+            if "figure" in ln.tags or ln.size > big:
+                continue  # tick labels repeat on every plot; a title repeats on a cover
             top = ln.bottom < h * BAND
             bottom = ln.top > h * (1 - BAND)
             if not (top or bottom):
@@ -90,6 +94,20 @@ def join_lines(texts: list[str], vocab: Counter) -> str:
     return out
 
 
+# Second parts of hyphenated compounds: "government-" + "funded" keeps its hyphen.
+COMPOUND_TAILS = frozenset("""
+funded based related specific term led level wide making being free centred centered friendly
+informed reported rated aged sized scale up out time oriented driven focused focussed dependent
+specific sensitive income quality risk year month week day old long like type owned run
+""".split())
+
+# Prefixes that usually keep their hyphen before a word ("meta-analysis", "non-medical").
+HYPHEN_PREFIXES = frozenset("meta non self cross semi quasi multi pre post anti sub co well".split())
+# Word endings that are also words: "occur-" + "ring" is one word broken, not a compound.
+SUFFIX_WORDS = frozenset("ring ting ling ping ning ming ding sing ted ment ness less ward wards ship "
+                         "able ible ably ally tion sion ity ous ive ions ers".split())
+
+
 def _drop_hyphen(head: str, tail: str, vocab: Counter) -> bool:
     """True if ``head-`` + ``tail`` is a word broken at a line end."""
     if "-" in tail or "\u2010" in tail:
@@ -102,7 +120,10 @@ def _drop_hyphen(head: str, tail: str, vocab: Counter) -> bool:
         return False
     if vocab.get(joined, 0):
         return True
-    # Both halves are common words on their own: likely a compound ("follow-up").
-    if vocab.get(last, 0) >= 2 and vocab.get(first, 0) >= 2 and len(last) > 2 and len(first) > 1:
-        return False
-    return True
+    if first in COMPOUND_TAILS and len(last) > 2:
+        return False  # "government-funded", "community-based", "follow-up"
+    if last in HYPHEN_PREFIXES and vocab.get(first, 0) >= 1:
+        return False  # "meta-" + "analysis" (but "pre-" + "vious" joins)
+    # Both halves are words of the document on their own: likely a compound.
+    return not (vocab.get(last, 0) >= 1 and vocab.get(first, 0) >= 1 and len(last) > 2
+                and len(first) > 2 and first not in SUFFIX_WORDS)

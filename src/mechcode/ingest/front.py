@@ -12,27 +12,33 @@ from __future__ import annotations
 import re
 
 from mechcode.ingest.lines import Line
-from mechcode.ingest.styles import (ABSTRACT, AFFILIATION, BOILERPLATE, DATES, KEYWORDS, TRAILER,
+from mechcode.ingest.styles import (ABSTRACT, AFFILIATION, BOILERPLATE, DATES, KEYWORDS, NOTICE,
+                                    TRAILER,
                                     FontStats, ends_sentence, heading_text)
 
 MIN_ABSTRACT_WORDS = 35
 
 
-def find_title(lines: list[Line]) -> list[int]:
+TITLE_MAX_WORDS = 45
+
+
+def find_title(lines: list[Line], body_size: float = 0.0, page: int = 1) -> list[int]:
     """Indices (into ``lines``) of the title lines on the first page.
 
     The title is the longest run of lines in the largest font that holds a
     real phrase; a short run in a bigger font (a journal logo such as
-    "atoms") is passed over for the next size down.
+    "atoms") is passed over for the next size down.  A title is set larger
+    than the body text and is short: a page without such a run (an excerpt,
+    a plain report) has no title block, and none is made up from its text.
     """
-    cands = [i for i, ln in enumerate(lines)
-             if ln.page == 1 and sum(c.isalpha() for c in ln.text) >= 3 and not ln.kind]
+    cands = [i for i, ln in enumerate(lines) if ln.page == page and ln.size >= body_size + 1.0
+             and sum(c.isalpha() for c in ln.text) >= 3 and not ln.kind]
     sizes = sorted({round(lines[i].size, 1) for i in cands}, reverse=True)
     for top in sizes[:3]:
         groups = _title_groups(lines, [i for i in cands if lines[i].size >= top - 0.6])
         best = max(groups, key=lambda g: sum(lines[i].n_chars for i in g))
-        text = " ".join(lines[i].text for i in best)
-        if sum(lines[i].n_chars for i in best) >= 12 and len(text.split()) >= 2:
+        words = len(" ".join(lines[i].text for i in best).split())
+        if sum(lines[i].n_chars for i in best) >= 12 and 2 <= words <= TITLE_MAX_WORDS:
             return best
     return []
 
@@ -41,8 +47,10 @@ def _title_groups(lines: list[Line], idx: list[int]) -> list[list[int]]:
     groups: list[list[int]] = []
     for i in idx:
         ln = lines[i]
-        if groups and groups[-1][-1] == i - 1 and lines[i - 1].font == ln.font \
-                and ln.top - lines[i - 1].bottom < 1.5 * ln.size:
+        prev = lines[i - 1]
+        if groups and groups[-1][-1] == i - 1 and abs(prev.size - ln.size) < 0.6 \
+                and (prev.font == ln.font or len(prev.text.split()) > 3 or len(prev.text) > 20) \
+                and ln.top - prev.bottom < 1.5 * ln.size:
             groups[-1].append(i)
         else:
             groups.append([i])
@@ -58,9 +66,10 @@ def is_body_heading(lines: list[Line], i: int, fs: FontStats) -> bool:
     """
     ln = lines[i]
     if not (fs.distinct(ln) and heading_text(ln.text)) or ABSTRACT.match(ln.text) \
-            or "bullet" in ln.tags:
-        return False
-    if not _apart(lines, i) and not _after_heading(lines, i, fs):
+            or "bullet" in ln.tags or (ln.page == 1 and "," in ln.text and (
+                AFFILIATION.search(ln.text) or ln.text.count(",") >= 2)):
+        return False  # an address line on page one is no heading
+    if not apart(lines, i) and not _after_heading(lines, i, fs):
         return False
     prev = ln
     for nxt in lines[i + 1:i + 6]:
@@ -80,7 +89,7 @@ def is_body_heading(lines: list[Line], i: int, fs: FontStats) -> bool:
 def same_style(a: Line, b: Line) -> bool:
     """``b`` continues the heading line ``a`` (same font, just below)."""
     return (a.page == b.page and a.font == b.font and abs(a.size - b.size) < 0.2
-            and 0 <= b.top - a.bottom < 0.8 * a.size and abs(a.x0 - b.x0) < 2 * a.size)
+            and -0.3 * a.size <= b.top - a.bottom < 0.8 * a.size and abs(a.x0 - b.x0) < 2 * a.size)
 
 
 def _after_heading(lines: list[Line], i: int, fs: FontStats) -> bool:
@@ -92,7 +101,7 @@ def _after_heading(lines: list[Line], i: int, fs: FontStats) -> bool:
                                       and heading_text(prev.text) and prev.size > lines[i].size)
 
 
-def _apart(lines: list[Line], i: int) -> bool:
+def apart(lines: list[Line], i: int) -> bool:
     """No line sits directly above ``lines[i]`` in its column (a gap or column start)."""
     ln = lines[i]
     if i == 0:
@@ -111,9 +120,12 @@ def _body_run(lines: list[Line], i: int, fs: FontStats, n: int = 3) -> bool:
                                  for l in run)
 
 
-def split_front(lines: list[Line], fs: FontStats) -> int:
-    """Classify the front matter in place; return the index where the body starts."""
-    title = find_title(lines)
+def split_front(lines: list[Line], fs: FontStats, page: int = 1) -> int:
+    """Classify the front matter in place; return the index where the body starts.
+
+    ``page`` is the first page of the document proper (2 after a download cover).
+    """
+    title = find_title(lines, fs.body_size, page)
     for i in title:
         lines[i].kind = "title"
     start = (title[-1] + 1) if title else 0
@@ -129,7 +141,7 @@ def split_front(lines: list[Line], fs: FontStats) -> int:
 def _front_blocks(lines: list[Line], body: int, title: list[int]) -> None:
     """Author vs other for the unclassified front-matter lines, block by block.
 
-    A block (same size, tight spacing) is ``other`` when any of its lines is
+    A block (same size, tight spacing) is ``boilerplate`` when any of its lines is
     boilerplate (licence, correspondence, dates, keywords) or it sits above the
     title; otherwise it is ``author`` (names, affiliations).
     """
@@ -141,11 +153,12 @@ def _front_blocks(lines: list[Line], body: int, title: list[int]) -> None:
         if block and (ln is None or not _same_block(lines[block[-1]], ln)):
             texts = [lines[j].text for j in block]
             if any(TRAILER.search(t) or KEYWORDS.match(t) or DATES.search(t) for t in texts):
-                kind = "other"  # licence, keywords, received/accepted dates
+                kind = "boilerplate"  # licence, keywords, received/accepted dates
             elif any(AFFILIATION.search(t) for t in texts):
                 kind = "author"
-            elif (title and block[0] < title[0]) or any(BOILERPLATE.search(t) for t in texts):
-                kind = "other"
+            elif (title and block[0] < title[0]) or any(BOILERPLATE.search(t) or NOTICE.search(t)
+                                                        for t in texts):
+                kind = "boilerplate"  # a journal banner above the title, a licence ...
             else:
                 kind = "author"
             for j in block:
@@ -164,7 +177,7 @@ def _find_label(lines: list[Line], start: int) -> int | None:
     """Index of the "Abstract" label line (alone or leading the abstract text)."""
     for i in range(start, min(len(lines), start + 60)):
         ln = lines[i]
-        if ln.page > 2 or ln.kind:
+        if ln.page > 3 or ln.kind:
             continue
         t = ln.text.strip()
         if re.match(r"^(a\s?b\s?s\s?t\s?r\s?a\s?c\s?t|summary)\s*[:.]?$", t, re.I):
@@ -182,6 +195,7 @@ def _abstract_after_label(lines: list[Line], label: int, fs: FontStats) -> int:
     if inline:
         lab.text = re.sub(r"^\s*abstract\s*[:.\-\u2014\u2013]?\s*", "", lab.text, flags=re.I)
     ref = lines[label + 1] if label + 1 < len(lines) else lab
+    wide = ref  # the widest abstract line so far
     i = label + 1
     while i < len(lines):
         ln = lines[i]
@@ -191,9 +205,16 @@ def _abstract_after_label(lines: list[Line], label: int, fs: FontStats) -> int:
         if KEYWORDS.match(ln.text):
             _mark_keywords(lines, i)
             break
+        if _sidebar(ln, wide):
+            ln.kind = "other"  # a box or margin note beside the abstract
+            i += 1
+            continue
         if is_body_heading(lines, i, fs):
             break
-        if abs(ln.size - ref.size) > 0.6 or BOILERPLATE.search(ln.text):
+        notice = NOTICE.search(ln.text) or (i > label + 1 and lines[i - 1].kind == "front"
+                                            and NOTICE.search(lines[i - 1].text)
+                                            and not ln.text[:1].isupper())
+        if abs(ln.size - ref.size) > 0.6 or BOILERPLATE.search(ln.text) or notice:
             # a different font: footnotes, affiliations, or the start of the body
             if _body_run(lines, i, fs) and fs.body_style(ln):
                 break
@@ -201,19 +222,27 @@ def _abstract_after_label(lines: list[Line], label: int, fs: FontStats) -> int:
             i += 1
             continue
         ln.kind = "abstract"
+        if ln.width > wide.width:
+            wide = ln
         i += 1
     return _body_start(lines, i, fs)
 
 
+def _sidebar(ln: Line, wide: Line) -> bool:
+    """``ln`` sits beside the abstract column in a narrower column of its own."""
+    return (ln.page == wide.page and min(ln.x1, wide.x1) <= max(ln.x0, wide.x0)
+            and ln.width < 0.75 * wide.width and ln.x0 > wide.x1)
+
+
 def _mark_keywords(lines: list[Line], i: int) -> None:
-    """The keyword line and its continuation lines become ``other``."""
-    lines[i].kind = "other"
+    """The keyword line and its continuation lines become ``boilerplate``."""
+    lines[i].kind = "boilerplate"
     prev = lines[i]
     for ln in lines[i + 1:i + 4]:
         if ln.page != prev.page or abs(ln.size - prev.size) > 0.3 \
                 or not 0 <= ln.top - prev.bottom < 0.8 * ln.size:
             return
-        ln.kind, prev = "other", ln
+        ln.kind, prev = "boilerplate", ln
 
 
 def _body_start(lines: list[Line], i: int, fs: FontStats) -> int:

@@ -84,13 +84,14 @@ class Line:
 class _Open:
     """A line under construction."""
 
-    __slots__ = ("chars", "top", "bottom", "size", "last_x1", "key")
+    __slots__ = ("chars", "top", "bottom", "size", "last_x1", "key", "run")
 
     def __init__(self, c: Char):
         self.chars = [c]
         self.top, self.bottom, self.size = c.top, c.bottom, c.size
         self.last_x1 = c.x1
         self.key = (c.top + c.bottom) / 2
+        self.run = (c.top, c.bottom, c.size, c.font)  # the text run of the last glyph
 
 
 _X0 = itemgetter(1)  # Char.x0
@@ -110,18 +111,30 @@ def group_lines(chars: list[Char], page: int) -> list[Line]:
         mid = (c.top + c.bottom) / 2
         lo = bisect.bisect_left(keys, mid - 1.5 * h)
         hi = bisect.bisect_right(keys, mid + 1.5 * h)
-        best, best_ov, stale = None, MIN_OVERLAP, None
+        best, best_score, stale = None, (False, MIN_OVERLAP), None
         x0, top, bottom, size = c.x0, c.top, c.bottom, c.size
         for i in range(lo, hi):
             ln = opened[i]
-            if x0 - ln.last_x1 > MAX_GAP * (ln.size if ln.size > size else size):
+            gap = x0 - ln.last_x1
+            if gap > MAX_GAP * (ln.size if ln.size > size else size):
                 stale = [i] if stale is None else stale + [i]
                 continue
+            if gap > 0.4 * min(ln.size, size) and abs(ln.size - size) > 0.25 * max(ln.size, size):
+                continue  # a much bigger or smaller run after a gap: another line (a margin note)
             lb, lt = ln.bottom, ln.top
             ov = (lb if lb < bottom else bottom) - (lt if lt > top else top)
             hh = lb - lt if lb - lt < h else h
-            if hh > 0 and ov > best_ov * hh:
-                best, best_ov = ln, ov / hh
+            if hh > 0 and ov > MIN_OVERLAP * hh:
+                # two runs overlapping vertically: a glyph stays with its own run
+                # (same baseline, size and font) before the larger overlap counts
+                rt, rb, rs, rf = ln.run
+                same = abs(rb - bottom) < 0.05 * size and rs == size and rf == c.font
+                if not same and abs(rs - size) < 0.3 and abs(rb - bottom) > 0.15 * size \
+                        and abs((rb - rt) - h) < 0.1 * size and not is_math(c.font):
+                    continue  # same size, shifted: another line drawn across this one
+                score = (same, ov / hh)
+                if score > best_score:
+                    best, best_score = ln, score
         if stale:
             for i in reversed(stale):
                 done.append(opened.pop(i))
@@ -140,6 +153,7 @@ def group_lines(chars: list[Char], page: int) -> list[Line]:
             continue  # fake bold: the same glyph drawn twice
         best.chars.append(c)
         if c.text != " ":
+            best.run = (top, bottom, size, c.font)
             if c.x1 > best.last_x1:
                 best.last_x1 = c.x1
             if size > best.size + 0.5:
@@ -210,7 +224,26 @@ def _finish(o: _Open, page: int) -> Line | None:
                 italic=n_ital > 0.85 * n, n_chars=n)
     if n_math > 0.3 * n:
         line.tags.add("math")
+    line.tags.update(f"sup:{m}" for m in _superscripts(ink, line.size))
     return line
+
+
+def _superscripts(ink: list[Char], size: float) -> set[str]:
+    """Footnote or citation marks set small and raised ("…teams¹", "…†")."""
+    base = sorted(c.bottom for c in ink if abs(c.size - size) < 0.3)
+    if not base or all(c.size >= 0.85 * size for c in ink):
+        return set()
+    low = base[len(base) // 2] - 0.15 * size
+    runs, cur = [], ""
+    for c in ink:
+        if c.size < 0.85 * size and c.bottom < low:
+            cur += c.text
+        elif cur:
+            runs.append(cur)
+            cur = ""
+    runs.append(cur)
+    return {m for run in runs for m in re.split(r"[,\u2013\-\s]+", run)
+            if re.fullmatch(r"\d{1,2}|[*\u2020\u2021\u00a7\u00b6]", m)}
 
 
 LABEL = re.compile(r"^(\d+(\.\d+)*\.?|[A-Z]\.|[IVX]+\.|[\u2022\u25cf\u25aa\u2013\u2014*\-])$")
@@ -231,14 +264,33 @@ def merge_row_segments(lines: list[Line]) -> list[Line]:
     out: list[Line] = []
     for row in _rows(lines):
         row.sort(key=lambda l: l.x0)
-        merged = [row[0]]
-        for ln in row[1:]:
-            if _joinable(merged[-1], ln, lines):
-                merged[-1] = _join(merged[-1], ln)
-            else:
-                merged.append(ln)
-        out.extend(merged)
+        for run in _near_runs(row):
+            if len(run) > 1 and _justified(run, lines):
+                joined = run[0]
+                for ln in run[1:]:
+                    joined = _join(joined, ln)
+                out.append(joined)
+                continue
+            merged = [run[0]]
+            for ln in run[1:]:
+                if _joinable(merged[-1], ln, lines):
+                    merged[-1] = _join(merged[-1], ln)
+                else:
+                    merged.append(ln)
+            out.extend(merged)
     return out
+
+
+def _near_runs(row: list[Line]) -> list[list[Line]]:
+    """Split a row (sorted by x) where the gap is too wide for a space (columns, margins)."""
+    runs = [[row[0]]]
+    for ln in row[1:]:
+        p = runs[-1][-1]
+        if ln.x0 - p.x1 < 2.5 * max(p.size, ln.size):
+            runs[-1].append(ln)
+        else:
+            runs.append([ln])
+    return runs
 
 
 def _rows(lines: list[Line]) -> list[list[Line]]:
@@ -275,6 +327,36 @@ def _joinable(a: Line, b: Line, lines: list[Line]) -> bool:
     return bool(ENUM_LABEL.match(a.text)) or not _column_edge(b, lines)
 
 
+def _justified(row: list[Line], lines: list[Line]) -> bool:
+    """The segments of ``row`` are one justified line cut at wide spaces.
+
+    A neighbouring line (just above or below, same size) starts where the row
+    starts and ends where it ends, so it spans every gap; no segment ends at
+    a column edge shared with its neighbours and none starts at one: the
+    columns of a page stay apart.
+    """
+    a, z = row[0], row[-1]
+    size = a.size
+    text = " ".join(ln.text for ln in row)
+    if len(text.split()) < 3 or sum(ch.isalpha() for ch in text) < 0.6 * len(text):
+        return False
+    for p, n in zip(row, row[1:]):
+        overlap = min(p.bottom, n.bottom) - max(p.top, n.top)
+        if abs(n.size - size) > 0.6 or overlap < 0.6 * min(p.height, n.height) \
+                or not 0 <= n.x0 - p.x1 < 2.5 * size:
+            return False
+    mid = (a.top + a.bottom) / 2
+    spanned = False
+    for o in lines:
+        if o in row or abs(o.size - size) > 0.6 \
+                or not 0.5 * size < abs((o.top + o.bottom) / 2 - mid) < 4 * size:
+            continue
+        if any(abs(o.x1 - p.x1) < 1.5 and o.x0 < p.x1 for p in row[:-1]):
+            return False  # a segment ends where a column ends: a gutter follows
+        spanned = spanned or (abs(o.x0 - a.x0) < 2 * size and abs(o.x1 - z.x1) < size)
+    return spanned and not any(_column_edge(n, lines) for n in row[1:])
+
+
 def _join(a: Line, b: Line) -> Line:
     n = a.n_chars + b.n_chars
     main = a if a.n_chars >= b.n_chars else b
@@ -282,4 +364,4 @@ def _join(a: Line, b: Line) -> Line:
                 text=a.text + " " + b.text, size=main.size, font=main.font,
                 purity=(a.purity * a.n_chars + b.purity * b.n_chars) / n if a.font == b.font
                 else main.n_chars / n, bold=a.bold and b.bold, italic=a.italic and b.italic,
-                n_chars=n)
+                n_chars=n, tags=a.tags | b.tags)

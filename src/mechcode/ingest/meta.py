@@ -18,7 +18,12 @@ def _title(info: dict, blocks: list[Block]) -> str:
     t = info.get("Title", "").strip()
     if len(t.split()) >= 3 and not _BAD_TITLE.search(t):
         return t
-    return next((b.text for b in blocks if b.kind == "title"), "")
+    title = next((b.text for b in blocks if b.kind == "title"), "")
+    if title:
+        return title
+    # no title block (a report, an excerpt): the first real heading names the document
+    return next((b.text for b in blocks if b.kind == "heading"
+                 and not re.match(r"^\s*(abstract|summary|contents)\b", b.text, re.I)), "")
 
 
 def _names(text: str, sep: str) -> list[str]:

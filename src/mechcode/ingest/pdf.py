@@ -62,6 +62,7 @@ class PageData:
     height: float
     chars: list[Char]
     images: list[Box] = field(default_factory=list)
+    boxes: list[Box] = field(default_factory=list)  # drawn rectangles (frames, shaded panels)
 
 
 def check_file(path: Path, max_bytes: int = MAX_BYTES) -> bytes:

@@ -30,6 +30,14 @@ BACK_MATTER = re.compile(
     r"financial (support|disclosure)|availability of (data|supporting data)( and materials?)?|"
     r"data availability( statement)?|ethics( approval)?( and consent to participate)?|"
     r"consent (for|to) publication|trial status|endnotes?|notes)\s*:?\s*$", re.I)
+APPENDIX = re.compile(r"^\s*(appendix|appendices|supplementary appendix)\b(\s+[A-Z0-9]{1,3}\b)?[\s.:]*",
+                      re.I)
+RUN_IN_BACK = re.compile(  # "Acknowledgements. We thank ...": a back-matter label run into its text
+    r"^\s*(acknowledge?ments?|authors?['’]? contributions?|author contributions?|"
+    r"conflicts? of interests?|competing interests?|funding( statement)?|data accessibility|"
+    r"data availability( statement)?|ethics( statement)?|declaration of interests?)"
+    r"(\s*[.:]\s+\S|\s+[A-Z])",
+    re.I)
 AUTHOR_DETAILS = re.compile(r"^\s*(author details|author information|affiliations?)\s*:?\s*$", re.I)
 ABSTRACT = re.compile(r"^\s*(a\s?b\s?s\s?t\s?r\s?a\s?c\s?t|summary)\b\s*[:.\-\u2014\u2013]?\s*", re.I)
 KEYWORDS = re.compile(r"^\s*(key\s?words?|index terms|mesh terms)\b", re.I)
@@ -39,6 +47,17 @@ BOILERPLATE = re.compile(
     r"licensee|creative\s?commons|open access|full list of author information|"
     r"^\s*cite this article|^\s*submit your (next )?manuscript|^\s*doi\s*:|^\s*https?://)",
     re.I)
+NOTICE = re.compile(  # boilerplate that is recognisable even when set in the body font
+    r"(^\s*\([A-Z][A-Za-z.&\s]{2,60}\s(19|20)\d\d\s*;\s*\d+(\s*\(\d+\))?\s*:\s*[eE]?\d|"
+    r"^\s*\[(PPT|PDF|DOCX?|XLSX?|Word|Excel|PNG|JPE?G|ZIP|MP4|CSV|TXT)\s+file\b|"
+    r"remains neutral with regard to jurisdictional claims|under the terms of the creative commons|"
+    r"^\s*(©\s*)?(19|20)\d\d,?\s+the authors?\b|"
+    r"^\s*publisher['’]s note\b|^\s*(doi\s*:?|https?://(dx\.)?doi\.org/)\s*10\.\d|"
+    r"^\s*this article is (included|part of)\b|^\s*(please )?cite this article\b|"
+    r"^\s*(please )?see (the )?related (articles?|commentary|editorial)\b)", re.I)
+SUPPLEMENT = re.compile(r"^\s*(\d+\.?\s*)?(additional files?|supplementary (materials?|information|data|"
+                        r"files?)|supporting information|electronic supplementary material)\s*:?\s*$",
+                        re.I)
 TRAILER = re.compile(r"(cite this article|submit your (next )?manuscript|\u00a9|copyright|licensee|"
                      r"open access|creative\s?commons|convenient online submission)", re.I)
 AFFILIATION = re.compile(r"(universit|department|institute|school of|hospital|centre|center|"
@@ -108,8 +127,9 @@ def _before_references(pages: list[list[Line]]) -> list[Line]:
         if head is None:
             out.extend(ln for ln in lines if not ln.kind)
             continue
-        out.extend(ln for ln in lines if not ln.kind and ln.x1 < head.x1 + 50 and (
-            ln.top < head.top or ln.x1 < head.x0))
+        # above the heading in its column (or full width), or in a column to its left
+        out.extend(ln for ln in lines if not ln.kind and (
+            (ln.top < head.top and ln.x0 < head.x1) or ln.x1 < head.x0))
         return out
     return out
 

@@ -39,7 +39,7 @@ def mark_tables(lines: list[Line], col_width: float, page_width: float) -> None:
         row.sort(key=lambda l: l.x0)
         cluster = [row[0]]
         for ln in row[1:]:
-            if ln.x0 - cluster[-1].x1 < NEAR * page_width:
+            if ln.x0 - cluster[-1].x1 < NEAR * page_width and abs(ln.size - cluster[-1].size) < 1.5:
                 cluster.append(ln)
                 continue
             _tag(cluster)
@@ -90,10 +90,27 @@ def mark_figure_text(lines: list[Line], images: list, page_area: float) -> None:
     for ln in lines:
         if ln.kind or ln.size > 14:
             continue
-        short = ln.n_chars <= 12 and len(ln.text.split()) <= 2
-        pad = 3.0 * ln.size if short else 2.0
+        label = len(ln.text) <= 30 and len(ln.text.split()) <= 4 and not ln.text.endswith(".")
+        pad = 3.0 * ln.size if label else 2.0
         for b in pics:
             if (ln.x0 >= b.x0 - pad and ln.x1 <= b.x1 + pad
                     and ln.top >= b.top - pad and ln.bottom <= b.bottom + pad):
                 ln.tags.add("figure")
                 break
+
+
+def mark_boxed_text(lines: list[Line], boxes: list, page_area: float) -> None:
+    """Tag text inside a drawn frame or panel (a key-points box, a sidebar) with ``box``.
+
+    A frame counts when it holds at least two lines of text but not most of
+    the page's text (a page border or a full-page background is no box).
+    """
+    free = [ln for ln in lines if not ln.kind]
+    for b in boxes:
+        if (b.x1 - b.x0) * (b.bottom - b.top) > 0.6 * page_area:
+            continue
+        inside = [ln for ln in free if ln.x0 >= b.x0 - 1 and ln.x1 <= b.x1 + 1
+                  and ln.top >= b.top - 1 and ln.bottom <= b.bottom + 1]
+        if 2 <= len(inside) <= 0.6 * len(free):
+            for ln in inside:
+                ln.tags.add("box")

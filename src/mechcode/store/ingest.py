@@ -11,9 +11,6 @@ from __future__ import annotations
 import os
 import sys
 import time
-from collections import deque
-from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
-from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable, Iterable, Iterator
@@ -21,6 +18,7 @@ from typing import Callable, Iterable, Iterator
 from mechcode.models.base import sha256_file as file_hash  # the document content hash
 from mechcode.document import Document
 from mechcode.errors import MechcodeError, StoreError
+from mechcode.ingest.batch import FILE_TIMEOUT, run_pool
 
 
 
@@ -32,6 +30,7 @@ class IngestReport:
     added: int = 0
     skipped: int = 0  # already in the review (same content)
     failures: list[tuple[str, str]] = field(default_factory=list)  # (path, reason)
+    warnings: list[tuple[str, str]] = field(default_factory=list)  # (path, message): few units
     pages: int = 0
     units: int = 0
     seconds: float = 0.0
@@ -49,7 +48,8 @@ class IngestReport:
 
     def to_dict(self) -> dict:
         return {"files": self.files, "added": self.added, "skipped": self.skipped,
-                "failures": [{"path": p, "reason": r} for p, r in self.failures], "pages": self.pages,
+                "failures": [{"path": p, "reason": r} for p, r in self.failures],
+                "warnings": [{"path": p, "message": m} for p, m in self.warnings], "pages": self.pages,
                 "units": self.units, "seconds": round(self.seconds, 3), "document_ids": self.document_ids}
 
 
@@ -106,73 +106,25 @@ def extract_all(paths: list[str], cache_dir: str | None, workers: int,
 
     If a worker process dies (crash, out of memory) the files that were in
     flight are re-run one at a time in a fresh process, so the file that
-    kills its process is reported as failed and the others are extracted.
+    kills its process is reported as failed and the others are extracted; a
+    worker stuck past the per-file time limit is killed and its file reported.
     """
     if workers <= 1 or len(paths) <= 1:
         for path in paths:
             yield extract(path, cache_dir)
         return
     _preload(extract)
-    queue = deque(paths)
-    while queue:
-        suspects = yield from _pool_round(queue, cache_dir, workers, extract)
-        for path in suspects:
-            yield _isolated(path, cache_dir, extract)
+    yield from run_pool(paths, workers, lambda p: (extract, (p, cache_dir)), FILE_TIMEOUT,
+                        failed=lambda p, why: (p, None, _reason(Path(p), MechcodeError(why))))
 
 
 def _preload(extract: Callable) -> None:
-    """Import the extractor and the sentence splitter once, before forking the workers."""
+    """Import the extractor once, before forking the workers."""
     import multiprocessing
 
     if extract is extract_one and multiprocessing.get_start_method(allow_none=False) == "fork":
         import mechcode.ingest  # noqa: F401
-        from mechcode.segment import get_nlp
-
-        get_nlp()
-
-
-def _pool_round(queue: deque, cache_dir: str | None, workers: int, extract: Callable):
-    """Run jobs from ``queue`` in one pool until done or it breaks; returns the in-flight paths then."""
-    pool = ProcessPoolExecutor(max_workers=min(workers, len(queue)))
-    running: dict[Future, str] = {}
-    try:
-        while queue or running:
-            while queue and len(running) < 2 * workers:
-                try:
-                    fut = pool.submit(extract, queue[0], cache_dir)
-                except BrokenProcessPool:
-                    break
-                running[fut] = queue.popleft()
-            if not running:
-                return []
-            done, _ = wait(running, return_when=FIRST_COMPLETED)
-            broken = []
-            for fut in done:
-                path = running.pop(fut)
-                try:
-                    result = fut.result()
-                except BrokenProcessPool:
-                    broken.append(path)
-                    continue
-                except Exception as exc:  # e.g. a result that cannot be pickled
-                    result = (path, None, _reason(Path(path), exc))
-                yield result
-            if broken:
-                return broken + list(running.values())
-        return []
-    finally:  # also on interrupt: do not start queued work
-        pool.shutdown(wait=True, cancel_futures=True)
-
-
-def _isolated(path: str, cache_dir: str | None, extract: Callable) -> tuple[str, Document | None, str | None]:
-    """Extract one file in its own process; a crash is reported as this file's failure."""
-    with ProcessPoolExecutor(max_workers=1) as pool:
-        try:
-            return pool.submit(extract, path, cache_dir).result()
-        except BrokenProcessPool:
-            return path, None, "the extraction process crashed on this file"
-        except Exception as exc:
-            return path, None, _reason(Path(path), exc)
+        import mechcode.segment  # noqa: F401
 
 
 def ingest_paths(review, paths: Iterable[str | Path], workers: int = 0, progress: bool = True,
@@ -218,8 +170,27 @@ def _store(review, report: IngestReport, path: str, doc: Document) -> str | None
         report.skipped += 1
         return None
     report.added += 1
-    report.pages += int(doc.n_pages or 0)
-    report.units += review.connect().execute("SELECT COUNT(*) FROM units WHERE document_id = ?",
-                                             (doc_id,)).fetchone()[0]
+    pages = int(doc.n_pages or 0)
+    units = review.connect().execute("SELECT COUNT(*) FROM units WHERE document_id = ?",
+                                     (doc_id,)).fetchone()[0]
+    report.pages += pages
+    report.units += units
     report.document_ids.append(doc_id)
+    warning = few_units_warning(Path(path).name, units, pages)
+    if warning:
+        report.warnings.append((path, warning))
+        from tqdm import tqdm
+
+        tqdm.write(f"{path}: {warning}", file=sys.stderr)
+    return None
+
+
+MIN_UNITS_PER_PAGE = 3
+
+
+def few_units_warning(name: str, units: int, pages: int) -> str | None:
+    """A one-line warning when a document yields fewer than a handful of codable units per page."""
+    if pages and units < MIN_UNITS_PER_PAGE * pages:
+        return (f"warning: only {units} codable unit(s) on {pages} page(s); extraction may have "
+                f"gone wrong, check with: mechcode extract {name} --format text")
     return None
