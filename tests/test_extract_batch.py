@@ -9,10 +9,11 @@ from pathlib import Path
 import pytest
 
 import mechcode.ingest.batch as batch
+import mechcode.parallel as parallel
 from mechcode.document import Document
 from mechcode.errors import MechcodeError
 from mechcode.ingest import extract_many, extract_pdf
-from mechcode.ingest.batch import ExtractionTimeout
+from mechcode.ingest.limits import ExtractionTimeout
 
 
 def _pdf(path: Path, pages: int = 2) -> Path:
@@ -63,7 +64,7 @@ def test_crashing_worker_never_loses_the_other_files(tmp_path):
 
 
 def test_stuck_worker_is_killed_and_the_others_finish(tmp_path, monkeypatch):
-    monkeypatch.setattr(batch, "GRACE", 0.5)
+    monkeypatch.setattr(parallel, "GRACE", 0.5)
     good = [_pdf(tmp_path / f"ok{i}.pdf") for i in range(3)]
     hang = tmp_path / "hang.pdf"
     hang.write_bytes(good[0].read_bytes())

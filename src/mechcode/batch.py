@@ -22,18 +22,17 @@ import multiprocessing as mp
 import os
 import sys
 import time
-from collections import deque
-from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
-from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable, Iterable, Iterator
 
 from mechcode.ingest.cache import file_hash  # noqa: F401 (re-exported)
 from mechcode.errors import MechcodeError, ModelError, StoreError
+from mechcode.ingest.limits import FILE_TIMEOUT
+from mechcode.parallel import run_pool
 
 _MODELS: dict[str, Any] = {}  # model dir -> loaded backend, per process
-MAX_ATTEMPTS = 2  # a paper whose worker process dies twice is reported as failed
+PAPER_TIMEOUT = 2 * FILE_TIMEOUT  # extraction (its own limit) plus suggesting, per paper
 DEFAULT_BACKEND = "sparse"  # trained when the review has no model yet
 
 
@@ -219,45 +218,17 @@ def _todo(rv, files: Iterable[Path], version: str, summary: Summary) -> list[str
 
 def _local_results(todo: list[str], model_path: str, cache_dir: str | None,
                    workers: int) -> Iterator[dict[str, Any]]:
-    """Per-paper work in ``workers`` processes (in this process when 1), in completion order.
-
-    At most ``2 * workers`` papers are in flight. A worker process that dies (crash, out of
-    memory) is replaced and its papers retried once, then reported as failed.
-    """
+    """Per-paper work in ``workers`` spawned processes (in this process when 1), in completion
+    order, through the one process runner (:func:`mechcode.parallel.run_pool`): a worker that
+    dies or hangs costs only its own paper, reported as failed."""
     if workers <= 1:
         for path in todo:
             yield code_paper(path, model_path, cache_dir)
         return
-    queue = deque((p, 0) for p in todo)
-    while queue:
-        crashed: list[tuple[str, int]] = []
-        pool = ProcessPoolExecutor(max_workers=min(workers, len(queue)), initializer=init_worker,
-                                   initargs=(True,), mp_context=mp.get_context("spawn"))
-        running: dict[Future, tuple[str, int]] = {}
-        try:
-            while queue or running:
-                while queue and len(running) < 2 * workers:
-                    path, tries = queue.popleft()
-                    running[pool.submit(code_paper, path, model_path, cache_dir)] = (path, tries)
-                done, _ = wait(running, return_when=FIRST_COMPLETED)
-                for fut in done:
-                    path, tries = running.pop(fut)
-                    try:
-                        yield fut.result()
-                    except BrokenProcessPool:
-                        crashed.append((path, tries + 1))
-                if crashed:
-                    crashed += [(p, t + 1) for p, t in running.values()]
-                    running.clear()
-                    break
-        finally:  # also on interrupt: do not wait for queued work
-            pool.shutdown(wait=True, cancel_futures=True)
-        for path, tries in crashed:
-            if tries >= MAX_ATTEMPTS:
-                yield {"ok": False, "path": path,
-                       "error": f"{Path(path).name}: the worker process crashed on this file"}
-            else:
-                queue.append((path, tries))
+    yield from run_pool(
+        todo, workers, lambda path: (code_paper, (path, model_path, cache_dir)), PAPER_TIMEOUT,
+        failed=lambda path, why: {"ok": False, "path": path, "error": why}, what="coding",
+        initializer=init_worker, initargs=(True,), mp_context=mp.get_context("spawn"))
 
 
 def _dask_results(todo: list[str], model_path: str, cache_dir: str | None, scheduler: str | None,

@@ -17,7 +17,7 @@ from pathlib import Path
 from mechcode.document import Document
 from mechcode.ingest import cache as _cache
 from mechcode.ingest.assemble import make_document
-from mechcode.ingest.batch import FILE_TIMEOUT, time_limit
+from mechcode.ingest.limits import FILE_TIMEOUT, time_limit
 from mechcode.ingest.blocks import Block, build_blocks
 from mechcode.ingest.classify import classify_body
 from mechcode.ingest.clean import mark_running, vocabulary
@@ -28,7 +28,8 @@ from mechcode.ingest.lines import Line, group_lines
 from mechcode.ingest.meta import metadata
 from mechcode.ingest.pages import (first_content_page, mark_contents, mark_cover_rest,
                                    report_cover)
-from mechcode.ingest.pdf import MAX_BYTES, MAX_PAGES, Box, PageData, read_pages
+from mechcode.ingest.pdf import MAX_BYTES, MAX_PAGES, Box, PageData
+from mechcode.ingest.reader import read_pages
 from mechcode.ingest.styles import FontStats
 from mechcode.ingest.tables import mark_boxed_text, mark_figure_text, mark_tables
 
@@ -105,7 +106,7 @@ def extract_pdf(path, *, cache_dir=None, max_pages: int = MAX_PAGES,
     called as pages are read.  ``backend`` picks the char reader ("pdfium",
     the default, or "pdfplumber"; see :mod:`mechcode.ingest.pdf`).  A file that
     takes longer than ``timeout`` seconds (default ``MECHCODE_FILE_TIMEOUT``,
-    180; 0 = no limit) raises :class:`~mechcode.ingest.batch.ExtractionTimeout`.
+    180; 0 = no limit) raises :class:`~mechcode.ingest.limits.ExtractionTimeout`.
     """
     path = Path(path)
     with time_limit(FILE_TIMEOUT if timeout is None else timeout, path.name):

@@ -94,38 +94,6 @@ def corrupt(name: str, what: str) -> BadPDF:
     return BadPDF(f"{name}: truncated or corrupt PDF ({what})")
 
 
-def read_pages(path: Path, *, max_pages: int = MAX_PAGES, max_bytes: int = MAX_BYTES,
-               progress=None, backend: str | None = None,
-               ) -> tuple[bytes, list[PageData], dict]:
-    """Return (file bytes, page data, PDF info metadata) or raise BadPDF.
-
-    ``progress(done, total)`` is called after each page when given.
-    """
-    path = Path(path)
-    backend = backend or DEFAULT_BACKEND
-    if backend not in BACKENDS:
-        raise ValueError(f"unknown PDF backend {backend!r}; use one of {BACKENDS}")
-    data = check_file(path, max_bytes)
-    if backend == "pdfium":
-        from mechcode.ingest.backend_pdfium import read
-    else:
-        from mechcode.ingest.backend_plumber import read
-    pages, info = read(data, path.name, max_pages, progress)
-    if _no_text_layer(pages):
-        raise BadPDF(f"{path.name}: no text layer (scanned?); run OCR first")
-    return data, pages, info
-
-
-def _no_text_layer(pages: list[PageData]) -> bool:
-    """No characters at all, or page images with only a stamp of text on them."""
-    ink = sum(1 for p in pages for c in p.chars if not c.text.isspace())
-    if ink == 0:
-        return True
-    scanned = sum(1 for p in pages if any(
-        (b.x1 - b.x0) * (b.bottom - b.top) > 0.5 * p.width * p.height for b in p.images))
-    return ink < 30 * len(pages) and scanned >= 0.5 * len(pages)
-
-
 def too_many(name: str, n: int, max_pages: int) -> None:
     if n == 0:
         raise BadPDF(f"{name}: PDF has no pages")

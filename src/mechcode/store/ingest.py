@@ -15,10 +15,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable, Iterable, Iterator
 
-from mechcode.models.base import sha256_file as file_hash  # the document content hash
+from mechcode.ingest.cache import file_hash  # the document content hash
 from mechcode.document import Document
 from mechcode.errors import MechcodeError, StoreError
-from mechcode.ingest.batch import FILE_TIMEOUT, run_pool
+from mechcode.ingest.limits import FILE_TIMEOUT
+from mechcode.parallel import run_pool
 
 
 
@@ -138,8 +139,8 @@ def ingest_paths(review, paths: Iterable[str | Path], workers: int = 0, progress
     workers = workers or os.cpu_count() or 1
     todo, hashes = [], set()
     for f in files:
-        h = file_hash(f)
-        if h in hashes or review.has_document(h):
+        h = file_hash(f)  # None: unreadable, extraction reports why
+        if h is not None and (h in hashes or review.has_document(h)):
             report.skipped += 1
         else:
             hashes.add(h)
