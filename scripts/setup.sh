@@ -33,7 +33,7 @@ extras=""
 [[ $want_test == 1 ]] && extras="[test]"
 echo "== installing mechcode${extras} (pinned by constraints.txt)"
 pip install -q -c constraints.txt -e ".${extras}"
-.venv/bin/python -c "import mechcode, torch, spacy, sklearn, pdfplumber" \
+.venv/bin/python -c "import mechcode, torch, sklearn, pdfplumber" \
   || { echo "setup failed: mechcode does not import" >&2; exit 1; }
 
 if [[ $want_test == 1 && ! -x /usr/bin/chromium ]]; then

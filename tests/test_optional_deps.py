@@ -33,5 +33,5 @@ def test_runtime_requirements_exclude_test_and_bench_only_packages():
 
     py = tomllib.loads((Path(__file__).resolve().parents[1] / "pyproject.toml").read_text())
     runtime = " ".join(py["project"]["dependencies"])
-    for name in ("skops", "dask", "psutil", "reportlab", "pymupdf", "pytest"):
+    for name in ("skops", "dask", "psutil", "reportlab", "pymupdf", "pytest", "spacy"):
         assert name not in runtime, name
