@@ -150,12 +150,20 @@ def main(argv=None) -> int:
     results: dict = {}
     md = [f"# Transfer benchmarks ({meta['date']})", "", DESIGNED_WITH, ""]
 
+    out = Path(args.out)
+    out.parent.mkdir(parents=True, exist_ok=True)
+
+    def save() -> None:  # after every part, so a stopped run keeps what it measured
+        out.with_suffix(".md").write_text("\n".join(md) + "\n", encoding="utf-8")
+        out.with_suffix(".json").write_text(json.dumps({"meta": meta, "results": results}, indent=1),
+                                            encoding="utf-8")
+
     def timed(name, fn):
         t0, c0 = time.perf_counter(), time.process_time()
-        out = fn()
+        result = fn()
         meta["seconds"][name] = {"wall": round(time.perf_counter() - t0, 1), "cpu": round(time.process_time() - c0, 1)}
         log(f"{name}: {meta['seconds'][name]} s")
-        return out
+        return result
 
     if "roles" not in skip:
         rep = timed("transfer-roles", lambda: pr.finish_report(
@@ -166,6 +174,7 @@ def main(argv=None) -> int:
                "the training groups used (0 = codebook only). Boxes: leave-one-box-out, boxes 2, 4, 7 (one study) "
                "together, 31 chain segments; the training side is sims2021 minus the held-out boxes, plus the "
                "primer.", "", *roles_table(rep), ""]
+        save()
         if primer:
             rep = timed("transfer-roles-primer", lambda: pr.finish_report(
                 "transfer-roles", specs, cb, 0.5, pr.transfer_roles(seed_rows, cb, specs, primer, primer_fractions,
@@ -173,6 +182,7 @@ def main(argv=None) -> int:
             results["transfer-roles-primer"] = rep
             md += [f"Primer, leave-one-domain-out ({len({r['domain'] for r in primer})} domains, {len(primer)} "
                    "statements); trained on sims2021 + the other domains:", "", *roles_table(rep, "primer"), ""]
+            save()
     if "primary" not in skip:
         if PRIMARY.is_file():
             rep = timed("primary-studies", lambda: pr.finish_report(
@@ -183,6 +193,7 @@ def main(argv=None) -> int:
                    f"({', '.join(rep['papers'])}); every fold trains on sims2021 + primer ({rep['n_source_units']} "
                    "units) plus the given share of the *other* papers. Paper score = max over the paper's "
                    "sentences (also mean of top 3); threshold 0.5 as the reviewer page.", "", *primary_table(rep), ""]
+            save()
         else:
             meta["skipped"].append(f"primary-studies: {PRIMARY} not in this checkout")
     if "offtopic" not in skip:
@@ -196,6 +207,7 @@ def main(argv=None) -> int:
             md += ["## off-topic", "", "Share of the sentences of shared PDFs that are not about the codebook's "
                    "subject that get any mechanism >= 0.5 (trained on sims2021 + primer). Goal: <= 2 %.", "",
                    *offtopic_table(rep), ""]
+            save()
         else:
             meta["skipped"].append(f"off-topic: no shared PDFs under {PDFS}")
     if "simulate" not in skip:
@@ -214,14 +226,13 @@ def main(argv=None) -> int:
                "Columns per mechanism: WSS@95. The ASReview row is from the issue (same units, its own "
                "counting of priors), a peer reference rather than a same-harness comparison.", "",
                *target_table(runs), ""]
-    md += [f"Run: `python experiments/bench_transfer.py --backends {args.backends} --fractions {args.fractions}`; "
-           f"{meta['cores']} cores, load {meta['load']} at start; seconds per part: {meta['seconds']}."]
+    md += [f"Run: `python experiments/bench_transfer.py --backends {args.backends} --fractions {args.fractions} "
+           f"--primer-fractions {args.primer_fractions} --simulate-backends {args.simulate_backends}`; "
+           f"{meta['cores']} cores, load {meta['load']} at start; seconds per part (wall, CPU of this process): "
+           f"{meta['seconds']}."]
     if meta["skipped"]:
         md += ["", "Skipped: " + "; ".join(meta["skipped"])]
-    out = Path(args.out)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    out.with_suffix(".md").write_text("\n".join(md) + "\n", encoding="utf-8")
-    out.with_suffix(".json").write_text(json.dumps({"meta": meta, "results": results}, indent=1), encoding="utf-8")
+    save()
     print("\n".join(md))
     return 0
 
