@@ -203,5 +203,7 @@ def summary_lines(report: dict) -> list[str]:
             parts = "; ".join(f"{part}: " + ", ".join(f"{k} {v.get(k)}" for k in keys)
                               + (f", paper AUC {v['paper']['max']['auc']}" if "paper" in v else "")
                               for part, v in fig.items())
-            lines.append(f"{label} ({report['protocol']}, largest training size): {parts}")
+            when = "no in-domain papers / all other papers" if report["protocol"] == "primary-studies" \
+                else "largest training size"
+            lines.append(f"{label} ({report['protocol']}, {when}): {parts}")
     return lines
