@@ -16,7 +16,9 @@ Corpora that do not exist in the checkout are skipped and said so. Extraction us
 ``experiments/.cache``), so a second run is faster. Learning-curve sizes are subsampled
 (``--fractions``, default 0, 0.25, 1) to fit about 15 minutes on 2 CPU cores.
 
-Run: ``python experiments/bench_transfer.py [--backends sparse,zeroshot] [--skip simulate]``.
+Run: ``python experiments/bench_transfer.py [--backends sparse,zeroshot] [--skip simulate]``; with
+backends that load the role primer themselves add ``--no-primer-as-training`` (the held-out domain is
+passed in ``MECHCODE_PRIMER_EXCLUDE`` either way).
 """
 from __future__ import annotations
 
@@ -128,6 +130,9 @@ def main(argv=None) -> int:
     ap.add_argument("--seeds", type=int, default=3, help="seeds of the per-mechanism simulation")
     ap.add_argument("--simulate-backends", default="sparse,zeroshot",
                     help="backends of the per-mechanism simulation (embed retrains slowly on CPU)")
+    ap.add_argument("--no-primer-as-training", action="store_true",
+                    help="do not add the primer to the training data (for backends that load it themselves; the "
+                         "held-out domain is still passed in MECHCODE_PRIMER_EXCLUDE)")
     ap.add_argument("--skip", default="", help="comma-separated: roles, primary, offtopic, simulate")
     ap.add_argument("--out", default=str(ROOT / "experiments" / "results" / "bench_transfer"))
     args = ap.parse_args(argv)
@@ -143,7 +148,8 @@ def main(argv=None) -> int:
     cb = load_codebook(SEED / "codebook.yaml")
     seed_rows = read_units(SEED / "units.jsonl")
     primer = read_units(PRIMER) if PRIMER.is_file() else []
-    sources = seed_rows + pr.primer_rows(primer)
+    trains = not args.no_primer_as_training
+    sources = seed_rows + (pr.primer_rows(primer) if trains else [])
     meta = {"date": datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC"), "cpu": platform.processor()
             or platform.machine(), "cores": os.cpu_count(), "backends": args.backends, "fractions": fractions,
             "load": round(os.getloadavg()[0], 1), "seconds": {}, "skipped": []}
@@ -168,7 +174,7 @@ def main(argv=None) -> int:
     if "roles" not in skip:
         rep = timed("transfer-roles", lambda: pr.finish_report(
             "transfer-roles", specs, cb, 0.5, pr.transfer_roles(seed_rows, cb, specs, primer or None, fractions, log=log,
-                                                                parts=("boxes",))))
+                                                                train_on_primer=trains, parts=("boxes",))))
         results["transfer-roles"] = rep
         md += ["## transfer-roles", "", "Role macro-F1 on CMO statements the model did not train on; `@ f` = share of "
                "the training groups used (0 = codebook only). Boxes: leave-one-box-out, boxes 2, 4, 7 (one study) "
@@ -178,7 +184,8 @@ def main(argv=None) -> int:
         if primer:
             rep = timed("transfer-roles-primer", lambda: pr.finish_report(
                 "transfer-roles", specs, cb, 0.5, pr.transfer_roles(seed_rows, cb, specs, primer, primer_fractions,
-                                                                   log=log, parts=("primer",))))
+                                                                   log=log, train_on_primer=trains,
+                                                                   parts=("primer",))))
             results["transfer-roles-primer"] = rep
             md += [f"Primer, leave-one-domain-out ({len({r['domain'] for r in primer})} domains, {len(primer)} "
                    "statements); trained on sims2021 + the other domains:", "", *roles_table(rep, "primer"), ""]
