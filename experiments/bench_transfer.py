@@ -209,7 +209,7 @@ def main(argv=None) -> int:
             cache = ROOT / "experiments" / ".cache" / "extract"
             units = timed("extract", lambda: pr.pdf_units(paths, cache))
             rep = timed("off-topic", lambda: pr.finish_report(
-                "off-topic", specs, cb, 0.5, pr.off_topic(units, cb, specs, pr._units(sources))))
+                "off-topic", specs, cb, 0.5, pr.off_topic(units, cb, specs, pr.as_units(sources))))
             results["off-topic"] = rep
             md += ["## off-topic", "", "Share of the sentences of shared PDFs that are not about the codebook's "
                    "subject that get any mechanism >= 0.5 (trained on sims2021 + primer). Goal: <= 2 %.", "",

@@ -165,7 +165,7 @@ def _transfer(protocol, data, codebook, backend, params, names, encoder, thresho
         from mechcode.store.ingest import expand_paths
 
         units = pr.pdf_units(expand_paths(papers), cache)
-        result = pr.off_topic(units, codebook, specs, pr._units(rows + sources), threshold)
+        result = pr.off_topic(units, codebook, specs, pr.as_units(rows + sources), threshold)
     return pr.finish_report(protocol, specs, codebook, threshold, result)
 
 
