@@ -262,6 +262,9 @@ def results_markdown(experiments: Sequence[Mapping[str, Any]], uri: str) -> str:
             parts += ["**Targets.**", ""] + [f"- {g}" for g in goals(e["runs"])] + [""]
         elif kind == "learning-curve":
             parts += [f"![learning curves]({results}/learning_curves.png)", ""]
+        elif kind == "mechanism-target":
+            parts += [f"Recall curve per mechanism: `{results}/recall-MECHANISM.png`; per-mechanism WSS@95 in "
+                      f"the MLflow run (`per_mechanism.*`).", ""]
     return "\n".join(parts).rstrip() + "\n"
 
 
