@@ -34,7 +34,7 @@ TRANSFER_PROTOCOLS = ("transfer-roles", "primary-studies", "off-topic")
 PRIMER_EXCLUDE = "MECHCODE_PRIMER_EXCLUDE"  # domains a backend that loads the primer itself leaves out
 
 
-def _units(rows: Sequence[dict[str, Any]]) -> list[LabelledUnit]:
+def as_units(rows: Sequence[dict[str, Any]]) -> list[LabelledUnit]:
     return [LabelledUnit.from_dict(r) for r in rows]
 
 
@@ -72,7 +72,7 @@ def box_folds(rows: Sequence[dict[str, Any]]) -> list[Fold]:
         boxes = {b for b, v in key.items() if v == ref}
         test = [r for r in chain if r["box"] in boxes]
         train = [r for r in rows if r.get("box") not in boxes]
-        folds.append(Fold(f"boxes {','.join(str(b) for b in sorted(boxes))}", _units(test), _units(train)))
+        folds.append(Fold(f"boxes {','.join(str(b) for b in sorted(boxes))}", as_units(test), as_units(train)))
     return folds
 
 
@@ -88,7 +88,7 @@ def domain_folds(primer: Sequence[dict[str, Any]], others: Sequence[dict[str, An
     for d in sorted({r["domain"] for r in primer}):
         test = [r for r in primer if r["domain"] == d and r.get("role") not in (None, "none")]
         rest = primer_rows([r for r in primer if r["domain"] != d]) if train_on_primer else []
-        folds.append(Fold(f"domain {d}", _units(test), _units(rest) + _units(others), env={PRIMER_EXCLUDE: d}))
+        folds.append(Fold(f"domain {d}", as_units(test), as_units(rest) + as_units(others), env={PRIMER_EXCLUDE: d}))
     return folds
 
 
@@ -103,7 +103,7 @@ def transfer_roles(rows: Sequence[dict[str, Any]], codebook: Codebook, specs: Se
         folds = box_folds(rows)
         if primer and train_on_primer:  # the whole primer trains the box folds: it is not the box authors' text
             for f in folds:
-                f.pool += _units(primer_rows(primer))
+                f.pool += as_units(primer_rows(primer))
         out["boxes"] = _part(folds, codebook, specs, fractions, seed, log)
     if primer and "primer" in which:
         out["primer"] = _part(domain_folds(primer, rows, train_on_primer), codebook, specs, fractions, seed, log)
@@ -142,8 +142,8 @@ def primary_studies(rows: Sequence[dict[str, Any]], codebook: Codebook, specs: S
     papers = sorted({r["paper"] for r in rows})
     if len(papers) < 2:
         raise DataError(f"primary-studies needs units from at least 2 papers; the data has {len(papers)}")
-    base = _units(sources)
-    folds = [Fold(p, _units([r for r in rows if r["paper"] == p]), _units([r for r in rows if r["paper"] != p]),
+    base = as_units(sources)
+    folds = [Fold(p, as_units([r for r in rows if r["paper"] == p]), as_units([r for r in rows if r["paper"] != p]),
                   base) for p in papers]
     curve = run_curve(folds, codebook, specs, primary_score(codebook, threshold), fractions, seed, log)
     return {"n_papers": len(papers), "papers": papers, "n_source_units": len(base), "threshold": threshold,
