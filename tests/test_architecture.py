@@ -45,7 +45,6 @@ KNOWN_VIOLATIONS = {
     "private: mechcode.cli.evaluate_cmd -> mechcode.cli.model_cmds._default_uri",
     "private: mechcode.cli.evaluate_cmd -> mechcode.cli.model_cmds._tracking",
     "private: mechcode.cli.evaluate_cmd -> mechcode.cli.model_cmds._write_json",
-    "private: mechcode.cli.evaluate_cmd -> mechcode.models.protocols._units",
     "upward: mechcode.models.protocols -> mechcode.loop.active",
 }
 # modules with a database of their own (not the review's), allowed to run SQL
