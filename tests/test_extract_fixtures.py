@@ -492,3 +492,15 @@ def test_related_article_note_under_the_abstract_is_boilerplate(tmp_path):
     (abstract,) = [p for p in doc.passages if p.kind == "abstract"]
     assert abstract.text == PROSE.strip()
     assert any(p.kind == "boilerplate" and "related articles" in p.text for p in doc.passages)
+
+
+def test_statistics_in_prose_are_not_formulas():
+    """A results line such as "F(2, 404) = 19.02, p < .001, η 2 = .09. However, ..." at the top of
+    a column is text (it was dropped as formula debris in a shared paper); real formulas still are."""
+    from mechcode.ingest.formulas import mathy
+
+    for prose in ("404) = 19.02, p < .001, η 2 = .09. However, there was no",
+                  "F(1, 202) = 2.29, p = .13, η 2 = .01.", "t(45) = 2.31, p = .02"):
+        assert not mathy(prose), prose
+    for formula in ("x = y + 2", "= a + b", "σ(x) = 1/(1+e^{-x})"):
+        assert mathy(formula), formula

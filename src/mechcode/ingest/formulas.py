@@ -17,6 +17,10 @@ EQ_NUMBER = re.compile(r"^\(\s*\d{1,3}[a-z]?\s*\)$")
 OPERATOR_START = re.compile(r"^\s*[=+\-\u2212\u00d7\u00b7<>\u2264\u2265\u2248\u2211\u220f\u222b]")
 RADICAL = re.compile(r"(?:ffi){2,}f*|(?:ff){3,}")
 WORD = re.compile(r"[A-Za-z]{3,}")
+# Statistics reported in prose ("F(2, 404) = 19.02, p < .001", "t = 2.1", "η 2 = .09") and a
+# sentence running on after a full stop ("... = .09. However, there was no") are text, not formulas.
+STATS = re.compile(r"\bp\s*[<=>≤≥]\s*0?\.\d|\b(?:[Ftrz]|χ2?|df)\s*\(\s*\d+(?:\s*,\s*\d+)?\s*\)\s*=|[ηωR]\s*2\s*=")
+PROSE_RUN = re.compile(r"[.;:]\s+[A-Z][a-z]+,?\s+[a-z]{2,}\s+[a-z]{2,}")
 
 
 def strip_radicals(lines: list[Line]) -> None:
@@ -30,6 +34,8 @@ def mathy(text: str) -> bool:
     """Reads like a formula: an operator first, or "=" with few real words."""
     if len(WORD.findall(text)) > 3:
         return False  # prose, or a list item after a dash
+    if STATS.search(text) or PROSE_RUN.search(text):
+        return False  # statistics reported in a sentence, or a sentence running on
     if OPERATOR_START.match(text):
         return True
     return "=" in text and len(WORD.findall(text)) <= max(1, len(text.split()) // 4)
