@@ -5,7 +5,9 @@ from pathlib import Path
 
 import click
 
-from mechcode.cli.model_cmds import BACKEND_HELP, _default_uri, _tracking, _write_json, param_opt, parse_params
+from mechcode.cli.model_cmds import BACKEND_HELP, param_opt, parse_params
+from mechcode.cli.options import default_tracking_uri, tracking_opts
+from mechcode.files import write_json_atomic
 from mechcode.cli.options import quiet_opt
 from mechcode.errors import DataError
 
@@ -73,7 +75,7 @@ def _fractions(text: str) -> tuple[float, ...]:
 @click.option("--fractions", default="0,0.1,0.25,0.5,1", show_default=True,
               help="transfer-roles, primary-studies: training sizes of the learning curve, as shares of the "
                    "training groups (0 = codebook and --train-data only).")
-@_tracking
+@tracking_opts
 @quiet_opt
 def evaluate(data, codebook_path, backend, protocol, output, folds, params, baselines, zeroshot_encoder, threshold,
              include_definition_units, seed, primer, primer_as_training, train_data, papers, extract_cache,
@@ -110,10 +112,10 @@ def evaluate(data, codebook_path, backend, protocol, output, folds, params, base
     else:
         report = _classic(data, codebook, backend, protocol, folds, params, names, zeroshot_encoder, threshold,
                           seed, include_definition_units, out, quiet)
-    _write_json(out, report)
+    write_json_atomic(out, report, indent=2)
     if not no_track:
         _track(report, out, tracking_uri, backend, protocol, folds, data, threshold)
-        _write_json(out, report)
+        write_json_atomic(out, report, indent=2)
     for line in summary_lines(report):
         click.echo(line)
     click.echo(f"-> {out}", err=True)
@@ -173,7 +175,7 @@ def _track(report, out: Path, uri, backend, protocol, folds, data, threshold) ->
     from mechcode.models import tracking
 
     keys = ("mechanism", "role", "polarity", "ece", "baselines", "timing", "summary")
-    info = tracking.log_run(uri or _default_uri("experiments"), f"evaluate-{backend}-{protocol}",
+    info = tracking.log_run(uri or default_tracking_uri("experiments"), f"evaluate-{backend}-{protocol}",
                             {"backend": backend, "protocol": protocol, "folds": folds, "data": data,
                              "threshold": threshold, "params": report["params"]},
                             {k: v for k, v in report.items() if k in keys},

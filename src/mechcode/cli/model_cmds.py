@@ -11,7 +11,7 @@ from typing import Any
 
 import click
 
-from mechcode.cli.options import quiet_opt
+from mechcode.cli.options import default_tracking_uri, quiet_opt, tracking_opts
 from mechcode.errors import DataError, ModelError
 
 BACKEND_HELP = ("Backend: sparse (default; the codebook prior + TF-IDF calibrated linear models), "
@@ -21,20 +21,6 @@ param_opt = click.option(
     "--param", "params", multiple=True, metavar="KEY=VALUE",
     help="Backend hyperparameter, repeatable; VALUE is read as JSON when it parses (4, 0.5, true, null, [1,2]) "
          "and as a string otherwise. Example: --param C=4 --param encoder=tfidf.")
-track_opts = [
-    click.option("--tracking-uri", default=None, metavar="URI",
-                 help="MLflow tracking store. Default: sqlite:///REVIEW_DIR/mlflow.db for a review, "
-                      "else sqlite:///experiments/mlflow.db (relative to the current folder)."),
-    click.option("--no-track", is_flag=True, help="Do not record the run in MLflow (faster)."),
-]
-
-
-def _tracking(f):
-    for opt in reversed(track_opts):
-        f = opt(f)
-    return f
-
-
 def parse_params(items: tuple[str, ...]) -> dict[str, Any]:
     """``("C=4", "encoder=tfidf")`` -> ``{"C": 4, "encoder": "tfidf"}``."""
     out: dict[str, Any] = {}
@@ -73,7 +59,7 @@ def _slug(text: str) -> str:
                    "paragraphs where units have no paper id); units repeating a codebook definition never test.")
 @click.option("--registry-name", default=None,
               help="MLflow registered-model name (default mechcode-BACKEND, or REVIEWNAME-BACKEND).")
-@_tracking
+@tracking_opts
 @quiet_opt
 def train(review_dir, data, codebook_path, out, seed_data, backend, params, no_holdout, registry_name,
           tracking_uri, no_track, quiet) -> None:
@@ -134,18 +120,12 @@ def train(review_dir, data, codebook_path, out, seed_data, backend, params, no_h
     card = train_model(units, codebook, backend, out_dir, holdout=not no_holdout, version=version,
                        progress=not quiet, sources=counts, **hp)
     if not no_track:
-        card = track_model(tracking_uri or _default_uri(uri_base), card, out_dir, registry_name)
+        card = track_model(tracking_uri or default_tracking_uri(uri_base), card, out_dir, registry_name)
     if review_dir:
         mlf = card.get("mlflow", {})
         rv.register_model(card["version"], backend, str(out_dir), card, mlf.get("registry_name"),
                           mlf.get("registry_version"))
     _print_card(card, out_dir)
-
-
-def _default_uri(base: str | Path) -> str:
-    from mechcode.models.tracking import default_uri
-
-    return default_uri(base)
 
 
 def _print_card(card: dict, out_dir: Path) -> None:
@@ -204,7 +184,7 @@ def predict(model_dir, input_path, output_path, batch_size, quiet) -> None:
                    "zeroshot), register it and use it.")
 @click.option("--batch-size", default=256, show_default=True, type=click.IntRange(1),
               help="Units predicted and stored per transaction.")
-@_tracking
+@tracking_opts
 @quiet_opt
 def suggest(review_dir, model_ref, backend, batch_size, tracking_uri, no_track, quiet) -> None:
     """Store a suggestion for every unit of the review REVIEW_DIR.
@@ -219,7 +199,7 @@ def suggest(review_dir, model_ref, backend, batch_size, tracking_uri, no_track, 
     if model_ref and backend:
         raise click.UsageError("give --model or --backend, not both")
     rv = Review.open(review_dir)
-    uri = None if no_track else (tracking_uri or _default_uri(rv.path))
+    uri = None if no_track else (tracking_uri or default_tracking_uri(rv.path))
     entry = _suggest_model(rv, model_ref, backend, uri, quiet)
     from mechcode.models.train import load_model
 
@@ -283,12 +263,6 @@ def _store_suggestions(rv, model, version: str, batch_size: int, quiet: bool) ->
             n += rv.add_suggestions(version, [{**p, "unit_id": int(p["id"])} for p in preds])
             bar.update(len(chunk))
     return n
-
-
-def _write_json(path: Path, obj: Any) -> None:
-    tmp = path.with_name(f".{path.name}.tmp")
-    tmp.write_text(json.dumps(obj, indent=2, ensure_ascii=False), encoding="utf-8")
-    os.replace(tmp, path)
 
 
 # ------------------------------------------------------------------------------------ mlflow-ui

@@ -128,9 +128,9 @@ def run_learning_curve(exp, progress: bool, log: Log) -> list[dict[str, Any]]:
 
 
 def _plot_learning_curves(records: list[dict[str, Any]], path: Path) -> Path:
-    from mechcode.experiments.plots import _pyplot, _save
+    from mechcode.experiments.plots import pyplot, save_figure
 
-    plt = _pyplot()
+    plt = pyplot()
     fig, axes = plt.subplots(1, 2, figsize=(10, 4.2))
     for ax, key, title in ((axes[0], "mechanism_macro_f1", "mechanism macro-F1"),
                            (axes[1], "role_macro_f1", "role macro-F1")):
@@ -147,7 +147,7 @@ def _plot_learning_curves(records: list[dict[str, Any]], path: Path) -> Path:
         ax.set_ylim(0, 1)
         ax.grid(alpha=0.3)
     axes[0].legend(fontsize=8)
-    return _save(fig, plt, path)
+    return save_figure(fig, plt, path)
 
 
 SIM_KEYS = ("wss@95", "wss@100", "wss_max@95", "wss_max@100", "units_to_recall@95", "units_to_recall@100",

@@ -125,7 +125,7 @@ def run_target(rows: Sequence[Mapping[str, Any]], codebook: Codebook, output: st
                plots: bool = True, log: Callable[[str], None] = lambda m: None) -> list[dict[str, Any]]:
     """Every backend x strategy x mechanism x seed; writes OUTPUT/mechanism-summary.json and
     one recall-curve PNG per mechanism (OUTPUT/recall-MECHANISM.png); one summary per combination."""
-    from mechcode.experiments.replay import write_json_atomic
+    from mechcode.files import write_json_atomic
 
     bad = [s for s in strategies if s not in TARGET_STRATEGIES]
     if bad:

@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Any, Mapping, Sequence
 
 
-def _pyplot():
+def pyplot():
     import matplotlib
 
     matplotlib.use("Agg")
@@ -44,7 +44,7 @@ def _line(ax, summary: Mapping[str, Any], metric: str, label: str, style: str = 
 
 def plot_recall(summaries: Sequence[Mapping[str, Any]], path: Path) -> Path:
     """Recall of evidence units vs units reviewed, with the expected recall of random reading."""
-    plt = _pyplot()
+    plt = pyplot()
     fig, ax = plt.subplots(figsize=(6.4, 4.4))
     many = len({s["backend"] for s in summaries}) > 1
     for s in summaries:
@@ -59,13 +59,13 @@ def plot_recall(summaries: Sequence[Mapping[str, Any]], path: Path) -> Path:
     ax.grid(alpha=0.3)
     ax.legend(fontsize=8, loc="lower right")
     ax.set_title("Evidence found vs units reviewed (mean, min-max over seeds)", fontsize=10)
-    return _save(fig, plt, path)
+    return save_figure(fig, plt, path)
 
 
 def plot_f1(summaries: Sequence[Mapping[str, Any]], path: Path) -> Path:
     """Macro-F1 of the suggestions vs units coded: on the units not yet coded (mechanism, role)
     and, when the runs set a holdout aside, on the holdout units."""
-    plt = _pyplot()
+    plt = pyplot()
     panels = [("f1_mechanism", "mechanism macro-F1, units not yet coded"),
               ("f1_role", "role macro-F1, units not yet coded")]
     if any(r.get("holdout_f1_mechanism_mean") is not None for s in summaries for r in s["curve"]):
@@ -82,7 +82,7 @@ def plot_f1(summaries: Sequence[Mapping[str, Any]], path: Path) -> Path:
         ax.set_ylim(0, 1.0)
         ax.grid(alpha=0.3)
     axes[0][0].legend(fontsize=8, loc="lower right")
-    return _save(fig, plt, path)
+    return save_figure(fig, plt, path)
 
 
 def plot_mechanism_recall(summaries: Sequence[Mapping[str, Any]], mechanism: str, path: Path) -> Path:
@@ -90,7 +90,7 @@ def plot_mechanism_recall(summaries: Sequence[Mapping[str, Any]], mechanism: str
     backend/strategy: mean over seeds with a min-max band, and random reading for reference."""
     import numpy as np
 
-    plt = _pyplot()
+    plt = pyplot()
     fig, ax = plt.subplots(figsize=(6.4, 4.4))
     n = 0
     for s in summaries:
@@ -111,10 +111,10 @@ def plot_mechanism_recall(summaries: Sequence[Mapping[str, Any]], mechanism: str
     ax.grid(alpha=0.3)
     ax.legend(fontsize=8, loc="lower right")
     ax.set_title(f"Finding {mechanism} (mean, min-max over seeds)", fontsize=10)
-    return _save(fig, plt, path)
+    return save_figure(fig, plt, path)
 
 
-def _save(fig, plt, path: Path) -> Path:
+def save_figure(fig, plt, path: Path) -> Path:
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     fig.tight_layout()

@@ -24,8 +24,6 @@ the units it was trained on, so the continued run equals an uninterrupted one).
 from __future__ import annotations
 
 import json
-import os
-import tempfile
 import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -36,6 +34,7 @@ from mechcode.errors import DataError
 from mechcode.experiments import metrics
 from mechcode.experiments.data import backend_label, labelled, make_backend, plain, rows_hash
 from mechcode.experiments.strategies import paper_rank, pick, seed_indices, step_seed
+from mechcode.files import write_json_atomic
 
 FORMAT = 1
 MIN_EVAL = 20  # F1 on the pool is reported while at least this many units are left to code
@@ -68,22 +67,6 @@ class SimConfig:
         d = asdict(self)
         d.pop("max_steps")
         return d
-
-
-def write_json_atomic(path: Path, data: Any) -> None:
-    """Write JSON to ``path`` via a temporary file and ``os.replace`` (never half-written)."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as fh:
-            json.dump(data, fh, ensure_ascii=False)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
 
 
 class Replay:

@@ -16,6 +16,8 @@ from typing import Any, Iterable, Mapping, Sequence
 
 from mechcode.experiments.summary import fmt_spread
 
+EXPERIMENT_PREFIX = "experiment:"  # MLflow experiment names of `mechcode experiment run`
+
 STATS = ("mean", "std", "min", "max", "n", "reached", "of")
 STRATEGY_KINDS = ("simulate", "mechanism-target")
 # (header, metric base, digits) per kind; tables with the same kind share a layout
@@ -138,10 +140,9 @@ def write_table(kind: str, records: Sequence[Mapping[str, Any]], stem: Path) -> 
 
 def tracked_experiments(uri: str) -> list[dict[str, Any]]:
     """The latest invocation (``mechcode.batch``) of every tracked experiment, runs included."""
-    from mechcode.experiments.runner import EXPERIMENT_PREFIX
-    from mechcode.models.tracking import _mlflow
+    from mechcode.models.tracking import mlflow_module
 
-    mlflow = _mlflow()
+    mlflow = mlflow_module()
     mlflow.set_tracking_uri(uri)  # search_runs below reads the global URI
     client = mlflow.MlflowClient(tracking_uri=uri)
     out = []

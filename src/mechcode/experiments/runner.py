@@ -52,8 +52,8 @@ from pathlib import Path
 from typing import Any, Callable
 
 from mechcode.errors import DataError
+from mechcode.experiments.report import EXPERIMENT_PREFIX, write_table
 
-EXPERIMENT_PREFIX = "experiment:"
 KIND_OPTIONS = {
     "cv": {"folds"},
     "learning-curve": {"sizes", "test_size"},
@@ -140,7 +140,6 @@ def run_experiment(path: str | Path, *, tracking_uri: str | None = None, progres
     "markdown", "config_dir"}``.
     """
     from mechcode.experiments.kinds import KINDS
-    from mechcode.experiments.report import write_table
 
     exp = load_experiment(path)
     for p in (exp.data, exp.codebook):

@@ -3,11 +3,10 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
-import tempfile
 from pathlib import Path
 
 from mechcode.document import Document
+from mechcode.files import write_json_atomic
 
 VERSION = 2  # bump when the extractor's output changes
 
@@ -39,11 +38,6 @@ def load(cache_dir, digest: str) -> Document | None:
 
 def save(cache_dir, doc: Document) -> Path:
     """Write atomically (a crash never leaves half a JSON file)."""
-    d = Path(cache_dir)
-    d.mkdir(parents=True, exist_ok=True)
-    target = _path(d, doc.content_hash)
-    fd, tmp = tempfile.mkstemp(dir=d, suffix=".tmp")
-    with os.fdopen(fd, "w", encoding="utf-8") as fh:
-        json.dump(doc.to_dict(), fh, ensure_ascii=False)
-    os.replace(tmp, target)
+    target = _path(Path(cache_dir), doc.content_hash)
+    write_json_atomic(target, doc.to_dict())
     return target

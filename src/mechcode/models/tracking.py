@@ -29,7 +29,7 @@ def default_uri(base_dir: str | Path) -> str:
     return f"sqlite:///{base / 'mlflow.db'}"
 
 
-def _mlflow():
+def mlflow_module():
     os.environ.setdefault("MLFLOW_DISABLE_TELEMETRY", "true")
     os.environ.setdefault("MLFLOW_ENABLE_ASYNC_LOGGING", "false")
     import logging
@@ -76,7 +76,7 @@ def log_run(uri: str, run_name: str, params: dict[str, Any], metrics: dict[str, 
             artifacts: list[Path] = (), model_dir: Path | None = None, registry_name: str | None = None,
             tags: dict[str, str] | None = None, experiment: str = EXPERIMENT) -> dict[str, Any]:
     """Record one run; with ``model_dir`` also log and register the model. Run/registry ids."""
-    mlflow = _mlflow()
+    mlflow = mlflow_module()
     try:
         exp_id = _experiment(mlflow, uri, experiment)
         with mlflow.start_run(experiment_id=exp_id, run_name=run_name) as run:
@@ -127,7 +127,7 @@ def track_model(uri: str, card: dict[str, Any], model_dir: Path, registry_name: 
 
 def find_registered(uri: str, registry_name: str, version: str) -> dict[str, Any] | None:
     """The registry entry ``registry_name`` / ``version`` (None if missing)."""
-    mlflow = _mlflow()
+    mlflow = mlflow_module()
     from mlflow.exceptions import MlflowException
 
     client = mlflow.MlflowClient(tracking_uri=uri, registry_uri=uri)

@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
 import sqlite3
 import threading
 from contextlib import contextmanager
@@ -33,6 +32,7 @@ from mechcode.store import revisions as _rev
 from mechcode.store.codebooks import codebook_changes, insert_codebook
 from mechcode.store.db import connect, migrate, now, transaction, user_version
 from mechcode.store.finals import training_units
+from mechcode.files import copy_atomic
 
 DB_NAME = "review.db"
 CODEBOOK_NAME = "codebook.yaml"
@@ -63,9 +63,7 @@ class Review:
         rv = cls(path)
         for d in (rv.path, rv.models_dir, rv.cache_dir):
             d.mkdir(parents=True, exist_ok=True)
-        tmp = rv.codebook_path.with_suffix(".yaml.tmp")
-        shutil.copyfile(codebook_path, tmp)
-        os.replace(tmp, rv.codebook_path)
+        copy_atomic(codebook_path, rv.codebook_path)
         con = rv.connect()
         migrate(con, str(rv.db_path))
         with transaction(con):
@@ -149,9 +147,7 @@ class Review:
             return False
         with self.transaction() as con:
             insert_codebook(con, codebook, change, source=str(codebook_path))
-        tmp = self.codebook_path.with_suffix(".yaml.tmp")
-        shutil.copyfile(codebook_path, tmp)
-        os.replace(tmp, self.codebook_path)
+        copy_atomic(codebook_path, self.codebook_path)
         return True
 
     # ------------------------------------------------------------------ documents and units

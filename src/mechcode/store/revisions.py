@@ -30,7 +30,6 @@ Stage 1a -> 1b history, ``corpora/sims2021/codebook_history.yaml``).
 from __future__ import annotations
 
 import json
-import os
 import re
 import sqlite3
 from dataclasses import asdict, replace
@@ -44,6 +43,7 @@ from mechcode.errors import CodebookError, StoreError
 from mechcode.store.codebooks import codebook_changes, connection_of, insert_codebook, versions
 from mechcode.store.db import now
 from mechcode.store.decisions import current_codes
+from mechcode.files import atomic_path
 
 OPS = ("rename", "merge", "split", "retire", "add")
 LIVE = ("active", "no-evidence")  # statuses a code can be changed from
@@ -208,9 +208,8 @@ def apply_revision(review, ops: Iterable[dict[str, Any]], version: str | None = 
               json.dumps(o["mapping"]), int(o["review"]), o["note"], stamp) for o in ops])
         con.execute("UPDATE models SET stale = ? WHERE stale IS NULL",
                     (f"trained on an earlier codebook; codebook changed {old.version} -> {new.version}",))
-    tmp = review.codebook_path.with_suffix(".yaml.tmp")
-    new.dump(tmp)
-    os.replace(tmp, review.codebook_path)
+    with atomic_path(review.codebook_path) as tmp:
+        new.dump(tmp)
     return {"version_from": old.version, "version_to": new.version,
             "ops": [{k: o[k] for k in ("op", "from", "to", "mapping", "review", "note")} for o in ops],
             "recode": len(recode_queue(review.connect()))}
