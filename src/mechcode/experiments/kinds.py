@@ -22,7 +22,9 @@ import time
 from pathlib import Path
 from typing import Any, Callable
 
+from mechcode.errors import DataError
 from mechcode.experiments import metrics
+from mechcode.registry import Registry
 
 Log = Callable[[str], None]
 
@@ -208,6 +210,6 @@ def run_mechanism_target(exp, progress: bool, log: Log) -> list[dict[str, Any]]:
              "steps": {}, "artifacts": [out / "mechanism-summary.json", *pngs]} for r in runs]
 
 
-KINDS: dict[str, Callable[..., list[dict[str, Any]]]] = {
+KINDS = Registry("experiment kind", {
     "cv": run_cv, "learning-curve": run_learning_curve, "simulate": run_simulate,
-    "mechanism-target": run_mechanism_target}
+    "mechanism-target": run_mechanism_target}, error=DataError)

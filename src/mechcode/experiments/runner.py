@@ -148,7 +148,7 @@ def run_experiment(path: str | Path, *, tracking_uri: str | None = None, progres
     uri = tracking_uri or exp.tracking_uri or default_tracking_uri(exp)
     t0 = time.perf_counter()
     kwargs = {"fresh": fresh} if exp.kind == "simulate" else {}
-    records = KINDS[exp.kind](exp, progress, log, **kwargs)
+    records = KINDS.load(exp.kind)(exp, progress, log, **kwargs)
     batch = datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%S.%f")
     run_ids = track(exp, records, uri, batch, time.perf_counter() - t0)
     md_path, csv_path, markdown = write_table(exp.kind, records, exp.results_dir / exp.name)

@@ -26,8 +26,8 @@ from typing import Any, Mapping, Sequence
 
 from mechcode.errors import DataError
 from mechcode.loop.active import select_uncertain
+from mechcode.registry import Registry
 
-STRATEGIES = ("random", "uncertain", "coverage", "paper")
 RANDOM_SHARE = 0.1   # share of each uncertain/coverage batch drawn at random
 MIN_EXAMPLES = 5     # coverage rule: mechanisms with fewer coded examples get slots
 
@@ -98,6 +98,33 @@ def paper_rank(rows: Sequence[Mapping[str, Any]]) -> list[int]:
     return rank
 
 
+def _random(pool: list[int], suggestions, n: int, *, seed: int, **_) -> list[int]:
+    return random.Random(seed).sample(pool, n)
+
+
+def _paper(pool: list[int], suggestions, n: int, *, rank: Sequence[int] | None = None, **_) -> list[int]:
+    if rank is None:
+        raise ValueError("paper strategy needs the paper rank")
+    return sorted(pool, key=lambda i: rank[i])[:n]
+
+
+def _uncertain(pool: list[int], suggestions, n: int, *, seed: int, **_) -> list[int]:
+    picks = select_uncertain(pool, suggestions, n, random_share=RANDOM_SHARE, seed=seed)
+    return [int(p.unit_id) for p in picks]
+
+
+def _coverage(pool: list[int], suggestions, n: int, *, seed: int, counts=None, mechanisms=(), **_) -> list[int]:
+    picks = select_uncertain(pool, suggestions, n, labelled_counts=dict(counts or {}),
+                             mechanisms=list(mechanisms), random_share=RANDOM_SHARE,
+                             min_examples=MIN_EXAMPLES, seed=seed)
+    return [int(p.unit_id) for p in picks]
+
+
+STRATEGY_REGISTRY = Registry("strategy", {"random": _random, "uncertain": _uncertain,
+                                          "coverage": _coverage, "paper": _paper}, error=DataError)
+STRATEGIES = tuple(STRATEGY_REGISTRY)
+
+
 def pick(strategy: str, pool: Sequence[int], suggestions: Mapping[int, Mapping[str, Any]], n: int, *,
          seed: int, counts: Mapping[str, int] | None = None, mechanisms: Sequence[str] = (),
          rank: Sequence[int] | None = None) -> list[int]:
@@ -106,18 +133,5 @@ def pick(strategy: str, pool: Sequence[int], suggestions: Mapping[int, Mapping[s
     n = min(n, len(pool))
     if n <= 0:
         return []
-    if strategy == "random":
-        return random.Random(seed).sample(pool, n)
-    if strategy == "paper":
-        if rank is None:
-            raise ValueError("paper strategy needs the paper rank")
-        return sorted(pool, key=lambda i: rank[i])[:n]
-    if strategy == "uncertain":
-        picks = select_uncertain(pool, suggestions, n, random_share=RANDOM_SHARE, seed=seed)
-    elif strategy == "coverage":
-        picks = select_uncertain(pool, suggestions, n, labelled_counts=dict(counts or {}),
-                                 mechanisms=list(mechanisms), random_share=RANDOM_SHARE,
-                                 min_examples=MIN_EXAMPLES, seed=seed)
-    else:
-        raise DataError(f"unknown strategy {strategy!r}")
-    return [int(p.unit_id) for p in picks]
+    choose = STRATEGY_REGISTRY.load(strategy)
+    return choose(pool, suggestions, n, seed=seed, counts=counts, mechanisms=mechanisms, rank=rank)
