@@ -54,12 +54,9 @@ def iter_pdfs(inputs: Iterable[str | Path]) -> Iterator[Path]:
 
 def finished_hashes(rv, model_version: str) -> set[str]:
     """Content hashes of papers whose every sentence unit has a suggestion of ``model_version``."""
-    rows = rv.connect().execute(
-        "SELECT d.content_hash FROM documents d WHERE NOT EXISTS ("
-        " SELECT 1 FROM units u WHERE u.document_id = d.id AND u.kind = 'sentence' AND NOT EXISTS ("
-        "  SELECT 1 FROM suggestions s WHERE s.unit_id = u.id AND s.model_version = ?))",
-        (model_version,)).fetchall()
-    return {r[0] for r in rows}
+    from mechcode.store.models import finished_documents
+
+    return finished_documents(rv.connect(), model_version)
 
 
 # ----------------------------------------------------------------------------- model

@@ -108,3 +108,13 @@ def _default_version(con: sqlite3.Connection) -> str | None:
     if row is None:
         row = con.execute("SELECT model_version AS version FROM suggestions ORDER BY id DESC LIMIT 1").fetchone()
     return row["version"] if row else None
+
+
+def finished_documents(con: sqlite3.Connection, model_version: str) -> set[str]:
+    """Content hashes of documents whose every sentence unit has a suggestion of ``model_version``."""
+    rows = con.execute(
+        "SELECT d.content_hash FROM documents d WHERE NOT EXISTS ("
+        " SELECT 1 FROM units u WHERE u.document_id = d.id AND u.kind = 'sentence' AND NOT EXISTS ("
+        "  SELECT 1 FROM suggestions s WHERE s.unit_id = u.id AND s.model_version = ?))",
+        (model_version,)).fetchall()
+    return {r[0] for r in rows}
