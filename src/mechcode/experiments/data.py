@@ -16,21 +16,17 @@ from mechcode.errors import DataError, ModelError
 
 
 def read_units(path: str | Path) -> list[dict[str, Any]]:
-    """Read a labelled-unit JSONL file; :class:`DataError` names the first bad line."""
+    """Read a labelled-unit JSONL file; :class:`DataError` names the first bad line.
+
+    Lines are read by the one JSONL reader (:func:`mechcode.models.data.jsonl_records`); each
+    row is then checked by :func:`check_row` (ids unique, mechanisms a list)."""
+    from mechcode.models.data import jsonl_records
+
     path = Path(path)
     if not path.is_file():
         raise DataError(f"data file not found: {path}")
-    rows: list[dict[str, Any]] = []
     seen: set[str] = set()
-    with open(path, encoding="utf-8") as fh:
-        for n, line in enumerate(fh, 1):
-            if not line.strip():
-                continue
-            try:
-                row = json.loads(line)
-            except json.JSONDecodeError as exc:
-                raise DataError(f"{path}:{n}: not valid JSON ({exc.msg})") from exc
-            rows.append(check_row(row, f"{path}:{n}", seen))
+    rows = [check_row(obj, f"{path}:{n}", seen) for n, obj in jsonl_records(path)]
     if not rows:
         raise DataError(f"{path}: no units")
     return rows

@@ -12,8 +12,6 @@ result behind; errors are :class:`mechcode.errors.DataError` naming the file and
 from __future__ import annotations
 
 import json
-import os
-import tempfile
 from pathlib import Path
 from typing import Any, Iterable
 
@@ -22,7 +20,7 @@ from mechcode.errors import DataError
 from mechcode.models.base import LabelledUnit, Unit
 
 
-def _records(path: Path) -> Iterable[tuple[int, dict[str, Any]]]:
+def jsonl_records(path: str | Path) -> Iterable[tuple[int, dict[str, Any]]]:
     """(line number, object) for each non-blank line; DataError on bad JSON or a non-object."""
     try:
         fh = open(path, encoding="utf-8")
@@ -70,7 +68,7 @@ def read_units(path: str | Path) -> list[Unit]:
     """Units to predict from a JSONL file (``id``, ``text``, optional ``context``)."""
     path = Path(path)
     seen: dict[str, int] = {}
-    out = [Unit(*_unit_fields(path, n, obj, seen)) for n, obj in _records(path)]
+    out = [Unit(*_unit_fields(path, n, obj, seen)) for n, obj in jsonl_records(path)]
     if not out:
         raise DataError(f"{path}: no units (the file is empty)")
     return out
@@ -82,7 +80,7 @@ def read_labelled(path: str | Path, codebook: Codebook | None = None) -> list[La
     seen: dict[str, int] = {}
     known = set(codebook.mechanism_ids()) if codebook is not None else None
     out = []
-    for n, obj in _records(path):
+    for n, obj in jsonl_records(path):
         uid, text, ctx = _unit_fields(path, n, obj, seen)
         paper = obj.get("paper")
         out.append(LabelledUnit(uid, text, ctx, *_labels(path, n, obj, known),
@@ -111,27 +109,3 @@ def _labels(path: Path, n: int, obj: dict[str, Any], known: set[str] | None):
     if group is not None and (isinstance(group, bool) or not isinstance(group, (str, int))):
         raise DataError(f"{where}: 'group' must be a string, an integer or null")
     return list(mechs), role, pol, None if group is None else str(group)
-
-
-def write_jsonl_atomic(path: str | Path, rows: Iterable[dict[str, Any]]) -> int:
-    """Write ``rows`` as JSONL to a temporary file next to ``path`` and rename it into place.
-
-    On any error the temporary file is removed and ``path`` is left untouched. Returns the
-    number of rows written.
-    """
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    n = 0
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as fh:
-            for row in rows:
-                fh.write(json.dumps(row, ensure_ascii=False) + "\n")
-                n += 1
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-    return n

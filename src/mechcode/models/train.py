@@ -193,7 +193,8 @@ def predict_units(model, units: Sequence[Unit], batch_size: int = 512, progress:
 def predict_file(model_dir: str | Path, input_path: str | Path, output_path: str | Path,
                  batch_size: int = 512, progress: bool = False) -> int:
     """Read and validate all of ``input_path``, predict, write ``output_path`` atomically; rows written."""
-    from mechcode.models.data import read_units, write_jsonl_atomic
+    from mechcode.files import write_jsonl_atomic
+    from mechcode.models.data import read_units
 
     units = read_units(input_path)
     model, _ = load_model(model_dir)
