@@ -6,10 +6,17 @@ One retrain runs at a time, in a daemon thread, so requests are never blocked. A
 2. trains the configured backend (``sparse`` by default) on all the review's training
    sources (:func:`mechcode.loop.training.training_set`): the codebook (in the backend), every recorded seed file
    (``training_sources``) and every accepted/corrected unit;
-3. stores suggestions for all the review's units under the new model version;
-4. registers the model and swaps it in (the page sees the new version on its next poll);
+3. scores first the units the reviewers' queues show next (``first_units``: a callable the
+   service passes in, asked after training so it reflects where the reviewers are now) and
+   swaps the new model in as soon as their suggestions are stored (the page sees the new
+   version on its next poll, within a second);
+4. scores the rest of the units in the same thread, marks the serving model complete and
+   registers it (until then readers rank unscored units by the previous model's suggestions
+   and score what they show on demand, see :mod:`mechcode.loop.serving`);
 5. records ``ok`` with the card's metrics, or ``failed`` with the error (the old model keeps
-   serving).
+   serving when training or the first scoring fails).
+
+``timings`` of the last retrain (seconds from its start): ``trained``, ``swapped``, ``scored``.
 
 A retrain requested while one runs is queued (at most one waits). Rows left ``running`` by a
 killed server are marked ``failed`` when the next server starts.
@@ -24,9 +31,10 @@ from __future__ import annotations
 import json
 import logging
 import threading
+import time
 import traceback
 from datetime import datetime, timezone
-from typing import Any
+from typing import Any, Callable
 
 from mechcode.errors import ModelError
 from mechcode.loop.serving import ServingModel, score_units, train_into
@@ -72,6 +80,9 @@ class RetrainScheduler:
         self._thread: threading.Thread | None = None
         self._pending = False
         self._since = 0
+        self.first_units: Callable[[], list[int]] | None = None  # unit ids to score before the swap
+        self.on_swap: Callable[[str], None] | None = None  # called between the swap and the rest
+        self.timings: dict[str, float] = {}
 
     # -- bookkeeping -------------------------------------------------------------------
     def mark_interrupted(self) -> int:
@@ -163,7 +174,8 @@ class RetrainScheduler:
         ``retrains`` row when already recorded."""
         if rid is None:
             rid = self._start_row()
-        labelled = None
+        labelled, t0 = None, time.perf_counter()
+        self.timings = {}
         try:
             units, counts = training_set(self.review)
             labelled = len(units)
@@ -174,14 +186,15 @@ class RetrainScheduler:
             from mechcode.models.train import load_model
 
             backend, card = load_model(path)
-            score_units(self.review, version, backend, self.review.units())
-            self.review.register_model(version, name, str(path), card)
-            self.serving.swap(version, name, str(path), backend)
+            self.timings["trained"] = time.perf_counter() - t0
+            warning = self._score_and_swap(version, name, str(path), backend, card, t0)
             metrics = {**(card.get("metrics") or {}), "sources": counts}
             if before is not None and labelled < before:
-                metrics["warning"] = (f"this retrain used {labelled} labelled units, fewer than the "
-                                      f"{before} of the model it replaced")
-                log.warning("retrain %s: %s", rid, metrics["warning"])
+                warning = (f"this retrain used {labelled} labelled units, fewer than the "
+                           f"{before} of the model it replaced") + (f"; {warning}" if warning else "")
+            if warning:
+                metrics["warning"] = warning
+                log.warning("retrain %s: %s", rid, warning)
             self._finish(rid, "ok", version=version, labelled=labelled, metrics=metrics)
             log.info("retrain %s: model %s is now suggesting", rid, version)
         except Exception as exc:  # noqa: BLE001 - any failure must leave the old model serving
@@ -189,6 +202,41 @@ class RetrainScheduler:
             log.debug("%s", traceback.format_exc())
             self._finish(rid, "failed", labelled=labelled, error=f"{exc.__class__.__name__}: {exc}")
         return self.last()
+
+    def score_order(self) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+        """(units to score before the swap, the rest): ``first_units`` in their order, then all
+        other units in reading order. A failing ``first_units`` only loses the priority."""
+        units = sorted(self.review.units(), key=lambda u: (u["document_id"], u["start"], u["seq"], u["id"]))
+        try:
+            first_ids = list(dict.fromkeys(self.first_units())) if self.first_units else []
+        except Exception as exc:  # noqa: BLE001 - a queue question must not fail the retrain
+            log.warning("retrain: could not tell which units the queues show next: %s", exc)
+            first_ids = []
+        by_id = {u["id"]: u for u in units}
+        first = [by_id[i] for i in first_ids if i in by_id]
+        chosen = {u["id"] for u in first}
+        return first, [u for u in units if u["id"] not in chosen]
+
+    def _score_and_swap(self, version: str, name: str, path: str, backend, card: dict[str, Any],
+                        t0: float) -> str | None:
+        """Score the queues' next units, swap, score the rest, register; a warning if the rest failed
+        (the model serves anyway: units it has not scored are scored when shown)."""
+        first, rest = self.score_order()
+        score_units(self.review, version, backend, first)
+        self.serving.swap(version, name, path, backend, partial=bool(rest))
+        self.timings["swapped"] = time.perf_counter() - t0
+        warning = None
+        try:
+            if self.on_swap:
+                self.on_swap(version)
+            score_units(self.review, version, backend, rest)
+        except Exception as exc:  # noqa: BLE001
+            warning = f"scoring the remaining units failed ({exc.__class__.__name__}: {exc}); they are scored when shown"
+        finally:
+            self.serving.complete(version)
+            self.review.register_model(version, name, path, card)
+        self.timings["scored"] = time.perf_counter() - t0
+        return warning
 
     def _backend_for(self, units: list) -> tuple[str, dict[str, Any]]:
         """(backend name, params) of this retrain: the configured backend, or the initial one
