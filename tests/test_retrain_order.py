@@ -63,6 +63,8 @@ def test_first_page_served_by_new_model_before_the_rest_is_scored(loop):
     # afterwards: complete, registered, every unit scored, the cache reloaded
     assert not svc.serving.partial and svc.serving.fallback is None
     assert rv.latest_model()["version"] == new and n_scored(rv, new) == total
+    assert rv.latest_model()["card"]["metrics"]["holdout"]["n_test"] > 0  # fitted after the swap
+    assert row["metrics"]["holdout"] == rv.latest_model()["card"]["metrics"]["holdout"]
     assert len(svc.suggestions(new)) == total
     assert svc.retrainer.timings["swapped"] <= svc.retrainer.timings["scored"]
 

@@ -10,13 +10,15 @@ One retrain runs at a time, in a daemon thread, so requests are never blocked. A
    service passes in, asked after training so it reflects where the reviewers are now) and
    swaps the new model in as soon as their suggestions are stored (the page sees the new
    version on its next poll, within a second);
-4. scores the rest of the units in the same thread, marks the serving model complete and
-   registers it (until then readers rank unscored units by the previous model's suggestions
-   and score what they show on demand, see :mod:`mechcode.loop.serving`);
+4. scores the rest of the units in the same thread and marks the serving model complete (until
+   then readers rank unscored units by the previous model's suggestions and score what they
+   show on demand, see :mod:`mechcode.loop.serving`); then fits the holdout model for the card's
+   holdout scores (``defer_holdout``; before, it doubled the wait for the swap) and registers it;
 5. records ``ok`` with the card's metrics, or ``failed`` with the error (the old model keeps
    serving when training or the first scoring fails).
 
-``timings`` of the last retrain (seconds from its start): ``trained``, ``swapped``, ``scored``.
+``timings`` of the last retrain (seconds from its start): ``trained``, ``swapped``, ``scored``,
+``done``.
 
 A retrain requested while one runs is queued (at most one waits). Rows left ``running`` by a
 killed server are marked ``failed`` when the next server starts.
@@ -37,7 +39,7 @@ from datetime import datetime, timezone
 from typing import Any, Callable
 
 from mechcode.errors import ModelError
-from mechcode.loop.serving import ServingModel, score_units, train_into
+from mechcode.loop.serving import ServingModel, holdout_scores, score_units, train_into
 from mechcode.loop.training import add_seed_units, seed_units, training_set
 
 log = logging.getLogger(__name__)
@@ -83,6 +85,7 @@ class RetrainScheduler:
         self.first_units: Callable[[], list[int]] | None = None  # unit ids to score before the swap
         self.on_swap: Callable[[str], None] | None = None  # called between the swap and the rest
         self.timings: dict[str, float] = {}
+        self.defer_holdout = True  # False: holdout scores before the swap (as before)
 
     # -- bookkeeping -------------------------------------------------------------------
     def mark_interrupted(self) -> int:
@@ -182,12 +185,17 @@ class RetrainScheduler:
             name, params = self._backend_for(units)
             log.info("retrain %s: training %s on %d labelled units", rid, name, labelled)
             before = ((self.review.latest_model() or {}).get("card") or {}).get("n_units")
-            version, path, card = train_into(self.review, units, name, params, sources=counts)
+            version, path, card = train_into(self.review, units, name, params, sources=counts,
+                                             holdout=not self.defer_holdout)
             from mechcode.models.train import load_model
 
             backend, card = load_model(path)
             self.timings["trained"] = time.perf_counter() - t0
-            warning = self._score_and_swap(version, name, str(path), backend, card, t0)
+            warning = self._score_and_swap(version, name, str(path), backend, t0)
+            if self.defer_holdout:
+                warning = self._add_holdout(card, units, name, params) or warning
+            self.review.register_model(version, name, str(path), card)
+            self.timings["done"] = time.perf_counter() - t0
             metrics = {**(card.get("metrics") or {}), "sources": counts}
             if before is not None and labelled < before:
                 warning = (f"this retrain used {labelled} labelled units, fewer than the "
@@ -217,10 +225,9 @@ class RetrainScheduler:
         chosen = {u["id"] for u in first}
         return first, [u for u in units if u["id"] not in chosen]
 
-    def _score_and_swap(self, version: str, name: str, path: str, backend, card: dict[str, Any],
-                        t0: float) -> str | None:
-        """Score the queues' next units, swap, score the rest, register; a warning if the rest failed
-        (the model serves anyway: units it has not scored are scored when shown)."""
+    def _score_and_swap(self, version: str, name: str, path: str, backend, t0: float) -> str | None:
+        """Score the queues' next units, swap, score the rest; a warning if the rest failed (the
+        model serves anyway: units it has not scored are scored when shown)."""
         first, rest = self.score_order()
         score_units(self.review, version, backend, first)
         self.serving.swap(version, name, path, backend, partial=bool(rest))
@@ -234,9 +241,18 @@ class RetrainScheduler:
             warning = f"scoring the remaining units failed ({exc.__class__.__name__}: {exc}); they are scored when shown"
         finally:
             self.serving.complete(version)
-            self.review.register_model(version, name, path, card)
         self.timings["scored"] = time.perf_counter() - t0
         return warning
+
+    def _add_holdout(self, card: dict[str, Any], units: list, name: str, params: dict[str, Any]) -> str | None:
+        """Put the holdout scores in ``card`` (after the swap); a warning if they failed."""
+        try:
+            scores = holdout_scores(self.review, units, name, params)
+        except Exception as exc:  # noqa: BLE001 - the model serves already; only its scores are missing
+            return f"holdout scores failed ({exc.__class__.__name__}: {exc})"
+        if scores is not None:
+            card.setdefault("metrics", {})["holdout"] = scores
+        return None
 
     def _backend_for(self, units: list) -> tuple[str, dict[str, Any]]:
         """(backend name, params) of this retrain: the configured backend, or the initial one

@@ -44,11 +44,12 @@ def score_units(review, version: str, backend, units: list[dict[str, Any]],
 
 
 def train_into(review, units: list, backend_name: str, params: dict[str, Any] | None = None,
-               sources: dict[str, int] | None = None):
+               sources: dict[str, int] | None = None, holdout: bool = True):
     """Train ``backend_name`` on ``units`` into ``REVIEW/models/<version>``; returns (version, path, card).
 
     The models code writes the directory atomically (temporary sibling renamed into place), so a
-    crash never leaves a half-written model under a version name."""
+    crash never leaves a half-written model under a version name. ``holdout=False``: no holdout
+    scores in the card (a retrain adds them after the swap, :func:`holdout_scores`)."""
     from mechcode.models.train import new_version, train_model
 
     models_dir = Path(review.models_dir)
@@ -59,8 +60,15 @@ def train_into(review, units: list, backend_name: str, params: dict[str, Any] | 
         n += 1
         version = f"{base}.{n}"
     card = train_model(units, review.codebook, backend_name, models_dir / version, version=version,
-                       sources=sources, **(params or {}))
+                       sources=sources, holdout=holdout, **(params or {}))
     return version, models_dir / version, card
+
+
+def holdout_scores(review, units: list, backend_name: str, params: dict[str, Any] | None = None):
+    """The holdout scores ``train_into`` would put in the card (None with too few groups)."""
+    from mechcode.models.train import holdout_metrics
+
+    return holdout_metrics(units, review.codebook, backend_name, dict(params or {})) if units else None
 
 
 def initial_settings(backend: str, params: dict[str, Any] | None) -> dict[str, Any]:
