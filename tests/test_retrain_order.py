@@ -14,6 +14,7 @@ import pytest
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _web_review import make_review  # noqa: E402
 
+from mechcode.loop import worklog  # noqa: E402
 from mechcode.loop.service import LoopService  # noqa: E402
 from mechcode.loop.training import load_seed_data  # noqa: E402
 
@@ -22,7 +23,8 @@ from mechcode.loop.training import load_seed_data  # noqa: E402
 def loop(tmp_path):
     rv, seed = make_review(tmp_path, n_docs=6, n_par=8)  # 6 papers x 8 paragraphs x 4 sentences
     svc = LoopService(rv, reviewer="ann", retrain_every=0, seed_units=load_seed_data(seed, rv.codebook))
-    first = svc.queue("paper", limit=5)  # creates and scores with the initial model
+    first = svc.queue("paper", limit=5)  # creates the initial model
+    svc.ensure_suggestions(svc.units())  # which has scored every unit
     return rv, svc, first["model_version"]
 
 
@@ -43,7 +45,8 @@ def test_first_page_served_by_new_model_before_the_rest_is_scored(loop):
         page = svc.queue("paper", limit=20)
         seen.update(version=version, before=before, after=n_scored(rv, version), page=page,
                     uncertain=svc.queue("uncertain", limit=10), partial=svc.serving.partial,
-                    fallback=svc.serving.fallback, latest=rv.latest_model()["version"])
+                    fallback=svc.serving.fallback, latest=rv.latest_model()["version"],
+                    stop_probs=len(worklog._probabilities(svc, None)))
 
     svc.retrainer.on_swap = between
     row = svc.retrainer.run_once()
@@ -53,6 +56,7 @@ def test_first_page_served_by_new_model_before_the_rest_is_scored(loop):
     assert seen["partial"] and seen["fallback"] == old and seen["latest"] == old  # registered once complete
     assert 20 <= seen["before"] < total  # the queue's next units scored, most of the review not yet
     assert seen["after"] == seen["before"]  # the first page needed no scoring on demand
+    assert seen["stop_probs"] == total  # the stop signal counts unscored units by the previous model
     page = seen["page"]
     assert page["model_version"] == new and len(page["units"]) == 20
     assert all(u["suggestion"]["model_version"] == new for u in page["units"])

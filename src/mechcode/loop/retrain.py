@@ -17,8 +17,8 @@ One retrain runs at a time, in a daemon thread, so requests are never blocked. A
 5. records ``ok`` with the card's metrics, or ``failed`` with the error (the old model keeps
    serving when training or the first scoring fails).
 
-``timings`` of the last retrain (seconds from its start): ``trained``, ``swapped``, ``scored``,
-``done``.
+``timings`` of the last retrain (seconds from its start): ``trained``, ``ordered`` (units to score
+first chosen), ``swapped``, ``scored``, ``done``.
 
 A retrain requested while one runs is queued (at most one waits). Rows left ``running`` by a
 killed server are marked ``failed`` when the next server starts.
@@ -229,6 +229,7 @@ class RetrainScheduler:
         """Score the queues' next units, swap, score the rest; a warning if the rest failed (the
         model serves anyway: units it has not scored are scored when shown)."""
         first, rest = self.score_order()
+        self.timings["ordered"] = time.perf_counter() - t0
         score_units(self.review, version, backend, first)
         self.serving.swap(version, name, path, backend, partial=bool(rest))
         self.timings["swapped"] = time.perf_counter() - t0
