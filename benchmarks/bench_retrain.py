@@ -115,6 +115,9 @@ def main() -> None:
     for r in rows:
         print(f"| {r['label']} | {r['trained']:.1f} s ({r['prior']:.2f} s) | {r['swapped']:.1f} s "
               f"({r['cpu_swap']:.1f} s) | {r['scored']:.1f} s | {r['done']:.1f} s | {r['scored_units']:,} |")
+    for r in rows:  # where the wait for the swap goes
+        print(f"{r['label']}: trained {r['trained']:.2f} s, next units chosen {r['ordered'] - r['trained']:.2f} s, "
+              f"scored and swapped {r['swapped'] - r['ordered']:.2f} s")
 
 
 if __name__ == "__main__":

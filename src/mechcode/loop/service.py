@@ -281,7 +281,8 @@ class LoopService:
             stored = self.suggestions(self.serving.version)
             self.ensure_suggestions([u for u in open_units if u["id"] not in stored][:LAZY_LIMIT])
         state = q.QueueState(units=units, suggestions=self.ranking_suggestions(), coded=coded,
-                             skipped=self._skipped(reviewer), labelled_counts=self._labelled_counts(),
+                             skipped=self._skipped(reviewer),
+                             labelled_counts=self._labelled_counts() if mode == "uncertain" else {},
                              mechanisms=self.mechanism_ids(), seed=q.stable_seed(reviewer, len(own)),
                              uncertainty=self.uncertainties(self.serving.version) if mode == "uncertain" else None,
                              listed=listed)
