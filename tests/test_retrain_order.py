@@ -91,7 +91,11 @@ def test_a_failing_priority_question_only_loses_the_priority(loop):
     def broken() -> list[int]:
         raise RuntimeError("queue unavailable")
 
+    real = rv.units()[-1]["id"]
+    svc.retrainer.first_units = lambda: [10 ** 9, real, real]  # unknown and repeated ids
+    assert [u["id"] for u in svc.retrainer.first_batch()] == [real]
     svc.retrainer.first_units = broken
+    assert svc.retrainer.first_batch() == []
     row = svc.retrainer.run_once()
     assert row["status"] == "ok"
     assert n_scored(rv, row["model_version"]) == rv.count_units()

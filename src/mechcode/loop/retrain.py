@@ -38,7 +38,7 @@ import traceback
 from datetime import datetime, timezone
 from typing import Any, Callable
 
-from mechcode.errors import ModelError
+from mechcode.errors import ModelError, StoreError
 from mechcode.loop.serving import ServingModel, holdout_scores, score_units, train_into
 from mechcode.loop.training import add_seed_units, seed_units, training_set
 
@@ -211,33 +211,45 @@ class RetrainScheduler:
             self._finish(rid, "failed", labelled=labelled, error=f"{exc.__class__.__name__}: {exc}")
         return self.last()
 
-    def score_order(self) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
-        """(units to score before the swap, the rest): ``first_units`` in their order, then all
-        other units in reading order. A failing ``first_units`` only loses the priority."""
-        units = sorted(self.review.units(), key=lambda u: (u["document_id"], u["start"], u["seq"], u["id"]))
+    def first_batch(self) -> list[dict[str, Any]]:
+        """The units ``first_units`` names, in its order (unknown ids left out); [] when it fails:
+        a queue question must not fail the retrain, only lose the priority."""
         try:
-            first_ids = list(dict.fromkeys(self.first_units())) if self.first_units else []
-        except Exception as exc:  # noqa: BLE001 - a queue question must not fail the retrain
+            ids = list(dict.fromkeys(self.first_units())) if self.first_units else []
+        except Exception as exc:  # noqa: BLE001
             log.warning("retrain: could not tell which units the queues show next: %s", exc)
-            first_ids = []
-        by_id = {u["id"]: u for u in units}
-        first = [by_id[i] for i in first_ids if i in by_id]
+            return []
+        out = []
+        for uid in ids:
+            try:
+                out.append(self.review.unit(uid))
+            except StoreError:
+                continue
+        return out
+
+    def rest_of(self, first: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        """Every other unit, in reading order."""
         chosen = {u["id"] for u in first}
-        return first, [u for u in units if u["id"] not in chosen]
+        return [u for u in self.review.units() if u["id"] not in chosen]
+
+    def score_order(self) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+        """(units to score before the swap, the rest)."""
+        first = self.first_batch()
+        return first, self.rest_of(first)
 
     def _score_and_swap(self, version: str, name: str, path: str, backend, t0: float) -> str | None:
         """Score the queues' next units, swap, score the rest; a warning if the rest failed (the
         model serves anyway: units it has not scored are scored when shown)."""
-        first, rest = self.score_order()
+        first = self.first_batch()
         self.timings["ordered"] = time.perf_counter() - t0
         score_units(self.review, version, backend, first)
-        self.serving.swap(version, name, path, backend, partial=bool(rest))
+        self.serving.swap(version, name, path, backend, partial=len(first) < self.review.count_units())
         self.timings["swapped"] = time.perf_counter() - t0
         warning = None
         try:
             if self.on_swap:
                 self.on_swap(version)
-            score_units(self.review, version, backend, rest)
+            score_units(self.review, version, backend, self.rest_of(first))
         except Exception as exc:  # noqa: BLE001
             warning = f"scoring the remaining units failed ({exc.__class__.__name__}: {exc}); they are scored when shown"
         finally:
