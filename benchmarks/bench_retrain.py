@@ -97,7 +97,8 @@ def run(svc, label: str, first, cached: bool, spent: dict, old: bool = False) ->
 
 
 def main() -> None:
-    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap = argparse.ArgumentParser(description="Retrain latency: the old order (score every unit, then swap) "
+                                 "vs the new one (the queue's next units, swap, the rest), in one run.")
     ap.add_argument("--docs", type=int, default=60, help="papers of 240 units each (default 60: 14,400)")
     ap.add_argument("--labelled", type=int, default=5000, help="units with a decision (default 5,000)")
     args = ap.parse_args()
