@@ -61,14 +61,24 @@ def check_store(review_dir, acked: dict[int, tuple]) -> None:
         rv.close()
 
 
-def wait_for_model(base: str, timeout: float = 120) -> None:
+def wait_for_model(base: str, review_dir, timeout: float = 120) -> None:
+    """Until a model serves and a retrain has finished (a retrain swaps its model in before it
+    has scored every unit and recorded ``ok``)."""
     deadline = time.time() + timeout
     while time.time() < deadline:
         st = httpx.get(base + "/api/status", headers=auth(), timeout=10).json()
-        if st["model_version"]:
+        if st["model_version"] and landed(review_dir):
             return
         time.sleep(0.3)
     raise AssertionError("no retrain landed")
+
+
+def landed(review_dir) -> bool:
+    rv = Review.open(review_dir)
+    try:
+        return rv.connect().execute("SELECT 1 FROM retrains WHERE status = 'ok'").fetchone() is not None
+    finally:
+        rv.close()
 
 
 @pytest.mark.slow
@@ -87,7 +97,7 @@ def test_kill9_loses_no_acknowledged_decision(tmp_path):
         worker = threading.Thread(target=session, args=(base, units, acked, stop, rnd))
         worker.start()
         if rnd == 1:
-            wait_for_model(base)  # let a retrain land in this round, then kill at a random moment
+            wait_for_model(base, review_dir)  # let a retrain land in this round, then kill at a random moment
         time.sleep(rng.uniform(0.5, 4.0))  # a random moment: mid-request, mid-retrain or idle
         os.kill(proc.pid, signal.SIGKILL)
         proc.wait(10)

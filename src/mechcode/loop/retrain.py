@@ -6,10 +6,19 @@ One retrain runs at a time, in a daemon thread, so requests are never blocked. A
 2. trains the configured backend (``sparse`` by default) on all the review's training
    sources (:func:`mechcode.loop.training.training_set`): the codebook (in the backend), every recorded seed file
    (``training_sources``) and every accepted/corrected unit;
-3. stores suggestions for all the review's units under the new model version;
-4. registers the model and swaps it in (the page sees the new version on its next poll);
+3. scores first the units the reviewers' queues show next (``first_units``: a callable the
+   service passes in, asked after training so it reflects where the reviewers are now) and
+   swaps the new model in as soon as their suggestions are stored (the page sees the new
+   version on its next poll, within a second);
+4. scores the rest of the units in the same thread and marks the serving model complete (until
+   then readers rank unscored units by the previous model's suggestions and score what they
+   show on demand, see :mod:`mechcode.loop.serving`); then fits the holdout model for the card's
+   holdout scores (``defer_holdout``; before, it doubled the wait for the swap) and registers it;
 5. records ``ok`` with the card's metrics, or ``failed`` with the error (the old model keeps
-   serving).
+   serving when training or the first scoring fails).
+
+``timings`` of the last retrain (seconds from its start): ``trained``, ``ordered`` (units to score
+first chosen), ``swapped``, ``scored``, ``done``.
 
 A retrain requested while one runs is queued (at most one waits). Rows left ``running`` by a
 killed server are marked ``failed`` when the next server starts.
@@ -24,12 +33,13 @@ from __future__ import annotations
 import json
 import logging
 import threading
+import time
 import traceback
 from datetime import datetime, timezone
-from typing import Any
+from typing import Any, Callable
 
-from mechcode.errors import ModelError
-from mechcode.loop.serving import ServingModel, score_units, train_into
+from mechcode.errors import ModelError, StoreError
+from mechcode.loop.serving import ServingModel, holdout_scores, score_units, train_into
 from mechcode.loop.training import add_seed_units, seed_units, training_set
 
 log = logging.getLogger(__name__)
@@ -72,6 +82,10 @@ class RetrainScheduler:
         self._thread: threading.Thread | None = None
         self._pending = False
         self._since = 0
+        self.first_units: Callable[[], list[int]] | None = None  # unit ids to score before the swap
+        self.on_swap: Callable[[str], None] | None = None  # called between the swap and the rest
+        self.timings: dict[str, float] = {}
+        self.defer_holdout = True  # False: holdout scores before the swap (as before)
 
     # -- bookkeeping -------------------------------------------------------------------
     def mark_interrupted(self) -> int:
@@ -163,25 +177,32 @@ class RetrainScheduler:
         ``retrains`` row when already recorded."""
         if rid is None:
             rid = self._start_row()
-        labelled = None
+        labelled, t0 = None, time.perf_counter()
+        self.timings = {}
         try:
             units, counts = training_set(self.review)
             labelled = len(units)
             name, params = self._backend_for(units)
             log.info("retrain %s: training %s on %d labelled units", rid, name, labelled)
             before = ((self.review.latest_model() or {}).get("card") or {}).get("n_units")
-            version, path, card = train_into(self.review, units, name, params, sources=counts)
+            version, path, card = train_into(self.review, units, name, params, sources=counts,
+                                             holdout=not self.defer_holdout)
             from mechcode.models.train import load_model
 
             backend, card = load_model(path)
-            score_units(self.review, version, backend, self.review.units())
+            self.timings["trained"] = time.perf_counter() - t0
+            warning = self._score_and_swap(version, name, str(path), backend, t0)
+            if self.defer_holdout:
+                warning = self._add_holdout(card, units, name, params) or warning
             self.review.register_model(version, name, str(path), card)
-            self.serving.swap(version, name, str(path), backend)
+            self.timings["done"] = time.perf_counter() - t0
             metrics = {**(card.get("metrics") or {}), "sources": counts}
             if before is not None and labelled < before:
-                metrics["warning"] = (f"this retrain used {labelled} labelled units, fewer than the "
-                                      f"{before} of the model it replaced")
-                log.warning("retrain %s: %s", rid, metrics["warning"])
+                warning = (f"this retrain used {labelled} labelled units, fewer than the "
+                           f"{before} of the model it replaced") + (f"; {warning}" if warning else "")
+            if warning:
+                metrics["warning"] = warning
+                log.warning("retrain %s: %s", rid, warning)
             self._finish(rid, "ok", version=version, labelled=labelled, metrics=metrics)
             log.info("retrain %s: model %s is now suggesting", rid, version)
         except Exception as exc:  # noqa: BLE001 - any failure must leave the old model serving
@@ -189,6 +210,62 @@ class RetrainScheduler:
             log.debug("%s", traceback.format_exc())
             self._finish(rid, "failed", labelled=labelled, error=f"{exc.__class__.__name__}: {exc}")
         return self.last()
+
+    def first_batch(self) -> list[dict[str, Any]]:
+        """The units ``first_units`` names, in its order (unknown ids left out); [] when it fails:
+        a queue question must not fail the retrain, only lose the priority."""
+        try:
+            ids = list(dict.fromkeys(self.first_units())) if self.first_units else []
+        except Exception as exc:  # noqa: BLE001
+            log.warning("retrain: could not tell which units the queues show next: %s", exc)
+            return []
+        out = []
+        for uid in ids:
+            try:
+                out.append(self.review.unit(uid))
+            except StoreError:
+                continue
+        return out
+
+    def rest_of(self, first: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        """Every other unit, in reading order."""
+        chosen = {u["id"] for u in first}
+        return [u for u in self.review.units() if u["id"] not in chosen]
+
+    def score_order(self) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+        """(units to score before the swap, the rest)."""
+        first = self.first_batch()
+        return first, self.rest_of(first)
+
+    def _score_and_swap(self, version: str, name: str, path: str, backend, t0: float) -> str | None:
+        """Score the queues' next units, swap, score the rest; a warning if the rest failed (the
+        model serves anyway: units it has not scored are scored when shown)."""
+        first = self.first_batch()
+        self.timings["ordered"] = time.perf_counter() - t0
+        score_units(self.review, version, backend, first)
+        self.serving.swap(version, name, path, backend, partial=len(first) < self.review.count_units())
+        self.timings["swapped"] = time.perf_counter() - t0
+        warning = None
+        try:
+            if self.on_swap:
+                self.on_swap(version)
+            score_units(self.review, version, backend, self.rest_of(first))
+        except Exception as exc:  # noqa: BLE001
+            warning = f"scoring the remaining units failed ({exc.__class__.__name__}: {exc}); they are scored when shown"
+        finally:
+            self.serving.complete(version)
+        self.timings["scored"] = time.perf_counter() - t0
+        return warning
+
+    def _add_holdout(self, card: dict[str, Any], units: list, name: str, params: dict[str, Any]) -> str | None:
+        """Put the holdout scores in ``card`` (after the swap); a warning if they failed."""
+        try:
+            scores = holdout_scores(self.review, units, name, params)
+        except Exception as exc:  # noqa: BLE001 - the model serves already; only its scores are missing
+            return f"holdout scores failed ({exc.__class__.__name__}: {exc})"
+        if scores is not None:
+            card.setdefault("metrics", {})["holdout"] = scores
+        return None
 
     def _backend_for(self, units: list) -> tuple[str, dict[str, Any]]:
         """(backend name, params) of this retrain: the configured backend, or the initial one

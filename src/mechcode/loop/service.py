@@ -51,6 +51,7 @@ class LoopService:
         self.serving = ServingModel(review, initial_backend, initial_params)
         self.retrainer = RetrainScheduler(review, self.serving, backend, retrain_every, seed_units, params)
         self.retrainer.mark_interrupted()
+        self.retrainer.first_units = self.next_units  # a retrain scores these first, then swaps
         self.model_error: str | None = None
         self._lock = threading.RLock()
         self._score_lock = threading.Lock()
@@ -58,8 +59,10 @@ class LoopService:
         self._by_id: dict[int, dict[str, Any]] = {}
         self._passage_start: dict[int, int | None] = {}
         self._hidden: dict[int, str] = {}  # unit id -> why no queue offers it (non-codable, superseded)
-        self._suggestions: dict[str, dict[int, Any]] = {}
+        self._suggestions: dict[str, tuple[int | None, dict[int, Any]]] = {}
+        self._ranking: tuple[Any, dict[int, Any]] = (None, {})
         self._uncertainty: tuple[Any, dict[int, float]] = (None, {})
+        self._recent: dict[tuple[str, str], tuple[str, str, str | None, int | None]] = {}  # last queue asks
         self._stale_seen: str | None = None
         self.check_stale()
 
@@ -95,21 +98,40 @@ class LoopService:
         return self._passage_start.get(unit.get("passage_id"))
 
     def suggestions(self, version: str | None) -> dict[int, Any]:
-        """Stored suggestions of ``version`` per unit id (cached per version)."""
+        """Stored suggestions of ``version`` per unit id (cached per version; the serving
+        version's reloaded when the retrainer swaps or completes it)."""
         if version is None:
             return {}
         with self._lock:
-            if version not in self._suggestions:
+            gen = self.serving.generation if version == self.serving.version else None
+            hit = self._suggestions.get(version)
+            if hit is None or hit[0] != gen:
+                self._suggestions.pop(version, None)
                 if len(self._suggestions) >= 3:
                     self._suggestions.pop(next(iter(self._suggestions)))
-                self._suggestions[version] = self.review.suggestions(version)
-            return self._suggestions[version]
+                self._suggestions[version] = (gen, self.review.suggestions(version))
+            return self._suggestions[version][1]
+
+    def ranking_suggestions(self) -> dict[int, Any]:
+        """What the queues rank by: the serving version's suggestions; while a retrain is still
+        scoring it (:attr:`ServingModel.fallback`), the previous version's for the units it has
+        not reached. Units shown are always scored by the serving version (:meth:`queue`)."""
+        stored = self.suggestions(self.serving.version)
+        fallback = self.serving.fallback
+        if fallback is None:
+            return stored
+        prev = self.suggestions(fallback)
+        with self._lock:
+            key = (id(stored), len(stored), id(prev))
+            if self._ranking[0] != key:
+                self._ranking = (key, {**prev, **stored})
+            return self._ranking[1]
 
     def uncertainties(self, version: str | None) -> dict[int, float]:
         """Uncertainty of every stored suggestion of ``version`` (cached with the suggestions)."""
-        stored = self.suggestions(version)
+        stored = self.ranking_suggestions() if version == self.serving.version else self.suggestions(version)
         with self._lock:
-            key = (version, id(stored))
+            key = (version, id(stored), len(stored))
             if self._uncertainty[0] != key:
                 self._uncertainty = (key, {uid: uncertainty(s) for uid, s in stored.items()})
             return self._uncertainty[1]
@@ -228,23 +250,12 @@ class LoopService:
         carries the unit's code as the reviewer may see it (``code``), and in the team modes
         both codings (``adjudicate``) or the re-coding choices (``recode``)."""
         reviewer = reviewer or self.reviewer
-        units = self.units()
-        listed, extra = vis.team_list(self.review, mode, reviewer, self._by_id)
-        own = set(self.review.current_codes(reviewer))
-        coded = own | vis.others_double(assignments(self.review), reviewer) | set(self._hidden)
-        open_units = [u for u in units if u["id"] not in coded]
-        if q.needs_all_suggestions(mode):
-            stored = self.suggestions(self.serving.version)
-            self.ensure_suggestions([u for u in open_units if u["id"] not in stored][:LAZY_LIMIT])
-        state = q.QueueState(units=units, suggestions=self.suggestions(self.serving.version), coded=coded,
-                             skipped=self._skipped(reviewer), labelled_counts=self._labelled_counts(),
-                             mechanisms=self.mechanism_ids(), seed=q.stable_seed(reviewer, len(own)),
-                             uncertainty=self.uncertainties(self.serving.version) if mode == "uncertain" else None,
-                             listed=listed)
-        try:
-            picks = q.select(state, mode, limit, mechanism, paper)
-        except q.QueueError as exc:
-            raise InvalidRequest(str(exc)) from exc
+        picks, listed, extra, open_units = self._picks(mode, reviewer, limit, mechanism, paper, score=True)
+        with self._lock:
+            self._recent.pop((reviewer, mode), None)
+            self._recent[(reviewer, mode)] = (reviewer, mode, mechanism, paper)
+            while len(self._recent) > 8:
+                self._recent.pop(next(iter(self._recent)))
         version = self.ensure_suggestions([self._by_id[p.unit_id] for p in picks])
         stored = self.suggestions(version)
         allowed = self.mechanism_ids()
@@ -256,6 +267,43 @@ class LoopService:
         remaining = len(listed) if mode in q.LIST_MODES else len(open_units)
         return {"mode": mode, "reviewer": reviewer, "model_version": version, "remaining": remaining,
                 "units": items}
+
+    def _picks(self, mode: str, reviewer: str, limit: int, mechanism: str | None, paper: int | None,
+               score: bool) -> tuple[list, list[int], dict[int, Any], list[dict[str, Any]]]:
+        """(picks, listed units, extra item fields, open units) of a queue request; ``score``:
+        first score the open units a ranking mode needs (not while a retrain is still scoring)."""
+        units = self.units()
+        listed, extra = vis.team_list(self.review, mode, reviewer, self._by_id)
+        own = set(self.review.current_codes(reviewer))
+        coded = own | vis.others_double(assignments(self.review), reviewer) | set(self._hidden)
+        open_units = [u for u in units if u["id"] not in coded]
+        if score and q.needs_all_suggestions(mode) and not self.serving.partial:
+            stored = self.suggestions(self.serving.version)
+            self.ensure_suggestions([u for u in open_units if u["id"] not in stored][:LAZY_LIMIT])
+        state = q.QueueState(units=units, suggestions=self.ranking_suggestions(), coded=coded,
+                             skipped=self._skipped(reviewer),
+                             labelled_counts=self._labelled_counts() if mode == "uncertain" else {},
+                             mechanisms=self.mechanism_ids(), seed=q.stable_seed(reviewer, len(own)),
+                             uncertainty=self.uncertainties(self.serving.version) if mode == "uncertain" else None,
+                             listed=listed)
+        try:
+            return q.select(state, mode, limit, mechanism, paper), listed, extra, open_units
+        except q.QueueError as exc:
+            raise InvalidRequest(str(exc)) from exc
+
+    def next_units(self, per_queue: int = q.MAX_LIMIT) -> list[int]:
+        """Unit ids the reviewers' queues show next (their latest queue requests, up to
+        ``per_queue`` each; the default reviewer's paper queue when nobody asked yet): what a
+        retrain scores before it swaps the new model in."""
+        with self._lock:
+            asks = list(self._recent.values())[::-1] or [(self.reviewer, "paper", None, None)]
+        out: list[int] = []
+        for reviewer, mode, mechanism, paper in asks:
+            try:
+                out += [p.unit_id for p in self._picks(mode, reviewer, per_queue, mechanism, paper, score=False)[0]]
+            except MechcodeError as exc:
+                log.info("queue %s of %s not pre-scored: %s", mode, reviewer, exc)
+        return list(dict.fromkeys(out))
 
     def _check_codes(self, mechanisms: list[str], role: str | None, polarity: str | None) -> None:
         known = set(self.review.codebook.mechanism_ids())

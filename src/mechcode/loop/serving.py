@@ -3,7 +3,12 @@
 It is the review's latest registered model; a review without one starts from the default
 backend (``sparse``: with no labels it is the codebook prior, see ``models/README.md``)
 trained on the review's training sources, created and registered on first use. A retrain
-swaps in a new model atomically once its suggestions are stored.
+swaps in a new model atomically once the suggestions of the units the queues show next are
+stored (:meth:`ServingModel.swap` with ``partial=True``), and marks it complete
+(:meth:`ServingModel.complete`) once every unit is scored. While it is partial, readers rank
+units the new model has not scored yet by the previous model's suggestion (:attr:`ServingModel.fallback`)
+and score the units they show on demand; :attr:`ServingModel.generation` changes at every swap
+and completion, so suggestion caches know when to reload.
 """
 from __future__ import annotations
 
@@ -27,7 +32,8 @@ def to_model_units(units: Iterable[dict[str, Any]]) -> list:
 
 def score_units(review, version: str, backend, units: list[dict[str, Any]],
                 batch: int = SCORE_BATCH) -> int:
-    """Predict ``units`` with ``backend`` and store the suggestions under ``version``."""
+    """Predict ``units`` with ``backend`` and store the suggestions under ``version`` (one
+    transaction per ``batch``, so readers see them as they come)."""
     done = 0
     for i in range(0, len(units), batch):
         chunk = units[i:i + batch]
@@ -38,11 +44,12 @@ def score_units(review, version: str, backend, units: list[dict[str, Any]],
 
 
 def train_into(review, units: list, backend_name: str, params: dict[str, Any] | None = None,
-               sources: dict[str, int] | None = None):
+               sources: dict[str, int] | None = None, holdout: bool = True):
     """Train ``backend_name`` on ``units`` into ``REVIEW/models/<version>``; returns (version, path, card).
 
     The models code writes the directory atomically (temporary sibling renamed into place), so a
-    crash never leaves a half-written model under a version name."""
+    crash never leaves a half-written model under a version name. ``holdout=False``: no holdout
+    scores in the card (a retrain adds them after the swap, :func:`holdout_scores`)."""
     from mechcode.models.train import new_version, train_model
 
     models_dir = Path(review.models_dir)
@@ -53,8 +60,15 @@ def train_into(review, units: list, backend_name: str, params: dict[str, Any] | 
         n += 1
         version = f"{base}.{n}"
     card = train_model(units, review.codebook, backend_name, models_dir / version, version=version,
-                       sources=sources, **(params or {}))
+                       sources=sources, holdout=holdout, **(params or {}))
     return version, models_dir / version, card
+
+
+def holdout_scores(review, units: list, backend_name: str, params: dict[str, Any] | None = None):
+    """The holdout scores ``train_into`` would put in the card (None with too few groups)."""
+    from mechcode.models.train import holdout_metrics
+
+    return holdout_metrics(units, review.codebook, backend_name, dict(params or {})) if units else None
 
 
 def initial_settings(backend: str, params: dict[str, Any] | None) -> dict[str, Any]:
@@ -80,6 +94,9 @@ class ServingModel:
         self._version: str | None = latest["version"] if latest else None
         self._path: str | None = latest["path"] if latest else None
         self._backend_name: str | None = latest["backend"] if latest else None
+        self._partial = False
+        self._fallback: str | None = None
+        self.generation = 0  # changes at every swap and completion
 
     @property
     def version(self) -> str | None:
@@ -116,10 +133,32 @@ class ServingModel:
         self._version, self._path, self._backend_name, self._backend = (
             version, str(path), self.initial_backend, backend)
 
-    def swap(self, version: str, backend_name: str, path: str, backend) -> None:
-        """Serve ``version`` from now on (called by the retrainer once suggestions are stored)."""
+    @property
+    def partial(self) -> bool:
+        """Whether the serving version still lacks suggestions for some units (being scored)."""
+        return self._partial
+
+    @property
+    def fallback(self) -> str | None:
+        """While :attr:`partial`: the version served before, whose suggestions stand in for
+        ranking the units the new one has not scored yet (None when complete)."""
+        return self._fallback if self._partial else None
+
+    def swap(self, version: str, backend_name: str, path: str, backend, partial: bool = False) -> None:
+        """Serve ``version`` from now on (called by the retrainer once the suggestions the queues
+        need first are stored); ``partial``: the remaining units are still being scored."""
         with self._lock:
+            self._fallback = self._version if partial else None
+            self._partial = partial
             self._version, self._backend_name, self._path, self._backend = version, backend_name, path, backend
+            self.generation += 1
+
+    def complete(self, version: str) -> None:
+        """Every unit has a suggestion of ``version`` now (or will be scored on demand)."""
+        with self._lock:
+            if self._version == version and self._partial:
+                self._partial, self._fallback = False, None
+                self.generation += 1
 
     def predict_missing(self, units: list[dict[str, Any]], stored: dict[int, Any]) -> int:
         """Score the ``units`` that have no stored suggestion for the serving version."""

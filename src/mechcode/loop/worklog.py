@@ -156,9 +156,10 @@ def unit_history(svc, unit_id: int, reviewer: str) -> dict[str, Any]:
 
 
 def _probabilities(svc, mechanism: str | None) -> dict[int, float]:
-    """Evidence probabilities of the serving model's suggestions (cached per suggestion set)."""
-    stored = svc.suggestions(svc.serving.version)
-    key = (id(svc), svc.serving.version, len(stored), mechanism)
+    """Evidence probabilities of the serving model's suggestions (cached per suggestion set);
+    while a retrain is still scoring, units it has not reached count with the previous model's."""
+    stored = svc.ranking_suggestions()
+    key = (id(svc), svc.serving.version, svc.serving.generation, id(stored), len(stored), mechanism)
     if key not in _PROBS:
         if len(_PROBS) >= 8:
             _PROBS.pop(next(iter(_PROBS)))

@@ -295,11 +295,47 @@ class ZeroShotBackend:
         return self
 
 
+_PRIORS: dict[tuple, "ZeroShotBackend"] = {}  # fitted priors of this process, by :func:`prior_key`
+PRIOR_CACHE_SIZE = 4
+
+
+def prior_key(params: dict[str, Any], units: list, codebook: Codebook) -> tuple:
+    """What a fitted prior depends on: the codebook's fingerprint, the prior's encoder, the
+    primer's bytes (and the domains left out of it) and, for the ``tfidf`` encoder, whose
+    vocabulary is also fitted on the training texts, those texts (as a set); never the labels."""
+    import hashlib
+    import os
+
+    from mechcode.models.primer import ENV, primer_files
+
+    h = hashlib.sha256()
+    for f in primer_files():
+        h.update(f.read_bytes())
+    h.update(os.environ.get(ENV + "_EXCLUDE", "").encode())
+    texts = ""
+    if params["prior"] == "tfidf":
+        texts = hashlib.sha256("\x00".join(sorted(u.text for u in units)).encode()).hexdigest()
+    return codebook.fingerprint(), params["prior"], h.hexdigest(), texts
+
+
+def clear_prior_cache() -> None:
+    """Forget the fitted priors of this process."""
+    _PRIORS.clear()
+
+
 def fit_prior(params: dict[str, Any], units: list, codebook: Codebook) -> "ZeroShotBackend | None":
     """The codebook prior of a learning backend: a zeroshot model (None when ``prior`` is ``none``).
 
+    Fitted priors are kept in memory (this process only, the last ``PRIOR_CACHE_SIZE``) under
+    :func:`prior_key`, so a retrain whose codebook, primer and (tfidf) texts are unchanged does
+    not fit it again; a fitted prior is only read afterwards, so models may share one.
     See :mod:`mechcode.models.prior` for how learned scores are pooled with it.
     """
     if params.get("prior", "none") == "none":
         return None
-    return ZeroShotBackend(encoder=params["prior"]).fit(list(units), codebook)
+    key = prior_key(params, units, codebook)
+    if key not in _PRIORS:
+        while len(_PRIORS) >= PRIOR_CACHE_SIZE:
+            _PRIORS.pop(next(iter(_PRIORS)))
+        _PRIORS[key] = ZeroShotBackend(encoder=params["prior"]).fit(list(units), codebook)
+    return _PRIORS[key]
