@@ -18,6 +18,7 @@ from typing import Any
 from pydantic import TypeAdapter
 
 from mechcode.contracts import EvaluationReport, ModelCard, PredictLine, SimulationSummary
+from mechcode.contracts import card, common, predict, report, simulation
 
 SCHEMAS = Path(__file__).resolve().parents[1] / "schemas"
 CONTRACTS: dict[str, tuple[Any, str]] = {
@@ -29,10 +30,41 @@ CONTRACTS: dict[str, tuple[Any, str]] = {
 }
 
 
+def contract_classes() -> dict[str, type]:
+    """Every TypedDict of mechcode.contracts, by name."""
+    return {k: v for mod in (card, common, predict, report, simulation) for k, v in vars(mod).items()
+            if isinstance(v, type) and issubclass(v, dict) and v.__module__ == mod.__name__}
+
+
+def inherited_descriptions(cls: type) -> dict[str, str]:
+    """Descriptions of the keys a TypedDict inherits (pydantic reads a class's own key strings only)."""
+    out: dict[str, str] = {}
+    for base in getattr(cls, "__orig_bases__", ()):
+        if isinstance(base, type) and issubclass(base, dict):
+            out.update(inherited_descriptions(base))
+            props = TypeAdapter(base).json_schema().get("properties", {})
+            out.update({k: v["description"] for k, v in props.items() if "description" in v})
+    return out
+
+
+def fill_descriptions(body: dict[str, Any]) -> None:
+    """Give inherited keys their base class's description, in the top level and every definition."""
+    classes = contract_classes()
+    for node in [body, *body.get("$defs", {}).values()]:
+        cls = classes.get(node.get("title", ""))
+        if cls is None:
+            continue
+        docs = inherited_descriptions(cls)
+        for key, prop in node.get("properties", {}).items():
+            if "description" not in prop and key in docs:
+                prop["description"] = docs[key]
+
+
 def schema(name: str) -> dict[str, Any]:
     """The JSON Schema of contract ``name``, with its title, description and draft."""
     tp, description = CONTRACTS[name]
     body = TypeAdapter(tp).json_schema()
+    fill_descriptions(body)
     return {"$schema": "https://json-schema.org/draft/2020-12/schema", "$id": f"{name}.schema.json",
             "title": name, "description": description, **{k: v for k, v in body.items()
                                                             if k not in ("title", "description")}}

@@ -10,8 +10,10 @@ from mechcode.contracts.common import CLOSED
 # keys with a hyphen or sign need TypedDict's functional form (no per-key descriptions there)
 RoleProbabilities = TypedDict("RoleProbabilities", {
     "context": float, "mechanism-resource": float, "mechanism-reasoning": float, "outcome": float, "none": float})
+RoleProbabilities.__doc__ = "Probability of each CMO role (sums to 1)."
 RoleProbabilities.__pydantic_config__ = {"extra": "forbid"}
 PolarityProbabilities = TypedDict("PolarityProbabilities", {"+": float, "-": float})
+PolarityProbabilities.__doc__ = "Probability of a positive (+) and a negative (-) direction (sums to 1)."
 PolarityProbabilities.__pydantic_config__ = {"extra": "forbid"}
 
 

@@ -46,13 +46,20 @@ _m = ("recall", "f1_mechanism", "f1_mechanism_micro", "f1_role", "holdout_f1_mec
       "accept_exact", "accept_partial")
 CurveRow = TypedDict("CurveRow", {"step": int, "n_coded": int, "n_seeds": int,
                                   **{f"{m}_{k}": float | None for m in _m for k in ("mean", "std", "min", "max")}})
-"""One step of the curve over seeds (also ``curve.csv``): for each metric its mean, std, min and max."""
 MechanismFigures = TypedDict("MechanismFigures", {
     "wss@95": Spread, "wss@100": Spread, "units_to_recall@95": Spread,
     "recall@10%": Spread, "recall@20%": Spread, "recall@50%": Spread})
 MechanismRunFigures = TypedDict("MechanismRunFigures", {
     "wss@95": float | None, "wss@100": float | None, "units_to_recall@95": int | None,
     "recall@10%": float, "recall@20%": float, "recall@50%": float})
+SeedRecallFigures.__doc__ = ("wss@R: work saved over sampling at recall R % (null: not reached); wss_max@R: "
+                             "the best any reading order could do; units_to_recall@R: units read to reach it.")
+RecallFigures.__doc__ = "The figures of SeedRecallFigures, each as a spread over seeds."
+CurveRow.__doc__ = ("One step of the curve over seeds (also curve.csv): for each metric (recall, f1_mechanism, ..., "
+                    "accept_partial) its mean, std, min and max.")
+MechanismFigures.__doc__ = ("WSS@95, WSS@100, units read to 95 % recall and recall after 10/20/50 % of the units "
+                            "screened, each as a spread.")
+MechanismRunFigures.__doc__ = "The figures of MechanismFigures for one run (WSS and units: null when not reached)."
 for _t in (SeedRecallFigures, RecallFigures, CurveRow, MechanismFigures, MechanismRunFigures):
     _t.__pydantic_config__ = {"extra": "forbid"}
 
