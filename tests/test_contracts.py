@@ -21,6 +21,14 @@ from test_protocols import _box_rows, _primary_rows
 from test_simulate import small_corpus
 
 ROOT = Path(__file__).resolve().parents[1]
+
+
+def check(tp, value):
+    """``value`` validated against contract type ``tp``: strict (no "0.5" read as a number, as in
+    the JSON Schema), unknown keys refused."""
+    return TypeAdapter(tp).validate_python(value, strict=True)
+
+
 FAST = ["--param", "cal_folds=1"]  # sparse without out-of-fold calibration: about a second a fit
 
 
@@ -53,6 +61,11 @@ def test_checked_in_schema_files_are_what_the_script_writes():
     assert line["additionalProperties"] is False and set(line["required"]) == {
         "id", "mechanisms", "role", "polarity", "rationale"}
     assert "no mechanism at all" in line["properties"]["no_mechanism"]["description"]
+    for name in ws.CONTRACTS:  # every key is described, or (hyphen/@ keys) its type is
+        body = read(ROOT / "schemas" / f"{name}.schema.json")
+        for title, node in [(name, body), *body.get("$defs", {}).items()]:
+            bare = [k for k, p in node.get("properties", {}).items() if "description" not in p]
+            assert not bare or node.get("description"), f"{title}: describe {', '.join(bare)}"
 
 
 @pytest.fixture(scope="module")
@@ -71,27 +84,28 @@ def test_train_card_and_predict_lines_validate(tiny, backend, params):
     model, out = tiny["dir"] / f"m-{backend}", tiny["dir"] / f"p-{backend}.jsonl"
     run("train", "--data", tiny["data"], "--codebook", tiny["codebook"], "--backend", backend, *params,
         "--out", model, "--no-track", "-q")
-    card = TypeAdapter(ModelCard).validate_python(read(model / "model.json"))
+    card = check(ModelCard, read(model / "model.json"))
     assert card["backend"] == backend and card["metrics"]["holdout"]["grouped_by"] == "paragraph"
     run("predict", "--model", model, "--input", tiny["input"], "--output", out, "-q")
     lines = [json.loads(s) for s in out.read_text(encoding="utf-8").splitlines()]
     assert [p["id"] for p in lines] == ["s1", "7"]
-    adapter = TypeAdapter(PredictLine)
     for line in lines:
-        adapter.validate_python(line)
-    # the contract is closed: an undocumented key, or a missing one, is refused
+        check(PredictLine, line)
+    # the contract is closed: an undocumented key, a missing one or a number as text is refused
     with pytest.raises(pydantic.ValidationError, match="Extra inputs are not permitted"):
-        adapter.validate_python({**lines[0], "score": 1.0})
+        check(PredictLine, {**lines[0], "score": 1.0})
     with pytest.raises(pydantic.ValidationError, match="rationale"):
-        adapter.validate_python({k: v for k, v in lines[0].items() if k != "rationale"})
+        check(PredictLine, {k: v for k, v in lines[0].items() if k != "rationale"})
     with pytest.raises(pydantic.ValidationError, match="Extra inputs"):
-        adapter.validate_python({**lines[0], "role": {**lines[0]["role"], "resource": 0.1}})
+        check(PredictLine, {**lines[0], "role": {**lines[0]["role"], "resource": 0.1}})
+    with pytest.raises(pydantic.ValidationError, match="polarity"):
+        check(PredictLine, {**lines[0], "polarity": {"+": "0.5", "-": 0.5}})
 
 
 def _evaluate(tmp: Path, *args) -> dict:
     out = tmp / "REPORT.json"
     run("evaluate", *args, "--output", out, "--no-track", "-q")
-    return TypeAdapter(EvaluationReport).validate_python(read(out))
+    return check(EvaluationReport, read(out))
 
 
 def test_evaluate_reports_of_every_protocol_validate(tiny, tmp_path):
@@ -125,8 +139,8 @@ def test_off_topic_report_validates(tiny):
              LabelledUnit("2", "Frogs were measured at night.", paper="frogs")]
     specs = [Spec("keyword", "keyword"), Spec("majority", "majority")]
     rep = finish_report("off-topic", specs, cb, 0.5, off_topic(units, cb, specs, []))
-    TypeAdapter(OffTopicReport).validate_python(rep)
-    TypeAdapter(EvaluationReport).validate_python(rep)
+    check(OffTopicReport, rep)
+    check(EvaluationReport, rep)
 
 
 @pytest.fixture(scope="module")
@@ -142,10 +156,9 @@ def test_simulate_summaries_validate(sims):
     out = d / "evidence"
     run(*common, "--strategy", "uncertain,random", "--seed-labels", "8", "--batch", "8", "--retrain-every", "8",
         "--seeds", "2", "--max-steps", "2", "--holdout", "0.2", "--output", out)
-    adapter = TypeAdapter(SimulationSummary)
-    top = adapter.validate_python(read(out / "summary.json"))
+    top = check(SimulationSummary, read(out / "summary.json"))
     assert [r["strategy"] for r in top["runs"]] == ["uncertain", "random"]
-    one = adapter.validate_python(read(out / "random" / "summary.json"))
+    one = check(SimulationSummary, read(out / "random" / "summary.json"))
     assert one["seeds"] == [0, 1] and one["units_to_f1"]["mechanism@0.5"]["of"] == 2
     counts: dict[str, int] = {}
     for r in map(json.loads, data.read_text(encoding="utf-8").splitlines()):
@@ -154,7 +167,7 @@ def test_simulate_summaries_validate(sims):
     mech = max(counts, key=counts.get)
     out = d / "mechanism"
     run(*common, "--target", "mechanism", "--mechanisms", mech, "--seeds", "1", "--batch", "10", "--output", out)
-    s = adapter.validate_python(read(out / "mechanism-summary.json"))
+    s = check(SimulationSummary, read(out / "mechanism-summary.json"))
     assert list(s["runs"][0]["per_mechanism"]) == [mech]
     with pytest.raises(pydantic.ValidationError):
-        adapter.validate_python({"runs": [{**s["runs"][0], "note": "undocumented"}]})
+        check(SimulationSummary, {"runs": [{**s["runs"][0], "note": "undocumented"}]})

@@ -154,6 +154,8 @@ class EvidenceRuns(TypedDict):
 
 
 class MechanismRun(MechanismRunFigures):
+    """One mechanism, one seed: the reading order and its figures (see MechanismRunFigures)."""
+
     __pydantic_config__ = CLOSED
     mechanism: str
     """The relevant mechanism."""
@@ -170,6 +172,8 @@ class MechanismRun(MechanismRunFigures):
 
 
 class MechanismSpread(MechanismFigures):
+    """One mechanism's figures as spreads over seeds (see MechanismFigures)."""
+
     __pydantic_config__ = CLOSED
     n_relevant: int
     """Relevant units to find."""
