@@ -88,7 +88,8 @@ def evaluate(data, codebook_path, backend, protocol, output, folds, params, base
     only), confusion matrices (also as PNGs), timing, and the same figures for the baselines.
     The transfer protocols (transfer-roles, primary-studies, off-topic) train on some texts
     and test on texts of another kind, at every training size of --fractions. How units count
-    is written into the report under "counting".
+    is written into the report under "counting". The report's keys, per protocol, are in
+    schemas/evaluation-report.schema.json.
 
     \b
     Examples:

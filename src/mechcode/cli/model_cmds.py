@@ -161,7 +161,7 @@ def predict(model_dir, input_path, output_path, batch_size, quiet) -> None:
 
     Output lines: {"id", "mechanisms": {id: p}, "role": {context, mechanism-resource,
     mechanism-reasoning, outcome, none: p}, "polarity": {"+": p, "-": p}, "rationale": [...],
-    "no_mechanism": p}. The whole input is validated first: a bad line (invalid JSON, missing
+    "no_mechanism": p} (JSON Schema: schemas/predict-line.schema.json). The whole input is validated first: a bad line (invalid JSON, missing
     id or text, wrong types, duplicate id) is an error naming its line number, and no output
     file is written.
 
