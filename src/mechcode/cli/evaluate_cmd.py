@@ -9,6 +9,7 @@ from mechcode.cli.model_cmds import BACKEND_HELP, param_opt, parse_params
 from mechcode.cli.options import default_tracking_uri, tracking_opts
 from mechcode.files import write_json_atomic
 from mechcode.cli.options import quiet_opt
+from mechcode.contracts import ClassicReport, EvaluationReport
 from mechcode.errors import DataError
 
 PROTOCOL_HELP = (
@@ -87,7 +88,8 @@ def evaluate(data, codebook_path, backend, protocol, output, folds, params, base
     only), confusion matrices (also as PNGs), timing, and the same figures for the baselines.
     The transfer protocols (transfer-roles, primary-studies, off-topic) train on some texts
     and test on texts of another kind, at every training size of --fractions. How units count
-    is written into the report under "counting".
+    is written into the report under "counting". The report's keys, per protocol, are in
+    schemas/evaluation-report.schema.json.
 
     \b
     Examples:
@@ -122,7 +124,7 @@ def evaluate(data, codebook_path, backend, protocol, output, folds, params, base
 
 
 def _classic(data, codebook, backend, protocol, folds, params, names, encoder, threshold, seed, include_defs,
-             out: Path, quiet: bool) -> dict:
+             out: Path, quiet: bool) -> ClassicReport:
     from mechcode.models.data import read_labelled
     from mechcode.models.evaluate import evaluate as run_evaluation
 
@@ -141,7 +143,7 @@ def _rows(path: str, codebook) -> list[dict]:
 
 
 def _transfer(protocol, data, codebook, backend, params, names, encoder, threshold, seed, primer, train_data,
-              papers, cache, fractions, quiet) -> dict:
+              papers, cache, fractions, quiet) -> EvaluationReport:
     from mechcode.models import protocols as pr
     from mechcode.models.transfer import parse_specs, specs_for
 
@@ -171,7 +173,7 @@ def _transfer(protocol, data, codebook, backend, params, names, encoder, thresho
     return pr.finish_report(protocol, specs, codebook, threshold, result)
 
 
-def _track(report, out: Path, uri, backend, protocol, folds, data, threshold) -> None:
+def _track(report: EvaluationReport, out: Path, uri, backend, protocol, folds, data, threshold) -> None:
     from mechcode.models import tracking
 
     keys = ("mechanism", "role", "polarity", "ece", "baselines", "timing", "summary")
@@ -184,7 +186,7 @@ def _track(report, out: Path, uri, backend, protocol, folds, data, threshold) ->
     report["mlflow"] = info
 
 
-def summary_lines(report: dict) -> list[str]:
+def summary_lines(report: EvaluationReport) -> list[str]:
     """Headline figures, one line per backend."""
     s = report["summary"]
     labels = [report["backend"], *report["baselines"]]

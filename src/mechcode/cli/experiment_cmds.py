@@ -73,7 +73,8 @@ def simulate(data, codebook, backend, target, strategy, mechanisms, seed_labels,
     sampling) and the units needed to reach F1 targets, as mean and spread over seeds.
 
     The run is resumable: each seed writes OUTPUT/seed-N.json after every step; running the
-    same command again skips finished seeds and continues an interrupted one.
+    same command again skips finished seeds and continues an interrupted one. The keys of
+    summary.json and mechanism-summary.json are in schemas/simulation-summary.schema.json.
 
     With --target mechanism each mechanism in turn is the relevant class: the run starts
     from one relevant and one irrelevant unit (plus the backend's codebook cold start),

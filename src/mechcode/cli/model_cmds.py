@@ -12,6 +12,7 @@ from typing import Any
 import click
 
 from mechcode.cli.options import default_tracking_uri, quiet_opt, tracking_opts
+from mechcode.contracts import ModelCard
 from mechcode.errors import DataError, ModelError
 
 BACKEND_HELP = ("Backend: sparse (default; the codebook prior + TF-IDF calibrated linear models), "
@@ -128,7 +129,7 @@ def train(review_dir, data, codebook_path, out, seed_data, backend, params, no_h
     _print_card(card, out_dir)
 
 
-def _print_card(card: dict, out_dir: Path) -> None:
+def _print_card(card: ModelCard, out_dir: Path) -> None:
     m = card.get("metrics", {})
     ho = m.get("holdout") or {}
     line = f"model {card['version']} ({card['backend']}, {card['n_units']} units) -> {out_dir}"
@@ -160,7 +161,7 @@ def predict(model_dir, input_path, output_path, batch_size, quiet) -> None:
 
     Output lines: {"id", "mechanisms": {id: p}, "role": {context, mechanism-resource,
     mechanism-reasoning, outcome, none: p}, "polarity": {"+": p, "-": p}, "rationale": [...],
-    "no_mechanism": p}. The whole input is validated first: a bad line (invalid JSON, missing
+    "no_mechanism": p} (JSON Schema: schemas/predict-line.schema.json). The whole input is validated first: a bad line (invalid JSON, missing
     id or text, wrong types, duplicate id) is an error naming its line number, and no output
     file is written.
 

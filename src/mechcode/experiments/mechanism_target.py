@@ -27,6 +27,7 @@ from pathlib import Path
 from typing import Any, Callable, Mapping, Sequence
 
 from mechcode.codebook import Codebook
+from mechcode.contracts.simulation import MechanismRun, MechanismTargetRun, MechanismTargetSummary
 from mechcode.errors import DataError
 from mechcode.experiments import metrics
 from mechcode.experiments.data import labelled, make_backend, plain
@@ -58,7 +59,7 @@ def _rank(strategy: str, pool: list[int], preds: Mapping[int, Mapping[str, Any]]
 
 
 def run_one(rows: Sequence[Mapping[str, Any]], codebook: Codebook, mech: str, backend: str, params: dict,
-            strategy: str, seed: int, batch: int = 10, retrain_every: int = 10) -> dict[str, Any]:
+            strategy: str, seed: int, batch: int = 10, retrain_every: int = 10) -> MechanismRun:
     """One mechanism, one seed: the reading order after the two prior units, and its figures."""
     units, plain_units = labelled(rows), plain(rows)
     rel = [mech in (r.get("mechanisms") or []) for r in rows]
@@ -106,7 +107,7 @@ def target_mechanisms(rows: Sequence[Mapping[str, Any]], codebook: Codebook,
     return [m for m, c in counts.items() if c >= 2]
 
 
-def summarise(runs: Sequence[Mapping[str, Any]]) -> dict[str, Any]:
+def summarise(runs: Sequence[MechanismRun]) -> dict[str, Any]:
     """Mean and spread over seeds per mechanism, and the mean over mechanisms."""
     keys = [k for k in runs[0] if k.startswith(("wss", "recall@", "units_to"))]
     per: dict[str, Any] = {}
@@ -122,7 +123,7 @@ def run_target(rows: Sequence[Mapping[str, Any]], codebook: Codebook, output: st
                backends: Sequence[str] = ("sparse",), strategies: Sequence[str] = ("max",),
                seeds: Sequence[int] = (0, 1, 2), mechanisms: Sequence[str] | None = None, batch: int = 10,
                retrain_every: int = 10, params: Mapping[str, Mapping[str, Any]] | None = None,
-               plots: bool = True, log: Callable[[str], None] = lambda m: None) -> list[dict[str, Any]]:
+               plots: bool = True, log: Callable[[str], None] = lambda m: None) -> list[MechanismTargetRun]:
     """Every backend x strategy x mechanism x seed; writes OUTPUT/mechanism-summary.json and
     one recall-curve PNG per mechanism (OUTPUT/recall-MECHANISM.png); one summary per combination."""
     from mechcode.files import write_json_atomic
@@ -134,7 +135,7 @@ def run_target(rows: Sequence[Mapping[str, Any]], codebook: Codebook, output: st
         raise DataError("batch and retrain-every must be at least 1")
     mechs = target_mechanisms(rows, codebook, mechanisms)
     output = Path(output)
-    out = []
+    out: list[MechanismTargetRun] = []
     for b in backends:
         for s in strategies:
             runs = []
@@ -145,7 +146,8 @@ def run_target(rows: Sequence[Mapping[str, Any]], codebook: Codebook, output: st
                     log(f"{b}/{s} {m} seed {seed}: WSS@95 {runs[-1]['wss@95']:.3f}")
             out.append({"backend": b, "strategy": s, "seeds": list(seeds), "batch": batch,
                         "retrain_every": retrain_every, **summarise(runs), "runs": runs})
-    write_json_atomic(output / "mechanism-summary.json", {"runs": out})
+    summary: MechanismTargetSummary = {"runs": out}
+    write_json_atomic(output / "mechanism-summary.json", summary)
     if plots:
         from mechcode.experiments.plots import plot_mechanism_recall
 
@@ -154,7 +156,7 @@ def run_target(rows: Sequence[Mapping[str, Any]], codebook: Codebook, output: st
     return out
 
 
-def target_lines(summaries: Sequence[Mapping[str, Any]]) -> list[str]:
+def target_lines(summaries: Sequence[MechanismTargetRun]) -> list[str]:
     """Plain-text table: one line per mechanism and the mean, per backend/strategy."""
     from mechcode.experiments.summary import fmt_spread
 

@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import Any, Callable, Iterable, Mapping, Sequence
 
 from mechcode.codebook import Codebook, load_codebook
+from mechcode.contracts.simulation import EvidenceRuns, EvidenceSummary
 from mechcode.errors import DataError
 from mechcode.experiments.data import BackendSpec, backend_label, drop_definition_units, read_units
 from mechcode.experiments.replay import Replay, SimConfig, write_json_atomic
@@ -79,7 +80,7 @@ def run_simulation(data, codebook, output: str | Path, *, backends: Sequence[Bac
                    exclude_definition_units: bool = True, fresh: bool = False,
                    progress: bool = False, plots: bool = True,
                    log: Callable[[str], None] = _stderr,
-                   on_step: Callable[[int, dict], None] | None = None) -> list[dict[str, Any]]:
+                   on_step: Callable[[int, dict], None] | None = None) -> list[EvidenceSummary]:
     """Run (or resume) every backend x strategy x seed; returns one summary per combination.
 
     ``data`` is a labelled-unit JSONL path or a list of unit dicts, ``codebook`` a path or a
@@ -101,7 +102,7 @@ def run_simulation(data, codebook, output: str | Path, *, backends: Sequence[Bac
         raise DataError("no backend given")
     output = Path(output)
     evidence = {r["id"]: bool(r.get("mechanisms")) for r in rows}
-    summaries = []
+    summaries: list[EvidenceSummary] = []
     for backend, strategy, folder in run_dirs(output, list(backends), strategies):
         name = backend_label(backend)
         cfg = SimConfig(backend=name, strategy=strategy, seed_labels=seed_labels, batch=batch,
@@ -121,7 +122,8 @@ def run_simulation(data, codebook, output: str | Path, *, backends: Sequence[Bac
         write_curve_csv(summary["curve"], folder / "curve.csv")
         summaries.append(summary)
     if len(summaries) > 1:
-        write_json_atomic(output / "summary.json", {"runs": summaries})
+        runs: EvidenceRuns = {"runs": summaries}
+        write_json_atomic(output / "summary.json", runs)
     if plots:
         from mechcode.experiments.plots import plot_f1, plot_recall
 
@@ -130,7 +132,7 @@ def run_simulation(data, codebook, output: str | Path, *, backends: Sequence[Bac
     return summaries
 
 
-def summary_lines(summaries: Sequence[Mapping[str, Any]]) -> list[str]:
+def summary_lines(summaries: Sequence[EvidenceSummary]) -> list[str]:
     """A short plain-text table of the main figures (printed by the CLI)."""
     from mechcode.experiments.summary import fmt_spread
 

@@ -1,6 +1,7 @@
 """Summaries of simulated runs: per seed, and mean with spread over seeds.
 
-``summary.json`` (one backend x strategy)::
+``summary.json`` (one backend x strategy; the type is :class:`mechcode.contracts.EvidenceSummary`, its
+JSON Schema ``schemas/simulation-summary.schema.json``)::
 
     {"strategy", "backend", "seeds": [0, 1, 2], "n_units", "n_evidence", "config": {...},
      "wss@95": {"mean", "std", "min", "max", "n"}, "wss@100": {...},
@@ -25,6 +26,7 @@ import csv
 from pathlib import Path
 from typing import Any, Mapping, Sequence
 
+from mechcode.contracts.simulation import CurveRow, EvidenceSummary, SeedSummary
 from mechcode.experiments import metrics
 
 F1_TARGETS: dict[str, tuple[float, ...]] = {"mechanism": (0.5, 0.6, 0.7), "role": (0.6, 0.75)}
@@ -38,7 +40,7 @@ def _pct(r: float) -> str:
     return f"{round(r * 100):d}"
 
 
-def seed_summary(state: Mapping[str, Any], evidence: Mapping[str, bool]) -> dict[str, Any]:
+def seed_summary(state: Mapping[str, Any], evidence: Mapping[str, bool]) -> SeedSummary:
     """WSS, units to recall and to the F1 targets, acceptance and timing of one seed's run."""
     flags = [bool(evidence[u]) for u in state["order"]]
     n, r = state["n_units"], state["n_evidence"]
@@ -62,7 +64,7 @@ def seed_summary(state: Mapping[str, Any], evidence: Mapping[str, bool]) -> dict
     return out
 
 
-def curve_rows(states: Sequence[Mapping[str, Any]]) -> list[dict[str, Any]]:
+def curve_rows(states: Sequence[Mapping[str, Any]]) -> list[CurveRow]:
     """The per-step curve, mean / std / min / max over seeds (steps aligned by index)."""
     rows = []
     n_steps = max((len(s["steps"]) for s in states), default=0)
@@ -77,8 +79,8 @@ def curve_rows(states: Sequence[Mapping[str, Any]]) -> list[dict[str, Any]]:
 
 
 def aggregate(states: Sequence[Mapping[str, Any]], evidence: Mapping[str, bool], *, strategy: str,
-              backend: str, config: Mapping[str, Any]) -> dict[str, Any]:
-    """The ``summary.json`` of one backend x strategy over its seeds."""
+              backend: str, config: Mapping[str, Any]) -> EvidenceSummary:
+    """The ``summary.json`` of one backend x strategy over its seeds (:class:`mechcode.contracts.EvidenceSummary`)."""
     per_seed = [seed_summary(s, evidence) for s in states]
     out: dict[str, Any] = {"strategy": strategy, "backend": backend, "seeds": [s["seed"] for s in states],
                            "n_units": states[0]["n_units"], "n_evidence": states[0]["n_evidence"],

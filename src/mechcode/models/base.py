@@ -29,6 +29,7 @@ import re
 from typing import Any, ClassVar, Iterable, Protocol, Sequence, runtime_checkable
 
 from mechcode.codebook import POLARITY_IDS, ROLE_IDS, Codebook
+from mechcode.contracts import PredictLine
 from mechcode.errors import ModelError
 
 CARD = "model.json"
@@ -62,13 +63,13 @@ class LabelledUnit(Unit):
 
 def prediction(uid: str, mechanisms: dict[str, float], role: dict[str, float],
                polarity: dict[str, float], rationale: Any,
-               no_mechanism: float | None = None) -> dict[str, Any]:
-    """A prediction in the ``mechcode predict`` output contract.
+               no_mechanism: float | None = None) -> PredictLine:
+    """A prediction in the ``mechcode predict`` output contract (:class:`mechcode.contracts.PredictLine`).
 
     ``no_mechanism`` (optional extra key) is the probability that the unit supports no
     mechanism at all.
     """
-    out = {
+    out: PredictLine = {
         "id": uid,
         "mechanisms": {k: round(float(v), 6) for k, v in mechanisms.items()},
         "role": {r: round(float(role.get(r, 0.0)), 6) for r in ROLE_IDS},
