@@ -30,38 +30,21 @@ yet, the initial backend (zeroshot) is rebuilt from the new codebook instead.
 """
 from __future__ import annotations
 
-import json
 import logging
 import threading
 import time
 import traceback
-from datetime import datetime, timezone
 from typing import Any, Callable
 
 from mechcode.errors import ModelError, StoreError
 from mechcode.loop.serving import ServingModel, holdout_scores, score_units, train_into
 from mechcode.loop.training import add_seed_units, seed_units, training_set
+from mechcode.store import retrains as store_retrains
 
 log = logging.getLogger(__name__)
 
 DEFAULT_EVERY = 10
 DEFAULT_BACKEND = "sparse"
-
-
-def _now() -> str:
-    return datetime.now(timezone.utc).isoformat(timespec="seconds")
-
-
-def retrain_row(row: Any) -> dict[str, Any] | None:
-    """A ``retrains`` row as JSON-ready dict (metrics decoded)."""
-    if row is None:
-        return None
-    d = dict(row)
-    try:
-        d["metrics"] = json.loads(d["metrics"]) if d.get("metrics") else None
-    except json.JSONDecodeError:
-        pass
-    return d
 
 
 class RetrainScheduler:
@@ -90,15 +73,11 @@ class RetrainScheduler:
     # -- bookkeeping -------------------------------------------------------------------
     def mark_interrupted(self) -> int:
         """Mark retrains left ``running`` by a server that died as failed; returns how many."""
-        with self.review.transaction() as con:
-            cur = con.execute("UPDATE retrains SET status = 'failed', finished_at = ?, error = ? "
-                              "WHERE status = 'running'", (_now(), "interrupted: the server stopped"))
-            return cur.rowcount
+        return store_retrains.mark_interrupted(self.review.connect())
 
     def last(self) -> dict[str, Any] | None:
         """The most recent retrain (running, ok or failed)."""
-        con = self.review.connect()  # this thread's connection (kept open by the store)
-        return retrain_row(con.execute("SELECT * FROM retrains ORDER BY id DESC LIMIT 1").fetchone())
+        return store_retrains.last_retrain(self.review.connect())  # this thread's connection
 
     @property
     def running(self) -> bool:
@@ -168,9 +147,7 @@ class RetrainScheduler:
                             ).get("warning")}
 
     def _start_row(self) -> int:
-        with self.review.transaction() as con:
-            return int(con.execute("INSERT INTO retrains (started_at, status) VALUES (?, 'running')",
-                                   (_now(),)).lastrowid)
+        return store_retrains.start_retrain(self.review.connect())
 
     def run_once(self, rid: int | None = None) -> dict[str, Any] | None:
         """One retrain, synchronously; never raises (a failure is recorded). ``rid``: its
@@ -279,8 +256,4 @@ class RetrainScheduler:
 
     def _finish(self, rid: int, status: str, version: str | None = None, labelled: int | None = None,
                 metrics: Any = None, error: str | None = None) -> None:
-        with self.review.transaction() as con:
-            con.execute("UPDATE retrains SET status = ?, finished_at = ?, model_version = ?, labelled = ?, "
-                        "metrics = ?, error = ? WHERE id = ?",
-                        (status, _now(), version, labelled,
-                         json.dumps(metrics, default=str) if metrics is not None else None, error, rid))
+        store_retrains.finish_retrain(self.review.connect(), rid, status, version, labelled, metrics, error)
