@@ -34,7 +34,7 @@ from mechcode.codebook import ROLE_IDS
 
 SEED_WEIGHT = 0.25      # a seed-file unit counts this much towards the learned weight
 BOILERPLATE_FACTOR = 0.02
-THRESHOLD = 0.5         # the page's suggestion threshold
+THRESHOLD = 0.5         # the page's suggestion threshold (one definition: the loop and evaluation use it)
 NONE_ROLE = ROLE_IDS.index("none")
 EPS = 1e-6
 

@@ -23,7 +23,7 @@ import numpy as np
 
 from mechcode.codebook import Codebook
 from mechcode.errors import DataError
-from mechcode.loop.active import MECHANISM_THRESHOLD
+from mechcode.models.prior import THRESHOLD as MECHANISM_THRESHOLD  # the page threshold
 from mechcode.models.base import LabelledUnit, Unit, label_space, map_labels
 from mechcode.models.metrics import COUNTING, cmo_scores, paper_scores, score, summary
 from mechcode.models.transfer import FRACTIONS, Fold, Spec, fit_predict, headline, run_curve
