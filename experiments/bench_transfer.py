@@ -16,7 +16,9 @@ Corpora that do not exist in the checkout are skipped and said so. Extraction us
 ``experiments/.cache``), so a second run is faster. Learning-curve sizes are subsampled
 (``--fractions``, default 0, 0.25, 1) to fit about 15 minutes on 2 CPU cores.
 
-Run: ``python experiments/bench_transfer.py [--backends sparse,zeroshot] [--skip simulate]``.
+Run: ``python experiments/bench_transfer.py [--backends sparse,zeroshot] [--skip simulate]``; with
+backends that load the role primer themselves add ``--no-primer-as-training`` (the held-out domain is
+passed in ``MECHCODE_PRIMER_EXCLUDE`` either way).
 """
 from __future__ import annotations
 
@@ -128,6 +130,9 @@ def main(argv=None) -> int:
     ap.add_argument("--seeds", type=int, default=3, help="seeds of the per-mechanism simulation")
     ap.add_argument("--simulate-backends", default="sparse,zeroshot",
                     help="backends of the per-mechanism simulation (embed retrains slowly on CPU)")
+    ap.add_argument("--no-primer-as-training", action="store_true",
+                    help="do not add the primer to the training data (for backends that load it themselves; the "
+                         "held-out domain is still passed in MECHCODE_PRIMER_EXCLUDE)")
     ap.add_argument("--skip", default="", help="comma-separated: roles, primary, offtopic, simulate")
     ap.add_argument("--out", default=str(ROOT / "experiments" / "results" / "bench_transfer"))
     args = ap.parse_args(argv)
@@ -143,36 +148,48 @@ def main(argv=None) -> int:
     cb = load_codebook(SEED / "codebook.yaml")
     seed_rows = read_units(SEED / "units.jsonl")
     primer = read_units(PRIMER) if PRIMER.is_file() else []
-    sources = seed_rows + pr.primer_rows(primer)
+    trains = not args.no_primer_as_training
+    sources = seed_rows + (pr.primer_rows(primer) if trains else [])
     meta = {"date": datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC"), "cpu": platform.processor()
             or platform.machine(), "cores": os.cpu_count(), "backends": args.backends, "fractions": fractions,
             "load": round(os.getloadavg()[0], 1), "seconds": {}, "skipped": []}
     results: dict = {}
     md = [f"# Transfer benchmarks ({meta['date']})", "", DESIGNED_WITH, ""]
 
+    out = Path(args.out)
+    out.parent.mkdir(parents=True, exist_ok=True)
+
+    def save() -> None:  # after every part, so a stopped run keeps what it measured
+        out.with_suffix(".md").write_text("\n".join(md) + "\n", encoding="utf-8")
+        out.with_suffix(".json").write_text(json.dumps({"meta": meta, "results": results}, indent=1),
+                                            encoding="utf-8")
+
     def timed(name, fn):
         t0, c0 = time.perf_counter(), time.process_time()
-        out = fn()
+        result = fn()
         meta["seconds"][name] = {"wall": round(time.perf_counter() - t0, 1), "cpu": round(time.process_time() - c0, 1)}
         log(f"{name}: {meta['seconds'][name]} s")
-        return out
+        return result
 
     if "roles" not in skip:
         rep = timed("transfer-roles", lambda: pr.finish_report(
             "transfer-roles", specs, cb, 0.5, pr.transfer_roles(seed_rows, cb, specs, primer or None, fractions, log=log,
-                                                                parts=("boxes",))))
+                                                                train_on_primer=trains, parts=("boxes",))))
         results["transfer-roles"] = rep
         md += ["## transfer-roles", "", "Role macro-F1 on CMO statements the model did not train on; `@ f` = share of "
                "the training groups used (0 = codebook only). Boxes: leave-one-box-out, boxes 2, 4, 7 (one study) "
                "together, 31 chain segments; the training side is sims2021 minus the held-out boxes, plus the "
                "primer.", "", *roles_table(rep), ""]
+        save()
         if primer:
             rep = timed("transfer-roles-primer", lambda: pr.finish_report(
                 "transfer-roles", specs, cb, 0.5, pr.transfer_roles(seed_rows, cb, specs, primer, primer_fractions,
-                                                                   log=log, parts=("primer",))))
+                                                                   log=log, train_on_primer=trains,
+                                                                   parts=("primer",))))
             results["transfer-roles-primer"] = rep
             md += [f"Primer, leave-one-domain-out ({len({r['domain'] for r in primer})} domains, {len(primer)} "
                    "statements); trained on sims2021 + the other domains:", "", *roles_table(rep, "primer"), ""]
+            save()
     if "primary" not in skip:
         if PRIMARY.is_file():
             rep = timed("primary-studies", lambda: pr.finish_report(
@@ -183,6 +200,7 @@ def main(argv=None) -> int:
                    f"({', '.join(rep['papers'])}); every fold trains on sims2021 + primer ({rep['n_source_units']} "
                    "units) plus the given share of the *other* papers. Paper score = max over the paper's "
                    "sentences (also mean of top 3); threshold 0.5 as the reviewer page.", "", *primary_table(rep), ""]
+            save()
         else:
             meta["skipped"].append(f"primary-studies: {PRIMARY} not in this checkout")
     if "offtopic" not in skip:
@@ -196,6 +214,7 @@ def main(argv=None) -> int:
             md += ["## off-topic", "", "Share of the sentences of shared PDFs that are not about the codebook's "
                    "subject that get any mechanism >= 0.5 (trained on sims2021 + primer). Goal: <= 2 %.", "",
                    *offtopic_table(rep), ""]
+            save()
         else:
             meta["skipped"].append(f"off-topic: no shared PDFs under {PDFS}")
     if "simulate" not in skip:
@@ -214,14 +233,13 @@ def main(argv=None) -> int:
                "Columns per mechanism: WSS@95. The ASReview row is from the issue (same units, its own "
                "counting of priors), a peer reference rather than a same-harness comparison.", "",
                *target_table(runs), ""]
-    md += [f"Run: `python experiments/bench_transfer.py --backends {args.backends} --fractions {args.fractions}`; "
-           f"{meta['cores']} cores, load {meta['load']} at start; seconds per part: {meta['seconds']}."]
+    md += [f"Run: `python experiments/bench_transfer.py --backends {args.backends} --fractions {args.fractions} "
+           f"--primer-fractions {args.primer_fractions} --simulate-backends {args.simulate_backends}`; "
+           f"{meta['cores']} cores, load {meta['load']} at start; seconds per part (wall, CPU of this process): "
+           f"{meta['seconds']}."]
     if meta["skipped"]:
         md += ["", "Skipped: " + "; ".join(meta["skipped"])]
-    out = Path(args.out)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    out.with_suffix(".md").write_text("\n".join(md) + "\n", encoding="utf-8")
-    out.with_suffix(".json").write_text(json.dumps({"meta": meta, "results": results}, indent=1), encoding="utf-8")
+    save()
     print("\n".join(md))
     return 0
 

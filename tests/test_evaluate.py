@@ -183,3 +183,17 @@ def test_train_holdout_leaves_out_definition_units_and_groups_by_paper(units, co
     # without paper ids the paragraphs are the groups
     tr, te = holdout_split(units, codebook, 0)
     assert not {unit_group(units[i]) for i in tr} & {unit_group(units[i]) for i in te}
+
+
+def test_ece_over_suggested_pairs_by_hand(codebook):
+    from mechcode.models.base import prediction
+    from mechcode.models.metrics import score
+
+    units = [LabelledUnit("1", "a", mechanisms=["shared-vision"]), LabelledUnit("2", "b")]
+    preds = [prediction("1", {"shared-vision": 0.9, "building-trust": 0.2}, {}, {}, [], 0.05),
+             prediction("2", {"shared-vision": 0.6, "building-trust": 0.1}, {}, {}, [], 0.3)]
+    e = score(units, preds, codebook)["ece"]
+    # suggested pairs: (1, shared-vision) 0.9 true -> gap 0.1; (2, shared-vision) 0.6 false -> gap 0.6
+    assert e["n_suggested"] == 2 and e["mechanism_suggested"] == pytest.approx(0.35)
+    # over all 8 pairs the six easy zeros/lows pull the ECE down
+    assert e["mechanism"] < e["mechanism_suggested"]

@@ -211,3 +211,21 @@ def test_off_topic_on_a_shared_pdf_through_the_cli(pdf_dir, tmp_path):
                       for w in __import__("re").findall(r"[a-z]+", u.text.lower()) if len(w) > 3) for u in units)
     assert rep["results"]["keyword"]["flagged"] == flagged and rep["n_units"] == len(units)
     assert rep["summary"]["majority"]["share"] == 0.0
+
+
+def test_cli_primary_studies(tmp_path):
+    _, cb = md.write(tmp_path)
+    data, src = tmp_path / "primary.jsonl", tmp_path / "sources.jsonl"
+    data.write_text("".join(json.dumps(r) + "\n" for r in _primary_rows()), encoding="utf-8")
+    src.write_text(json.dumps({"id": "s0", "text": "A search sentence.", "mechanisms": [], "role": "none"}) + "\n",
+                   encoding="utf-8")
+    out = tmp_path / "p.json"
+    r = CliRunner().invoke(cli, ["evaluate", "--protocol", "primary-studies", "--data", str(data), "--codebook",
+                                 str(cb), "--train-data", str(src), "--backend", "keyword", "--baselines", "majority",
+                                 "--fractions", "0,1", "--output", str(out), "--no-track", "-q"])
+    assert r.exit_code == 0, r.output
+    rep = json.loads(out.read_text())
+    assert rep["n_papers"] == 3 and rep["n_source_units"] == 1
+    assert [p["train_units"] for p in rep["curve"]] == [1, 7]  # 1 source unit, + (7 + 6 + 5) / 3 other-paper units
+    assert rep["summary"]["backend"]["full"]["paper"]["max"]["recall"] == 1.0
+    assert "keyword (primary-studies, no in-domain papers / all other papers)" in r.output

@@ -92,7 +92,7 @@ def evaluate(data, codebook_path, backend, protocol, output, folds, params, base
       mechcode evaluate --data corpora/sims2021/units.jsonl --codebook corpora/sims2021/codebook.yaml \\
         --backend sparse --protocol grouped-cv --output report.json
       mechcode evaluate --protocol transfer-roles --data corpora/sims2021/units.jsonl \\
-        --codebook corpora/sims2021/codebook.yaml --primer corpora/cmo-primer/units.jsonl --output roles.json
+        --codebook corpora/sims2021/codebook.yaml --primer corpora/cmo-primer/primer.jsonl --output roles.json
       mechcode evaluate --protocol off-topic --data corpora/sims2021/units.jsonl \\
         --codebook corpora/sims2021/codebook.yaml --papers ../shared/pdfs/atoms2016_positron_scattering.pdf \\
         --output offtopic.json
@@ -203,5 +203,7 @@ def summary_lines(report: dict) -> list[str]:
             parts = "; ".join(f"{part}: " + ", ".join(f"{k} {v.get(k)}" for k in keys)
                               + (f", paper AUC {v['paper']['max']['auc']}" if "paper" in v else "")
                               for part, v in fig.items())
-            lines.append(f"{label} ({report['protocol']}, largest training size): {parts}")
+            when = "no in-domain papers / all other papers" if report["protocol"] == "primary-studies" \
+                else "largest training size"
+            lines.append(f"{label} ({report['protocol']}, {when}): {parts}")
     return lines

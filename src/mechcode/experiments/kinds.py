@@ -31,7 +31,8 @@ def _spreads(points: list[dict[str, Any]], keys: tuple[str, ...]) -> dict[str, A
     return {k: metrics.spread(p.get(k) for p in points) for k in keys}
 
 
-SCORE_KEYS = ("mechanism_macro_f1", "role_macro_f1", "polarity_macro_f1", "ece_mechanism", "ece_role")
+SCORE_KEYS = ("mechanism_macro_f1", "role_macro_f1", "polarity_macro_f1", "ece_mechanism",
+              "ece_mechanism_suggested", "ece_role")
 
 
 def run_cv(exp, progress: bool, log: Log) -> list[dict[str, Any]]:

@@ -22,6 +22,7 @@ STRATEGY_KINDS = ("simulate", "mechanism-target")
 COLUMNS: dict[str, list[list[tuple[str, str, int]]]] = {
     "cv": [[("Mechanism macro-F1", "mechanism_macro_f1", 3), ("Role macro-F1", "role_macro_f1", 3),
             ("Polarity macro-F1", "polarity_macro_f1", 3), ("ECE (mechanism)", "ece_mechanism", 3),
+            ("ECE (suggested pairs)", "ece_mechanism_suggested", 3),
             ("Fit s / fold", "fit_s_per_fold", 1)]],
     "simulate": [
         [("WSS@95", "wss_95", 3), ("WSS@100", "wss_100", 3), ("Best possible WSS@95", "wss_max_95", 3),
