@@ -118,3 +118,10 @@ def test_avg_encoder_averages_both_and_round_trips(units, codebook, tmp_path):
     preds = model.predict(sample)
     assert all(list(p["role"]) == list(ROLE_IDS) for p in preds)
     assert _top1(preds, sample) > 0.4
+
+
+def test_minilm_embeddings_cached_on_disk(units, codebook, tmp_path, monkeypatch):
+    """With $MECHCODE_EMBED_CACHE set, the prior's MiniLM vectors persist in that folder."""
+    monkeypatch.setenv("MECHCODE_EMBED_CACHE", str(tmp_path))
+    ZeroShotBackend(encoder="minilm", primer=False).fit([], codebook).predict_arrays(units[:3])
+    assert (tmp_path / "embeddings.sqlite").is_file()

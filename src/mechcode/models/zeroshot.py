@@ -55,7 +55,7 @@ DEFAULTS: dict[str, Any] = {
 NONE_DEFAULT = {"minilm": 0.30, "tfidf": 0.06}
 AVG = "avg"                     # the encoder that averages a tfidf and a minilm model
 AVG_PARTS = ("tfidf", "minilm")
-_ENCODERS: dict[str, Any] = {}
+_ENCODERS: dict[tuple, Any] = {}
 
 
 class _Tfidf:
@@ -135,13 +135,17 @@ class ZeroShotBackend:
 
     # -- encoder -----------------------------------------------------------------------------
     def _encoder(self):
-        """The shared sentence encoder (one per model path and process: loading costs seconds)."""
+        """The shared sentence encoder (one per model path and process: loading costs seconds);
+        embeddings are also cached on disk in ``$MECHCODE_EMBED_CACHE`` when it is set."""
         if self._enc is None:
-            key = self.params["model_path"] or ""
+            import os
+
+            cache = os.environ.get("MECHCODE_EMBED_CACHE") or None  # on-disk cache, as embed's
+            key = (self.params["model_path"] or "", cache)
             if key not in _ENCODERS:
                 from mechcode.models.embedding_cache import Encoder
 
-                _ENCODERS[key] = Encoder(self.params["model_path"])
+                _ENCODERS[key] = Encoder(self.params["model_path"], cache_dir=cache)
             self._enc = _ENCODERS[key]
         return self._enc
 
