@@ -234,7 +234,8 @@ def main(argv=None) -> int:
                "counting of priors), a peer reference rather than a same-harness comparison.", "",
                *target_table(runs), ""]
     md += [f"Run: `python experiments/bench_transfer.py --backends {args.backends} --fractions {args.fractions} "
-           f"--primer-fractions {args.primer_fractions} --simulate-backends {args.simulate_backends}`; "
+           f"--primer-fractions {args.primer_fractions} --simulate-backends {args.simulate_backends}"
+           f"{' --no-primer-as-training' if args.no_primer_as_training else ''}`; "
            f"{meta['cores']} cores, load {meta['load']} at start; seconds per part (wall, CPU of this process): "
            f"{meta['seconds']}."]
     if meta["skipped"]:

@@ -103,8 +103,9 @@ def test_unknown_parameter():
 
 
 def test_no_torch_at_prediction(units, codebook, tmp_path):
-    """Loading and running a sparse model never imports torch (nor skops, which would pull it in)."""
-    train_model(units[:30], codebook, "sparse", tmp_path / "m", holdout=False)
+    """Loading and running a sparse model with a TF-IDF prior (or none) never imports torch (nor
+    skops, which would pull it in); the default prior avg needs MiniLM and so torch."""
+    train_model(units[:30], codebook, "sparse", tmp_path / "m", holdout=False, prior="tfidf")
     code = (
         "import sys, json\n"
         "from mechcode.models.train import load_model\n"

@@ -96,3 +96,32 @@ def test_minilm_encoder(units, codebook, tmp_path):
     write_card(tmp_path / "zs", {k: v for k, v in card.items() if k != "files"})
     with pytest.raises(ModelError, match="embedding model differs"):
         load_model(tmp_path / "zs")
+
+
+def test_avg_encoder_averages_both_and_round_trips(units, codebook, tmp_path):
+    """encoder=avg: a tfidf and a minilm model, probabilities averaged in log-odds, saved as both."""
+    sample = units[::3]
+    train_model(units, codebook, "zeroshot", tmp_path / "avg", holdout=False, encoder="avg")
+    assert (tmp_path / "avg" / "tfidf" / "zeroshot.json").is_file()
+    assert (tmp_path / "avg" / "minilm" / "zeroshot.json").is_file()
+    model, _ = load_model(tmp_path / "avg")
+    a = model.predict_arrays(sample)
+    assert [part.params["encoder"] for part in model.parts] == ["tfidf", "minilm"]
+    t, m = (part.predict_arrays(sample) for part in model.parts)
+    assert not np.allclose(t["mechanisms"], m["mechanisms"], atol=1e-3)
+    logit = lambda p: np.log(np.clip(p, 1e-6, 1) / np.clip(1 - p, 1e-6, 1))  # noqa: E731 (as the model clips)
+    mean = 1 / (1 + np.exp(-(logit(t["mechanisms"]) + logit(m["mechanisms"])) / 2))
+    assert np.allclose(a["mechanisms"], mean, atol=1e-5)
+    # strictly between the two where they disagree
+    lo, hi = np.minimum(t["mechanisms"], m["mechanisms"]), np.maximum(t["mechanisms"], m["mechanisms"])
+    assert ((a["mechanisms"] >= lo - 1e-9) & (a["mechanisms"] <= hi + 1e-9)).all()
+    preds = model.predict(sample)
+    assert all(list(p["role"]) == list(ROLE_IDS) for p in preds)
+    assert _top1(preds, sample) > 0.4
+
+
+def test_minilm_embeddings_cached_on_disk(units, codebook, tmp_path, monkeypatch):
+    """With $MECHCODE_EMBED_CACHE set, the prior's MiniLM vectors persist in that folder."""
+    monkeypatch.setenv("MECHCODE_EMBED_CACHE", str(tmp_path))
+    ZeroShotBackend(encoder="minilm", primer=False).fit([], codebook).predict_arrays(units[:3])
+    assert (tmp_path / "embeddings.sqlite").is_file()

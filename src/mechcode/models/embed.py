@@ -88,7 +88,10 @@ class EmbedBackend:
     DEFAULTS: ClassVar[dict[str, Any]] = {
         "model_path": None, "context": "concat", "context_weight": 1.0, "solver": "ridge", "C": 10.0,
         "alpha": 0.1, "folds": 5, "definitions": True, "definition_weight": 3.0, "max_length": 128,
-        "batch_size": 32, "quantize": False, "seed": 0, "primer": True, **PRIOR_DEFAULTS}
+        "batch_size": 32, "quantize": False, "seed": 0, "primer": True, **PRIOR_DEFAULTS,
+        # the prior's MiniLM would be the bundled model, not model_path; the heads already see
+        # MiniLM embeddings, so embed keeps the TF-IDF prior
+        "prior": "tfidf"}
 
     def __init__(self, cache_dir: str | os.PathLike | None = None, **params: Any):
         p = check_params(self.name, self.DEFAULTS, params)

