@@ -259,6 +259,11 @@ class PrimaryScore(Headline):
     """Five-role macro-F1."""
     paper: PaperScores
     """Paper x mechanism figures."""
+    n_mechanism_units: int
+    """Units the mechanism figures are over (those with a suggestable code or none at all)."""
+    n_unsuggested_only: int
+    """Units left out of the mechanism figures: every code they carry is one the codebook does not
+    suggest (merged, retired, no-evidence); role and paper figures keep them."""
 
 
 class PrimaryCurvePoint(TypedDict):

@@ -39,7 +39,7 @@ NONE_ROLE = ROLE_IDS.index("none")
 EPS = 1e-6
 
 PRIOR_DEFAULTS: dict[str, Any] = {
-    "prior": "avg",             # encoder of the codebook prior: avg (tfidf + minilm) | tfidf | minilm | none
+    "prior": "tfidf",           # encoder of the codebook prior: tfidf | avg (tfidf + minilm) | minilm | none
     "prior_k_mechanism": 400.0,  # labelled units at which prior and learned weigh the same
     "prior_k_role": 150.0,
     "primer_weight": 0.0,        # how much a primer statement counts towards the learned role weight
