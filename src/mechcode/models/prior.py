@@ -7,7 +7,7 @@ definitions, ``examples`` / ``not_examples``, role definitions and the CMO role 
     logit p = (1 - w) * logit p_prior + w * logit p_learned,   w = n / (n + k)
 
 ``n`` is the amount of labelled data the learned part saw for that task (review decisions
-and given files count 1 per unit, seed files ``SEED_WEIGHT`` -- they come from another
+and given files count 1 per unit, seed files ``SEED_WEIGHT[task]`` -- they come from another
 review -- and the primer and the codebook count 0: they are the prior), ``k`` the number of
 units at which learning and prior weigh the same (``prior_k_mechanism`` / ``prior_k_role``).
 With a handful of codes the prior dominates; as a review's own codes grow, learning takes
@@ -32,7 +32,11 @@ import numpy as np
 
 from mechcode.codebook import ROLE_IDS
 
-SEED_WEIGHT = 0.25      # a seed-file unit counts this much towards the learned weight
+# How much a seed-file unit (another review's text) counts towards the learned weight, per task.
+# A review's own decisions count 1. For mechanisms a seed unit counts 1/160 of a decision, so a
+# seed file alone moves the model as little as it did before k was lowered from 400 to 10
+# (sims2021's 258 seed units: w = 0.14), while ten own decisions already give w = 0.5.
+SEED_WEIGHT = {"mechanism": 0.25 * 10 / 400, "role": 0.25}
 BOILERPLATE_FACTOR = 0.02
 THRESHOLD = 0.5         # the page's suggestion threshold (one definition: the loop and evaluation use it)
 NONE_ROLE = ROLE_IDS.index("none")
@@ -40,7 +44,8 @@ EPS = 1e-6
 
 PRIOR_DEFAULTS: dict[str, Any] = {
     "prior": "tfidf",           # encoder of the codebook prior: tfidf | avg (tfidf + minilm) | minilm | none
-    "prior_k_mechanism": 400.0,  # labelled units at which prior and learned weigh the same
+    "prior_k_mechanism": 10.0,   # labelled units at which prior and learned weigh the same (chosen on
+                                 # the sims2021 per-mechanism simulation; models/README "Choosing k")
     "prior_k_role": 150.0,
     "primer_weight": 0.0,        # how much a primer statement counts towards the learned role weight
 }
@@ -59,7 +64,7 @@ def evidence_weight(units: Sequence[Any], task: str, primer_weight: float = 0.0)
             continue
         if task == "role" and getattr(u, "role", None) is None:
             continue
-        n += SEED_WEIGHT if origin == "seed" else 1.0
+        n += SEED_WEIGHT[task] if origin == "seed" else 1.0
     return n
 
 
