@@ -110,6 +110,24 @@ def test_grouped_folds_never_leak(units, codebook):
     assert sorted(seen) == list(range(len(units)))
 
 
+def test_unstratifiable_folds_still_follow_the_seed(monkeypatch, units):
+    """When stratification is impossible the fallback GroupKFold is seeded: different seeds give
+    different fold assignments (it used to ignore the seed)."""
+    import sklearn.model_selection as ms
+
+    class Refuse:
+        def __init__(self, *a, **k):
+            pass
+
+        def split(self, *a, **k):
+            raise ValueError("cannot stratify")
+
+    monkeypatch.setattr(ms, "StratifiedGroupKFold", Refuse)
+    a = [sorted(te) for _, te in grouped_folds(units, 3, 0)]
+    b = [sorted(te) for _, te in grouped_folds(units, 3, 1)]
+    assert a == [sorted(te) for _, te in grouped_folds(units, 3, 0)] and a != b
+
+
 def test_units_without_group_are_grouped_by_paragraph(units, codebook):
     loose = [LabelledUnit(u.id, u.text, u.context, u.mechanisms, u.role, u.polarity, None) for u in units]
     for tr, te in grouped_folds(loose, 4, 1, codebook):

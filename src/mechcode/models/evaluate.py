@@ -2,7 +2,7 @@
 
 - ``grouped-cv``: k folds that never split a source paragraph (``group``; units without one are
   grouped by their context text). Stratified on each unit's first mechanism (or "none") with
-  ``StratifiedGroupKFold`` where possible, plain ``GroupKFold`` otherwise. Out-of-fold
+  ``StratifiedGroupKFold`` where possible, a seeded ``GroupKFold`` otherwise (logged). Out-of-fold
   predictions of all folds are pooled and scored once; per-fold macro-F1 is listed too.
 - ``definitions-to-evidence``: the cold start. Train on the codebook definitions only (no
   labelled unit), test on every evidence unit.
@@ -24,6 +24,7 @@ How units count is documented in :mod:`mechcode.models.metrics`.
 """
 from __future__ import annotations
 
+import logging
 import re
 import time
 from pathlib import Path
@@ -37,6 +38,8 @@ from mechcode.models.base import LabelledUnit, map_labels, unit_group
 from mechcode.models.baselines import KeywordRule, MajorityBaseline
 from mechcode.models.metrics import COUNTING, plot_confusions, score, summary
 from mechcode.models.registry import get_backend
+
+log = logging.getLogger(__name__)
 
 PROTOCOLS = ("grouped-cv", "definitions-to-evidence")
 BASELINES = ("majority", "zeroshot", "keyword")
@@ -56,14 +59,11 @@ def grouped_folds(units: Sequence[LabelledUnit], n_folds: int = 5, seed: int = 0
              for u in units]
     y = [s[0] for s in strat]
     X = np.zeros(len(units))
-    try:
-        import warnings
-
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore", UserWarning)  # "least populated class has only ..."
-            folds = list(StratifiedGroupKFold(n_splits=k, shuffle=True, random_state=seed).split(X, y, groups))
-    except ValueError:
-        folds = list(GroupKFold(n_splits=k).split(X, y, groups))
+    try:  # scikit-learn warns (visibly) when a class has fewer members than folds
+        folds = list(StratifiedGroupKFold(n_splits=k, shuffle=True, random_state=seed).split(X, y, groups))
+    except ValueError as exc:  # stratification impossible: unstratified, but still seeded
+        log.warning("grouped CV without stratification (%s)", exc)
+        folds = list(GroupKFold(n_splits=k, shuffle=True, random_state=seed).split(X, y, groups))
     return [(np.asarray(tr), np.asarray(te)) for tr, te in folds if len(te)]
 
 

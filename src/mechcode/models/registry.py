@@ -1,22 +1,20 @@
-"""A small registry of named, versioned backends, imported lazily.
+"""The suggestion backends, by name, in the one registry style (:class:`mechcode.registry.Registry`).
 
-Adding a backend touches one module: write ``mechcode/models/NAME.py`` with a
-class following :class:`mechcode.models.base.Backend` and add one line here.
-Heavy dependencies (torch, transformers) are imported only when that backend is used.
+Adding a backend touches one module: write ``mechcode/models/NAME.py`` with a class following
+:class:`mechcode.models.base.Backend` and add one line here. A backend's module (and its heavy
+dependencies: torch, transformers) is imported only when that backend is used.
 """
 from __future__ import annotations
 
-import importlib
-
 from mechcode.errors import ModelError
+from mechcode.registry import Registry
 
-# name -> "module:Class" inside mechcode.models
-BACKENDS: dict[str, str] = {
+BACKENDS = Registry("backend", {
     "sparse": "sparse:SparseBackend",
     "embed": "embed:EmbedBackend",
     "finetune": "finetune:FinetuneBackend",
     "zeroshot": "zeroshot:ZeroShotBackend",
-}
+}, package="mechcode.models", error=ModelError)
 DEFAULT_BACKEND = "sparse"
 
 
@@ -25,10 +23,5 @@ def backend_names() -> list[str]:
 
 
 def get_backend(name: str):
-    """The backend class registered as ``name``."""
-    target = BACKENDS.get(name)
-    if target is None:
-        raise ModelError(f"unknown backend {name!r}; available: {', '.join(BACKENDS)}")
-    mod_name, cls_name = target.split(":")
-    module = importlib.import_module(f"mechcode.models.{mod_name}")
-    return getattr(module, cls_name)
+    """The backend class registered as ``name`` (:class:`ModelError` naming the others if unknown)."""
+    return BACKENDS.load(name)
