@@ -21,9 +21,10 @@ from mechcode.loop import queue as q
 from mechcode.loop import visibility as vis
 from mechcode.loop import worklog
 from mechcode.loop.access import InvalidRequest, NotFound, check_undo, resolve_coder, resolve_reviewer
-from mechcode.loop.active import mechanism_counts, suggested_codes, uncertainty
+from mechcode.loop.active import mechanism_counts, suggested_codes
 from mechcode.loop.retrain import DEFAULT_BACKEND, DEFAULT_EVERY, RetrainScheduler
-from mechcode.loop.serving import INITIAL_BACKEND, ServingModel, score_units
+from mechcode.loop.serving import INITIAL_BACKEND, ServingModel
+from mechcode.loop.suggestions import SuggestionCache
 from mechcode.loop.units import hidden_units, sentence_at
 from mechcode.loop.views import unit_item
 from mechcode.store import decisions as dec
@@ -52,16 +53,12 @@ class LoopService:
         self.retrainer = RetrainScheduler(review, self.serving, backend, retrain_every, seed_units, params)
         self.retrainer.mark_interrupted()
         self.retrainer.first_units = self.next_units  # a retrain scores these first, then swaps
-        self.model_error: str | None = None
+        self.scores = SuggestionCache(review, self.serving)
         self._lock = threading.RLock()
-        self._score_lock = threading.Lock()
         self._units: list[dict[str, Any]] | None = None
         self._by_id: dict[int, dict[str, Any]] = {}
         self._passage_start: dict[int, int | None] = {}
         self._hidden: dict[int, str] = {}  # unit id -> why no queue offers it (non-codable, superseded)
-        self._suggestions: dict[str, tuple[int | None, dict[int, Any]]] = {}
-        self._ranking: tuple[Any, dict[int, Any]] = (None, {})
-        self._uncertainty: tuple[Any, dict[int, float]] = (None, {})
         self._recent: dict[tuple[str, str], tuple[str, str, str | None, int | None]] = {}  # last queue asks
         self._stale_seen: str | None = None
         self.check_stale()
@@ -98,72 +95,20 @@ class LoopService:
         return self._passage_start.get(unit.get("passage_id"))
 
     def suggestions(self, version: str | None) -> dict[int, Any]:
-        """Stored suggestions of ``version`` per unit id (cached per version; the serving
-        version's reloaded when the retrainer swaps or completes it)."""
-        if version is None:
-            return {}
-        with self._lock:
-            gen = self.serving.generation if version == self.serving.version else None
-            hit = self._suggestions.get(version)
-            if hit is None or hit[0] != gen:
-                self._suggestions.pop(version, None)
-                if len(self._suggestions) >= 3:
-                    self._suggestions.pop(next(iter(self._suggestions)))
-                self._suggestions[version] = (gen, self.review.suggestions(version))
-            return self._suggestions[version][1]
+        return self.scores.suggestions(version)
 
     def ranking_suggestions(self) -> dict[int, Any]:
-        """What the queues rank by: the serving version's suggestions; while a retrain is still
-        scoring it (:attr:`ServingModel.fallback`), the previous version's for the units it has
-        not reached. Units shown are always scored by the serving version (:meth:`queue`)."""
-        stored = self.suggestions(self.serving.version)
-        fallback = self.serving.fallback
-        if fallback is None:
-            return stored
-        prev = self.suggestions(fallback)
-        with self._lock:
-            key = (id(stored), len(stored), id(prev))
-            if self._ranking[0] != key:
-                self._ranking = (key, {**prev, **stored})
-            return self._ranking[1]
+        return self.scores.ranking()
 
     def uncertainties(self, version: str | None) -> dict[int, float]:
-        """Uncertainty of every stored suggestion of ``version`` (cached with the suggestions)."""
-        stored = self.ranking_suggestions() if version == self.serving.version else self.suggestions(version)
-        with self._lock:
-            key = (version, id(stored), len(stored))
-            if self._uncertainty[0] != key:
-                self._uncertainty = (key, {uid: uncertainty(s) for uid, s in stored.items()})
-            return self._uncertainty[1]
-
-    def _forget_suggestions(self, version: str) -> None:
-        with self._lock:
-            self._suggestions.pop(version, None)
+        return self.scores.uncertainties(version)
 
     def ensure_suggestions(self, units: Iterable[dict[str, Any]]) -> str | None:
-        """Score (and store) the units the serving model has no suggestion for; returns its version.
+        return self.scores.ensure(units)
 
-        A model that cannot be loaded or created is reported in :meth:`status` and the queue
-        works without suggestions."""
-        units = list(units)
-        with self._score_lock:
-            try:
-                version, backend = self.serving.ensure()
-            except Exception as exc:  # noqa: BLE001 - coding must go on without suggestions
-                self.model_error = f"{exc.__class__.__name__}: {exc}"
-                log.warning("no model to suggest codes: %s", self.model_error)
-                return self.serving.version
-            stored = self.suggestions(version)
-            missing = [u for u in units if u["id"] not in stored]
-            if missing:
-                try:
-                    score_units(self.review, version, backend, missing)
-                    self.model_error = None
-                except Exception as exc:  # noqa: BLE001
-                    self.model_error = f"{exc.__class__.__name__}: {exc}"
-                    log.warning("scoring failed: %s", self.model_error)
-                self._forget_suggestions(version)
-            return version
+    @property
+    def model_error(self) -> str | None:
+        return self.scores.model_error
 
     # -- derived state -----------------------------------------------------------------
     def _skipped(self, reviewer: str) -> set[int]:
