@@ -11,6 +11,7 @@ import json
 import os
 import random
 import re
+import signal
 import subprocess
 import sys
 import threading
@@ -145,6 +146,15 @@ class ThreadServer:
 
 
 URL_RE = re.compile(r"(http://127\.0\.0\.1:(\d+))/\?token=(\S+)")
+
+
+def stop_server(proc: subprocess.Popen, timeout: float = 20) -> None:
+    """Stop a :func:`start_cli_server` process: SIGTERM, then kill if it does not exit in time."""
+    proc.send_signal(signal.SIGTERM)
+    try:
+        proc.wait(timeout)
+    except subprocess.TimeoutExpired:
+        proc.kill()
 
 
 def start_cli_server(review_dir: Path, *args: str, timeout: float = 90) -> tuple[subprocess.Popen, str]:

@@ -11,12 +11,11 @@ from __future__ import annotations
 import io
 import os
 import shutil
-import signal
 from pathlib import Path
 
 import pytest
 
-from _web_review import TOKEN, XSS, make_review, start_cli_server
+from _web_review import TOKEN, XSS, make_review, start_cli_server, stop_server
 from mechcode.store.review import Review
 
 CHROMIUM = Path("/usr/bin/chromium")
@@ -64,11 +63,7 @@ def server(tmp_path):
     proc, base = start_cli_server(rv.path, "--retrain-every", "3", "--backend", "sparse", "--seed-data", str(seed),
                                   "--reviewer", "rita", "--zeroshot-encoder", "tfidf")
     yield rv, base
-    proc.send_signal(signal.SIGTERM)
-    try:
-        proc.wait(20)
-    except Exception:  # noqa: BLE001
-        proc.kill()
+    stop_server(proc)
 
 
 @pytest.fixture

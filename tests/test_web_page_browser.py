@@ -4,13 +4,12 @@ the stop hint appearing in a simulated run, and the layout at 1280x800 and 1920x
 element boxes. Screenshots are written under the test's tmp folder."""
 from __future__ import annotations
 
-import signal
 import time
 
 import httpx
 import pytest
 
-from _web_review import TOKEN, auth, make_review, start_cli_server
+from _web_review import TOKEN, auth, make_review, start_cli_server, stop_server
 from mechcode.store.review import Review
 from test_web_browser import ARGS, CHROMIUM, need_browser, shoot
 
@@ -24,14 +23,6 @@ def serve(tmp_path, n_docs=2, n_par=3, extra=None):
     proc, base = start_cli_server(rv.path, "--retrain-every", "0", "--reviewer", "rita",
                                   "--zeroshot-encoder", "tfidf")
     return rv, proc, base
-
-
-def stop(proc):
-    proc.send_signal(signal.SIGTERM)
-    try:
-        proc.wait(20)
-    except Exception:  # noqa: BLE001
-        proc.kill()
 
 
 @pytest.fixture
@@ -114,7 +105,7 @@ def test_history_edit_after_reload(tmp_path, browser):
         assert code["mechanisms"] == ["sharing-power"] and code["role"] == "mechanism-resource"
         assert not pg.problems, pg.problems
     finally:
-        stop(proc)
+        stop_server(proc)
 
 
 def test_search_jump_and_code(tmp_path, browser):
@@ -148,7 +139,7 @@ def test_search_jump_and_code(tmp_path, browser):
         assert pg.evaluate("window.scrollY") > 0 and 0 <= top < 1000  # scrolled to page 3, in view
         assert not pg.problems, pg.problems
     finally:
-        stop(proc)
+        stop_server(proc)
 
 
 def test_section_reject_and_undo(tmp_path, browser):
@@ -179,7 +170,7 @@ def test_section_reject_and_undo(tmp_path, browser):
         assert set(Review.open(rv.path).current_codes("rita")) == on_page
         assert not pg.problems, pg.problems
     finally:
-        stop(proc)
+        stop_server(proc)
 
 
 def test_stop_hint_appears_in_a_simulated_run(tmp_path, browser):
@@ -223,7 +214,7 @@ def test_stop_hint_appears_in_a_simulated_run(tmp_path, browser):
         shoot(pg, tmp_path, "stop-hint.png")
         assert not pg.problems, pg.problems
     finally:
-        stop(proc)
+        stop_server(proc)
 
 
 def boxes(pg, selectors):
@@ -265,4 +256,4 @@ def test_layout_boxes(tmp_path, browser, width, height):
             assert len(pg.text_content("#passage p")) > len(LONG)
         assert not pg.problems, pg.problems
     finally:
-        stop(proc)
+        stop_server(proc)
