@@ -47,6 +47,7 @@ PRIOR_DEFAULTS: dict[str, Any] = {
     "prior_k_mechanism": 10.0,   # labelled units at which prior and learned weigh the same (chosen on
                                  # the sims2021 per-mechanism simulation; models/README "Choosing k")
     "prior_k_role": 150.0,
+    "prior_roles": "classifier", # role part of the prior: classifier (mechcode.models.role_prior) | prototypes
     "primer_weight": 0.0,        # how much a primer statement counts towards the learned role weight
 }
 

@@ -77,7 +77,8 @@ def specs_for(backend: str, params: dict[str, Any] | None, baselines: Sequence[s
 
 def parse_specs(text: str) -> list[Spec]:
     """``"sparse,embed,zeroshot-tfidf"`` -> specs; ``zeroshot-ENC`` is zeroshot with encoder ENC
-    (tfidf, minilm, avg), ``sparse-prior-ENC`` / ``embed-prior-ENC`` that backend with prior ENC."""
+    (tfidf, minilm, avg), ``sparse-prior-ENC`` / ``embed-prior-ENC`` that backend with prior ENC,
+    ``sparse-roles-R`` that backend with the prior's role model R (classifier, prototypes)."""
     out = []
     for name in (t.strip() for t in text.split(",") if t.strip()):
         backend, _, rest = name.partition("-")
@@ -85,6 +86,8 @@ def parse_specs(text: str) -> list[Spec]:
             out.append(Spec(name, "zeroshot", {"encoder": rest}))
         elif backend in ("sparse", "embed") and rest.startswith("prior-"):
             out.append(Spec(name, backend, {"prior": rest[len("prior-"):]}))
+        elif backend in ("sparse", "embed") and rest.startswith("roles-"):
+            out.append(Spec(name, backend, {"prior_roles": rest[len("roles-"):]}))
         else:
             out.append(Spec(name, name, {}))
     if not out:

@@ -37,6 +37,7 @@ from mechcode.models.base import (LabelledUnit, Unit, check_params, label_space,
                                   restore_vectorizer, split_sentences, vectorizer_state)
 from mechcode.models.calibration import Temperature, softmax
 from mechcode.models.prior import finalize, shared_terms
+from mechcode.models.role_prior import RoleClassifier
 
 META_FILE = "zeroshot.json"
 IDF_FILE = "zeroshot_idf.npy"
@@ -51,7 +52,9 @@ DEFAULTS: dict[str, Any] = {
     "primer": True,             # add the CMO role primer's statements to the role prototypes
     "role_k": 5,                # a role's similarity = mean of its k most similar prototypes
     "role_temperature": None,   # None = the mechanism temperature
+    "role_model": "prototypes",  # prototypes | classifier (C/M/O form learned: mechcode.models.role_prior)
 }
+ROLE_MODELS = ("prototypes", "classifier")
 NONE_DEFAULT = {"minilm": 0.30, "tfidf": 0.06}
 AVG = "avg"                     # the encoder that averages a tfidf and a minilm model
 AVG_PARTS = ("tfidf", "minilm")
@@ -117,6 +120,8 @@ class ZeroShotBackend:
         self.params = check_params("zeroshot", DEFAULTS, params)
         if self.params["encoder"] not in (*NONE_DEFAULT, AVG):
             raise ModelError(f"zeroshot backend: encoder must be one of {', '.join((*NONE_DEFAULT, AVG))}")
+        if self.params["role_model"] not in ROLE_MODELS:
+            raise ModelError(f"zeroshot backend: role_model must be one of {', '.join(ROLE_MODELS)}")
         self.parts: list[ZeroShotBackend] = []       # encoder avg: the tfidf and the minilm model
         self.mechanisms: list[str] = []
         self.protos: dict[str, np.ndarray] = {}      # task -> (k, d) prototype vectors
@@ -124,6 +129,7 @@ class ZeroShotBackend:
         self.sentences: dict[str, list[str]] = {}    # task -> prototype text
         self.t = 1.0
         self._enc = None
+        self.role_clf = None                          # role_model classifier: a RoleClassifier
 
     def hyperparameters(self) -> dict[str, Any]:
         return dict(self.params)
@@ -185,6 +191,8 @@ class ZeroShotBackend:
                 if self.sentences[task] else np.zeros((0, self.protos["mechanism"].shape[1]), np.float32)
         self.t = self._fit_temperature() if self.params["temperature"] is None \
             else float(self.params["temperature"])
+        if self.params["role_model"] == "classifier":
+            self.role_clf = RoleClassifier.of(defs["role"])
         return self
 
     def _adopt(self, parts: list["ZeroShotBackend"]) -> "ZeroShotBackend":
@@ -253,6 +261,8 @@ class ZeroShotBackend:
         k = int(self.params.get("role_k", 1))
         rt = self.params.get("role_temperature") or self.t
         role_p = softmax(self._label_sims("role", sims["role"], list(ROLE_IDS), k) / rt)
+        if self.role_clf is not None:
+            role_p = self.role_clf.share_out(role_p, [u.text for u in units])
         pol_p = softmax(self._label_sims("polarity", sims["polarity"], list(POLARITY_IDS), k) / rt)
         return {"mechanisms": mech_p[:, :-1], "no_mechanism": mech_p[:, -1], "role": role_p,
                 "polarity": pol_p[:, 0], "mech_sims": mech_s, "sims": sims}
@@ -302,6 +312,8 @@ class ZeroShotBackend:
             return
         for task in TASKS:
             np.save(directory / f"zeroshot_{task}.npy", self.protos[task], allow_pickle=False)
+        if self.role_clf is not None:
+            self.role_clf.save(directory)
         meta = {"params": self.params, "mechanisms": self.mechanisms, "temperature": self.t,
                 "owners": self.owners, "sentences": self.sentences}
         if self.params["encoder"] == "tfidf":
@@ -325,6 +337,8 @@ class ZeroShotBackend:
         self = cls(**{**meta["params"], "primer": meta["params"].get("primer", False)})
         self.mechanisms, self.t = list(meta["mechanisms"]), float(meta["temperature"])
         self.owners, self.sentences, self.protos = meta["owners"], meta["sentences"], protos
+        if self.params["role_model"] == "classifier":
+            self.role_clf = RoleClassifier.load(directory)
         if self.params["encoder"] == "tfidf":
             self._enc = _Tfidf()
             try:
@@ -358,7 +372,7 @@ def prior_key(params: dict[str, Any], units: list, codebook: Codebook) -> tuple:
     texts = ""
     if params["prior"] == "tfidf":
         texts = hashlib.sha256("\x00".join(sorted(u.text for u in units)).encode()).hexdigest()
-    return codebook.fingerprint(), params["prior"], h.hexdigest(), texts
+    return codebook.fingerprint(), params["prior"], params.get("prior_roles", "prototypes"), h.hexdigest(), texts
 
 
 def clear_prior_cache() -> None:
@@ -380,5 +394,6 @@ def fit_prior(params: dict[str, Any], units: list, codebook: Codebook) -> "ZeroS
     if key not in _PRIORS:
         while len(_PRIORS) >= PRIOR_CACHE_SIZE:
             _PRIORS.pop(next(iter(_PRIORS)))
-        _PRIORS[key] = ZeroShotBackend(encoder=params["prior"]).fit(list(units), codebook)
+        _PRIORS[key] = ZeroShotBackend(encoder=params["prior"], role_model=params.get("prior_roles", "prototypes")
+                                       ).fit(list(units), codebook)
     return _PRIORS[key]

@@ -1,0 +1,120 @@
+"""The role part of the codebook prior: a small classifier of a statement's C/M/O form.
+
+The CMO role primer (``corpora/cmo-primer``: statements from many domains, each labelled
+context / mechanism-resource / mechanism-reasoning / outcome) plus the codebook's role
+definitions and examples train a multinomial logistic regression on word uni- and bigrams.
+Function words stay in ("this upsets", "staff are reassured by", "as a result"): a role is
+carried by the form of a statement rather than its topic, and dropping stopwords cost about
+0.1 C/M/O macro-F1 on the primer's leave-one-domain-out folds. Citation markers and numbers
+are removed first (:func:`mechcode.models.features.clean`).
+
+It answers "which C/M/O role, given that the unit states one"; whether the unit states any
+role (``none``) stays with the prototype similarity of :mod:`mechcode.models.zeroshot`, which
+combines both as ``P(role) = (1 - P(none)) * P_classifier(role)``.
+
+Settings (word 1-2-grams, no stopword list, ``C`` = 10, balanced class weights) were chosen
+on the primer's leave-one-domain-out folds (development data; ``models/README`` "Role prior").
+Saved as plain arrays and JSON (no pickle).
+"""
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Sequence
+
+import numpy as np
+
+from mechcode.errors import ModelError
+
+ROLE_FILE = "role_prior.json"
+ROLE_ARRAYS = "role_prior_{}.npy"
+C_ROLE = 10.0
+
+
+def _vectorizer():
+    from sklearn.feature_extraction.text import TfidfVectorizer
+
+    from mechcode.models.features import clean
+
+    return TfidfVectorizer(ngram_range=(1, 2), sublinear_tf=True, preprocessor=lambda t: clean(t).lower(),
+                           dtype=np.float64)
+
+
+class RoleClassifier:
+    """P(role | the unit states a C/M/O role) from a statement's words."""
+
+    def __init__(self) -> None:
+        self.classes: list[str] = []
+        self.vec = _vectorizer()
+        self.coef: np.ndarray | None = None
+        self.intercept: np.ndarray | None = None
+
+    def fit(self, texts: Sequence[str], roles: Sequence[str]) -> "RoleClassifier | None":
+        """Fit on labelled statements; None when fewer than two roles have examples."""
+        from sklearn.linear_model import LogisticRegression
+
+        if len(set(roles)) < 2:
+            return None
+        X = self.vec.fit_transform(list(texts))
+        lr = LogisticRegression(C=C_ROLE, max_iter=3000, class_weight="balanced").fit(X, list(roles))
+        self.classes = [str(c) for c in lr.classes_]
+        coef, icpt = lr.coef_, lr.intercept_
+        if len(self.classes) == 2:  # binary LR keeps one row: make it a two-column softmax
+            coef, icpt = np.vstack([-coef / 2, coef / 2]), np.array([-icpt[0] / 2, icpt[0] / 2])
+        self.coef, self.intercept = coef, icpt
+        return self
+
+    @classmethod
+    def of(cls, prototypes: Sequence[tuple[str, str]]) -> "RoleClassifier | None":
+        """Fitted on (role, text) prototypes other than ``none`` (role definitions, examples, primer)."""
+        pairs = [(role, text) for role, text in prototypes if role != "none"]
+        return cls().fit([t for _, t in pairs], [r for r, _ in pairs])
+
+    def share_out(self, role_p: np.ndarray, texts: Sequence[str]) -> np.ndarray:
+        """``role_p`` (n x ROLE_IDS) with ``P(none)`` kept and the rest shared out by this classifier."""
+        from mechcode.codebook import ROLE_IDS
+
+        none = ROLE_IDS.index("none")
+        out = np.zeros_like(role_p)
+        out[:, none] = role_p[:, none]
+        cls = self.proba(texts)
+        for j, role in enumerate(self.classes):
+            out[:, ROLE_IDS.index(role)] = (1.0 - role_p[:, none]) * cls[:, j]
+        return out
+
+    def proba(self, texts: Sequence[str]) -> np.ndarray:
+        """(n, len(classes)) probabilities."""
+        if self.coef is None:
+            raise ModelError("role prior: proba called before fit/load")
+        z = np.asarray(self.vec.transform(list(texts)) @ self.coef.T) + self.intercept
+        z -= z.max(axis=1, keepdims=True)
+        e = np.exp(z)
+        return e / e.sum(axis=1, keepdims=True)
+
+    def save(self, directory: Path) -> None:
+        from mechcode.models.base import vectorizer_state
+
+        vocab, idf = vectorizer_state(self.vec)
+        for name, arr in (("coef", self.coef), ("intercept", self.intercept), ("idf", idf)):
+            np.save(Path(directory) / ROLE_ARRAYS.format(name), arr, allow_pickle=False)
+        (Path(directory) / ROLE_FILE).write_text(json.dumps({"classes": self.classes, "vocabulary": vocab}),
+                                                 encoding="utf-8")
+
+    @classmethod
+    def load(cls, directory: Path) -> "RoleClassifier | None":
+        """The saved classifier, or None when the folder has none (models saved before it)."""
+        from mechcode.models.base import restore_vectorizer
+
+        directory = Path(directory)
+        if not (directory / ROLE_FILE).is_file():
+            return None
+        self = cls()
+        try:
+            meta = json.loads((directory / ROLE_FILE).read_text(encoding="utf-8"))
+            arr = {n: np.load(directory / ROLE_ARRAYS.format(n), allow_pickle=False)
+                   for n in ("coef", "intercept", "idf")}
+            restore_vectorizer(self.vec, meta["vocabulary"], arr["idf"])
+        except (OSError, KeyError, ValueError) as exc:
+            raise ModelError(f"{directory}: unreadable role prior ({exc})") from exc
+        self.classes, self.coef, self.intercept = list(meta["classes"]), arr["coef"], arr["intercept"]
+        return self

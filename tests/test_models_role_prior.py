@@ -1,0 +1,93 @@
+"""The role part of the codebook prior (a C/M/O classifier trained on the CMO primer) and the
+heads-only retrain (vocabularies kept while a training set only grows a little)."""
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from mechcode.codebook import ROLE_IDS, load_codebook
+from mechcode.models.base import LabelledUnit, Unit
+from mechcode.models.metrics import cmo_of
+from mechcode.models.primer import load_primer
+from mechcode.models.role_prior import RoleClassifier
+from mechcode.models.zeroshot import ZeroShotBackend
+
+SIMS = Path(__file__).resolve().parents[1] / "corpora" / "sims2021"
+
+
+@pytest.fixture(scope="module")
+def codebook():
+    return load_codebook(SIMS / "codebook.yaml")
+
+
+def cmo_accuracy(model, units) -> float:
+    a = model.predict_arrays([Unit(id=u.id, text=u.text, context=u.text) for u in units])
+    cmo = [cmo_of(ROLE_IDS[i]) for i in a["role"][:, 1:].argmax(axis=1) + 1]  # the most probable C/M/O role
+    return float(np.mean([c == cmo_of(u.role) for c, u in zip(cmo, units)]))
+
+
+@pytest.mark.parametrize("domain", ["housing", "policing"])
+def test_classifier_role_prior_beats_prototypes_on_a_held_out_domain(codebook, domain, monkeypatch):
+    held_out = load_primer(exclude_domains=None)
+    held_out = [u for u in held_out if u.group == f"primer:{domain}"]
+    assert len(held_out) >= 20
+    monkeypatch.setenv("MECHCODE_PRIMER_EXCLUDE", domain)  # the prior never sees the held-out domain
+    assert not [u for u in load_primer() if u.group == f"primer:{domain}"]
+    clf = ZeroShotBackend(encoder="tfidf", role_model="classifier").fit([], codebook)
+    proto = ZeroShotBackend(encoder="tfidf", role_model="prototypes").fit([], codebook)
+    acc_clf, acc_proto = cmo_accuracy(clf, held_out), cmo_accuracy(proto, held_out)
+    majority = max(np.mean([cmo_of(u.role) == c for u in held_out]) for c in ("context", "mechanism", "outcome"))
+    assert acc_clf >= majority + 0.1, (acc_clf, majority)
+    assert acc_clf > acc_proto, (acc_clf, acc_proto)
+
+
+def test_classifier_keeps_p_none_and_round_trips(codebook, tmp_path):
+    m = ZeroShotBackend(encoder="tfidf", role_model="classifier").fit([], codebook)
+    units = [Unit(id="a", text="Staff felt reassured and trusted their new manager.", context=""),
+             Unit(id="b", text="All authors declare no competing interests.", context="")]
+    a = m.predict_arrays(units)
+    assert np.allclose(a["role"].sum(axis=1), 1.0)
+    proto = ZeroShotBackend(encoder="tfidf", role_model="prototypes").fit([], codebook).predict_arrays(units)
+    assert np.allclose(a["role"][:, ROLE_IDS.index("none")], proto["role"][:, ROLE_IDS.index("none")])
+    m.save(tmp_path)
+    back = ZeroShotBackend.load(tmp_path, {})
+    assert back.role_clf is not None and np.allclose(back.predict_arrays(units)["role"], a["role"])
+
+
+def test_role_classifier_needs_two_roles():
+    assert RoleClassifier().fit(["a context sentence"], ["context"]) is None
+
+
+def test_sparse_default_uses_the_classifier_prior(codebook):
+    from mechcode.models.sparse import SparseBackend
+
+    m = SparseBackend().fit([], codebook)
+    assert m.params["prior_roles"] == "classifier" and m.prior.role_clf is not None
+
+
+def _units(n: int, start: int = 0) -> list[LabelledUnit]:
+    return [LabelledUnit(id=f"u{i}", text=f"Team leaders met staff weekly in meeting {chr(97 + i % 26)}{i}",
+                         context="", mechanisms=["learning-development"] if i % 2 else [],
+                         role="mechanism-resource" if i % 2 else "none", group=f"p{i % 7}")
+            for i in range(start, start + n)]
+
+
+def test_retrain_keeps_vocabulary_only_while_the_training_set_grows_a_little(codebook):
+    from mechcode.models.features import _FITTED
+    from mechcode.models.sparse import SparseBackend
+
+    _FITTED.clear()
+    base = _units(200)
+    first = SparseBackend(char_ngrams=None).fit(base, codebook).features
+    grown = SparseBackend(char_ngrams=None).fit(base + _units(5, 200), codebook).features
+    assert grown is first  # a few more decisions: heads-only refit
+    subset = SparseBackend(char_ngrams=None).fit(base[:150], codebook).features
+    assert subset is not first  # a smaller set never reuses a vocabulary fitted on texts it lacks
+    assert "u170" not in str(subset.word.vocabulary_) and "meeting o170" not in subset.word.vocabulary_
+    big = SparseBackend(char_ngrams=None).fit(base[:150] + _units(100, 400), codebook).features
+    assert big is not subset  # many new texts: fitted afresh
+    fresh = SparseBackend(char_ngrams=None, refit_share=0.0).fit(base[:150] + _units(100, 400) + _units(1, 900),
+                                                                 codebook).features
+    assert fresh is not big
