@@ -76,12 +76,25 @@ def timed_prior():
     return spent
 
 
+def more_decisions(svc, start: int, n: int) -> None:
+    """``n`` more decisions, on the units after the first ``start`` (reading order)."""
+    for u in svc.units()[start:start + n]:
+        mechs, role, pol = truth(u["text"])
+        if mechs:
+            svc.review.add_decision(u["id"], "bench", "correct", mechs, role, pol)
+        else:
+            svc.review.add_decision(u["id"], "bench", "reject")
+
+
 def run(svc, label: str, first, cached: bool, spent: dict, old: bool = False) -> dict:
-    """One timed retrain; ``old``: holdout before the swap and every unit scored first."""
+    """One timed retrain; ``old``: holdout before the swap, every unit scored first, vocabularies
+    refitted; not ``cached``: the prior and the vocabularies are fitted afresh."""
     from mechcode.models import zeroshot
+    from mechcode.models.features import clear_fitted
 
     if not cached:
         zeroshot.clear_prior_cache()
+        clear_fitted()
     svc.queue("paper", limit=20)  # where the reviewer is now
     svc.retrainer.first_units, svc.retrainer.defer_holdout = first, not old
     cpu = {"start": time.thread_time()}
@@ -107,8 +120,10 @@ def main() -> None:
     spent = timed_prior()
     every = [u["id"] for u in svc.units()]
     rows = [run(svc, "old: holdout + fit, score all, swap", lambda: every, False, spent, old=True),
-            run(svc, "new: fit, queue first, swap, rest, holdout", svc.next_units, False, spent),
-            run(svc, "new, prior cached (same texts)", svc.next_units, True, spent)]
+            run(svc, "new: fit, queue first, swap, rest, holdout", svc.next_units, False, spent)]
+    more_decisions(svc, args.labelled, 100)
+    rows.append(run(svc, f"new, 100 more decisions: heads only (vocabularies kept)", svc.next_units, True,
+                    spent))
     print(f"load average: {' '.join(f'{x:.1f}' for x in os.getloadavg())}")
     print("| path | training (of it prior fits) | start -> swap (CPU) | start -> all scored "
           "| start -> registered | units scored |")

@@ -37,7 +37,7 @@ import traceback
 from typing import Any, Callable
 
 from mechcode.errors import ModelError, StoreError
-from mechcode.loop.serving import ServingModel, holdout_scores, score_units, train_into
+from mechcode.loop.serving import ServingModel, holdout_scores, score_units, train_into, training_scores
 from mechcode.loop.training import add_seed_units, seed_units, training_set
 from mechcode.store import retrains as store_retrains
 
@@ -170,7 +170,7 @@ class RetrainScheduler:
             self.timings["trained"] = time.perf_counter() - t0
             warning = self._score_and_swap(version, name, str(path), backend, t0)
             if self.defer_holdout:
-                warning = self._add_holdout(card, units, name, params) or warning
+                warning = self._add_holdout(card, units, name, params, backend) or warning
             self.review.register_model(version, name, str(path), card)
             self.timings["done"] = time.perf_counter() - t0
             metrics = {**(card.get("metrics") or {}), "sources": counts}
@@ -234,14 +234,18 @@ class RetrainScheduler:
         self.timings["scored"] = time.perf_counter() - t0
         return warning
 
-    def _add_holdout(self, card: dict[str, Any], units: list, name: str, params: dict[str, Any]) -> str | None:
-        """Put the holdout scores in ``card`` (after the swap); a warning if they failed."""
+    def _add_holdout(self, card: dict[str, Any], units: list, name: str, params: dict[str, Any],
+                     backend) -> str | None:
+        """Put the training-set and holdout scores in ``card`` (after the swap); a warning if
+        they failed."""
         try:
+            fitted = training_scores(self.review, units, backend)
             scores = holdout_scores(self.review, units, name, params)
         except Exception as exc:  # noqa: BLE001 - the model serves already; only its scores are missing
             return f"holdout scores failed ({exc.__class__.__name__}: {exc})"
-        if scores is not None:
-            card.setdefault("metrics", {})["holdout"] = scores
+        for key, value in (("training", fitted), ("holdout", scores)):
+            if value is not None:
+                card.setdefault("metrics", {})[key] = value
         return None
 
     def _backend_for(self, units: list) -> tuple[str, dict[str, Any]]:

@@ -49,7 +49,8 @@ def train_into(review, units: list, backend_name: str, params: dict[str, Any] | 
 
     The models code writes the directory atomically (temporary sibling renamed into place), so a
     crash never leaves a half-written model under a version name. ``holdout=False``: no holdout
-    scores in the card (a retrain adds them after the swap, :func:`holdout_scores`)."""
+    scores and no training-set scores in the card (a retrain adds them after the swap,
+    :func:`holdout_scores`, :func:`training_scores`)."""
     from mechcode.models.train import new_version, train_model
 
     models_dir = Path(review.models_dir)
@@ -60,8 +61,15 @@ def train_into(review, units: list, backend_name: str, params: dict[str, Any] | 
         n += 1
         version = f"{base}.{n}"
     card = train_model(units, review.codebook, backend_name, models_dir / version, version=version,
-                       sources=sources, holdout=holdout, **(params or {}))
+                       sources=sources, holdout=holdout, training_scores=holdout, **(params or {}))
     return version, models_dir / version, card
+
+
+def training_scores(review, units: list, backend) -> dict[str, Any] | None:
+    """The served model's scores on its own training units (None without units)."""
+    from mechcode.models.metrics import score, summary
+
+    return summary(score(units, backend.predict(units), review.codebook)) if units else None
 
 
 def holdout_scores(review, units: list, backend_name: str, params: dict[str, Any] | None = None):

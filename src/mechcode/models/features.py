@@ -142,3 +142,38 @@ class Features:
 
     def parts(self) -> dict[str, Any]:
         return {k: v for k, v in (("word", self.word), ("char", self.char), ("ctx", self.ctx)) if v is not None}
+
+
+FEATURE_KEYS = ("max_features", "context_weight", "clean", "word_ngrams", "min_df", "char_ngrams")
+FITTED_KEPT = 3  # fitted vocabularies kept (the served model's, its holdout model's, one more)
+_FITTED: list[tuple[tuple, Features, frozenset]] = []  # (settings, features, training pairs), newest last
+
+
+def clear_fitted() -> None:
+    """Forget this process's fitted vocabularies (the next fit starts afresh)."""
+    _FITTED.clear()
+
+
+def fit_features(params: dict[str, Any], texts: list[str], contexts: list[str]) -> tuple[Features, sp.csr_matrix]:
+    """Fitted :class:`Features` and the training matrix, reusing vocabularies of this process.
+
+    A retrain in the reviewer loop mostly adds a few decisions to the previous training set.
+    When an earlier fit (same settings; the last ``FITTED_KEPT`` are kept) saw a subset of these
+    (text, context) pairs and the new pairs are at most ``params["refit_share"]`` of it, its
+    vocabularies and idf weights are kept (heads-only refit: the new units' unseen n-grams are
+    left out until the next full fit); otherwise they are fitted afresh. Only a subset is ever
+    reused, so no text outside the training set (e.g. a test fold) can reach the vocabulary.
+    """
+    key = tuple(str(params.get(k)) for k in FEATURE_KEYS)
+    pairs = frozenset(zip(texts, contexts))
+    share = float(params.get("refit_share", 0.0))
+    fits = [(len(pairs - seen), old) for k, old, seen in _FITTED
+            if share > 0 and k == key and seen <= pairs and len(pairs - seen) <= share * len(seen)]
+    if fits:  # the one that saw the most of this training set
+        old = min(fits, key=lambda f: f[0])[1]
+        return old, old.transform(texts, contexts)
+    features = Features(params)
+    X = features.fit_transform(texts, contexts)
+    _FITTED.append((key, features, pairs))
+    del _FITTED[:-FITTED_KEPT]
+    return features, X

@@ -39,7 +39,7 @@ from mechcode.models.base import (Example, LabelledUnit, Unit, check_params, lab
                                   prediction, restore_vectorizer, save_arrays, training_examples,
                                   vectorizer_state)
 from mechcode.models.linear_heads import Head, Linear, fit_head
-from mechcode.models.features import Features, content_term
+from mechcode.models.features import Features, content_term, fit_features
 from mechcode.models.prior import PRIOR_DEFAULTS, blend, finalize, weights
 from mechcode.models.zeroshot import fit_prior
 
@@ -55,6 +55,8 @@ DEFAULTS: dict[str, Any] = {
     "char_ngrams": [2, 5],     # null = no character n-grams
     "min_df": 1,
     "max_features": 200000,    # per vectorizer
+    "refit_share": 0.1,        # keep this process's last vocabularies while new training texts are at
+                               # most this share of them (heads-only retrain; 0 = always refit)
     "hierarchical": True,      # mechanism heads trained on mechanism units only; p(m) = p(any) p(m | any)
     "use_definitions": True,   # codebook definitions as extra training examples
     "definition_weight": 1.0,
@@ -107,8 +109,7 @@ class SparseBackend:
         if not ex:
             raise ModelError("sparse backend: nothing to train on (no units and no definitions)")
         self.mechanisms = label_space(codebook)
-        self.features = Features(p)
-        X = self.features.fit_transform([e.text for e in ex], [e.context for e in ex])
+        self.features, X = fit_features(p, [e.text for e in ex], [e.context for e in ex])
         self.heads = {}
         self._fit_mechanisms(X, ex)
         self._fit_task(self._role_X(X), ex, "role", list(ROLE_IDS), p["role_C"])

@@ -104,11 +104,14 @@ def holdout_metrics(units: list[LabelledUnit], codebook: Codebook, backend: str,
 
 def train_model(units: list[LabelledUnit], codebook: Codebook, backend: str, out_dir: str | Path,
                 holdout: bool = True, version: str | None = None, progress: bool = False,
-                sources: dict[str, int] | None = None, **params: Any) -> dict[str, Any]:
+                sources: dict[str, int] | None = None, training_scores: bool = True,
+                **params: Any) -> dict[str, Any]:
     """Fit ``backend`` on ``units`` + ``codebook``, write the model directory ``out_dir``; the card.
 
     With ``holdout`` (and enough paragraphs) the card also gets scores of a model trained on
-    80 % of the groups and tested on the rest; ``progress`` shows the stages on stderr;
+    80 % of the groups and tested on the rest, with ``training_scores`` the scores of the model
+    on its own training units (a background retrain adds both after the swap, so the page gets
+    the new model sooner); ``progress`` shows the stages on stderr;
     ``sources`` (units per training source) is recorded in the card as ``sources``.
     """
     from tqdm import tqdm
@@ -132,7 +135,7 @@ def train_model(units: list[LabelledUnit], codebook: Codebook, backend: str, out
     train_s = time.perf_counter() - t0
     bar.update()
     bar.set_postfix_str("training-set scores")
-    if units:
+    if units and training_scores:
         metrics["training"] = summary(score(units, model.predict(units), codebook))
     bar.update()
     bar.set_postfix_str("save")
