@@ -85,6 +85,27 @@ def test_boilerplate_gets_no_mechanism_at_the_threshold(sims_model):
     assert all(max(p["role"], key=p["role"].get) == "none" for p in preds)
 
 
+def test_list_items_and_label_lines_of_the_sample_get_no_mechanism(sims_model):
+    """The sample's numbered list items ("3. Creating the conditions to work together") name a
+    mechanism but state nothing; as their own paragraphs they are labels, not evidence."""
+    from mechcode.ingest import extract_pdf
+    from mechcode.models.boilerplate import is_label
+    from mechcode.segment import split_many
+
+    doc = extract_pdf(Path(__file__).resolve().parents[1] / "corpora" / "sims2021" / "sample.pdf")
+    paras = [p.text for p in doc.passages if p.kind == "paragraph"]
+    units = [Unit(f"{i}.{j}", p[a:b], p) for i, (p, spans) in enumerate(zip(paras, split_many(paras)))
+             for j, (a, b) in enumerate(spans)]
+    labels = [u for u in units if is_label(u.text, u.context)]
+    assert len(labels) >= 5 and any("conditions to work together" in u.text for u in labels)
+    assert all(max(p["mechanisms"].values()) < 0.05 for p in sims_model.predict(labels))
+    statements = [u for u in units if len(u.text.split()) > 12]  # real sentences are never labels
+    assert statements and not any(is_label(u.text, u.context) for u in statements)
+    assert not is_label("staff are reassured by this", "The Chief Executive listens; staff are reassured by this")
+    assert not is_label("'We were worried we would not meet the numbers.' (D3)",
+                        "'We were worried we would not meet the numbers.' (D3)")
+
+
 def test_mechanism_always_comes_with_a_role(sims, sims_model):
     cb, units = sims
     preds = sims_model.predict([Unit(u.id, u.text, u.context) for u in units])

@@ -16,7 +16,8 @@ over. Roles pool as a log-linear mixture (geometric, renormalised).
 :func:`finalize` then makes the output one consistent answer, for every backend:
 
 - **boilerplate** (declarations, competing interests, funding, ethics, author contributions,
-  affiliations, figure/table call-outs, headings, list numbers; :mod:`mechcode.models.boilerplate`)
+  affiliations, figure/table call-outs, headings, list numbers, paragraphs that are one short
+  unpunctuated label line; :mod:`mechcode.models.boilerplate`)
   gets role ``none`` and near-zero mechanism probabilities;
 - **a mechanism only with a role**: mechanism probabilities are scaled by ``1 - P(role none)``
   (a mechanism is suggested for a C/M/O statement), and where the top role is still ``none``
@@ -109,13 +110,14 @@ def blend(prior: dict[str, np.ndarray], learned: dict[str, np.ndarray], w: dict[
 
 def finalize(a: dict[str, np.ndarray], units: Sequence[Any]) -> dict[str, np.ndarray]:
     """Boilerplate gate and the joint mechanism-with-role rule (module docstring)."""
-    from mechcode.models.boilerplate import is_boilerplate
+    from mechcode.models.boilerplate import is_boilerplate, is_label
 
     a = dict(a)
     mech = np.array(a["mechanisms"], dtype=np.float64, copy=True)
     role = np.array(a["role"], dtype=np.float64, copy=True)
     none = np.array(a["no_mechanism"], dtype=np.float64, copy=True)
-    bp = np.array([is_boilerplate(u.text) for u in units], dtype=bool)
+    bp = np.array([is_boilerplate(u.text) or is_label(u.text, getattr(u, "context", None)) for u in units],
+                  dtype=bool)
     if bp.any():
         mech[bp] *= BOILERPLATE_FACTOR
         none[bp] = 1 - (1 - none[bp]) * BOILERPLATE_FACTOR
