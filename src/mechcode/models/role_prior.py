@@ -13,7 +13,8 @@ role (``none``) stays with the prototype similarity of :mod:`mechcode.models.zer
 combines both as ``P(role) = (1 - P(none)) * P_classifier(role)``.
 
 Settings (word 1-2-grams, no stopword list, ``C`` = 10, balanced class weights) were chosen
-on the primer's leave-one-domain-out folds (development data; ``models/README`` "Role prior").
+on the primer's leave-one-domain-out folds, ties broken on the seed's Box chains (both data the
+team designed with; ``experiments/role_prior_dev.py``, ``models/README`` "Role prior").
 Saved as plain arrays and JSON (no pickle).
 """
 from __future__ import annotations
