@@ -74,11 +74,14 @@ def _units(n: int, start: int = 0) -> list[LabelledUnit]:
             for i in range(start, start + n)]
 
 
-def test_retrain_keeps_vocabulary_only_while_the_training_set_grows_a_little(codebook):
-    from mechcode.models.features import _FITTED
+def test_retrain_keeps_vocabulary_only_while_the_training_set_grows_a_little(codebook, monkeypatch):
+    from mechcode.models import features
     from mechcode.models.sparse import SparseBackend
 
-    _FITTED.clear()
+    features.clear_fitted()
+    small = SparseBackend(char_ngrams=None).fit(_units(20), codebook).features
+    assert SparseBackend(char_ngrams=None).fit(_units(21), codebook).features is not small  # below REUSE_MIN
+    monkeypatch.setattr(features, "REUSE_MIN", 0)  # as if these sets were large
     base = _units(200)
     first = SparseBackend(char_ngrams=None).fit(base, codebook).features
     grown = SparseBackend(char_ngrams=None).fit(base + _units(5, 200), codebook).features
@@ -87,7 +90,9 @@ def test_retrain_keeps_vocabulary_only_while_the_training_set_grows_a_little(cod
     assert subset is not first  # a smaller set never reuses a vocabulary fitted on texts it lacks
     assert "u170" not in str(subset.word.vocabulary_) and "meeting o170" not in subset.word.vocabulary_
     big = SparseBackend(char_ngrams=None).fit(base[:150] + _units(100, 400), codebook).features
-    assert big is not subset  # many new texts: fitted afresh
+    assert big is not subset and big is not first  # many new texts: fitted afresh
+    again = SparseBackend(char_ngrams=None).fit(base + _units(6, 200), codebook).features
+    assert again is first  # the earlier vocabulary is still kept after two other fits
     fresh = SparseBackend(char_ngrams=None, refit_share=0.0).fit(base[:150] + _units(100, 400) + _units(1, 900),
                                                                  codebook).features
     assert fresh is not big

@@ -146,6 +146,7 @@ class Features:
 
 FEATURE_KEYS = ("max_features", "context_weight", "clean", "word_ngrams", "min_df", "char_ngrams")
 FITTED_KEPT = 3  # fitted vocabularies kept (the served model's, its holdout model's, one more)
+REUSE_MIN = 2000  # training pairs below which vocabularies are always refitted (it costs under a second)
 _FITTED: list[tuple[tuple, Features, frozenset]] = []  # (settings, features, training pairs), newest last
 
 
@@ -158,7 +159,9 @@ def fit_features(params: dict[str, Any], texts: list[str], contexts: list[str]) 
     """Fitted :class:`Features` and the training matrix, reusing vocabularies of this process.
 
     A retrain in the reviewer loop mostly adds a few decisions to the previous training set.
-    When an earlier fit (same settings; the last ``FITTED_KEPT`` are kept) saw a subset of these
+    When an earlier fit (same settings; the last ``FITTED_KEPT`` are kept) of at least
+    ``REUSE_MIN`` (text, context) pairs -- smaller ones refit in well under a second, and their
+    vocabularies change most with each new unit -- saw a subset of these
     (text, context) pairs and the new pairs are at most ``params["refit_share"]`` of it, its
     vocabularies and idf weights are kept (heads-only refit: the new units' unseen n-grams are
     left out until the next full fit); otherwise they are fitted afresh. Only a subset is ever
@@ -168,7 +171,8 @@ def fit_features(params: dict[str, Any], texts: list[str], contexts: list[str]) 
     pairs = frozenset(zip(texts, contexts))
     share = float(params.get("refit_share", 0.0))
     fits = [(len(pairs - seen), old) for k, old, seen in _FITTED
-            if share > 0 and k == key and seen <= pairs and len(pairs - seen) <= share * len(seen)]
+            if share > 0 and k == key and len(seen) >= REUSE_MIN and seen <= pairs
+            and len(pairs - seen) <= share * len(seen)]
     if fits:  # the one that saw the most of this training set
         old = min(fits, key=lambda f: f[0])[1]
         return old, old.transform(texts, contexts)
