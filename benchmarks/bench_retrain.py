@@ -60,7 +60,7 @@ def build(root: Path, docs: int, labelled: int):
 
 def timed_prior():
     """Wrap the sparse backend's ``fit_prior`` to add up its seconds."""
-    import mechcode.models.sparse as sparse
+    import mechcode.models.backends.sparse as sparse
 
     spent = {"s": 0.0}
     inner = sparse.fit_prior
@@ -78,7 +78,7 @@ def timed_prior():
 
 def run(svc, label: str, first, cached: bool, spent: dict, old: bool = False) -> dict:
     """One timed retrain; ``old``: holdout before the swap and every unit scored first."""
-    from mechcode.models import zeroshot
+    from mechcode.models.backends import zeroshot
 
     if not cached:
         zeroshot.clear_prior_cache()

@@ -10,7 +10,7 @@ import pytest
 import _model_data as md
 from mechcode.codebook import ROLE_IDS, load_codebook
 from mechcode.models.base import LabelledUnit, Unit
-from mechcode.models.boilerplate import is_boilerplate
+from mechcode.models.backends.boilerplate import is_boilerplate
 
 SHARED = Path(__file__).resolve().parents[1].parent / "shared" / "pdfs"
 HEALTH = ["trials2015_staff_emotions_qualitative", "trials2015_trialist_interviews_qualitative",
@@ -53,7 +53,7 @@ def sims():
 
 @pytest.fixture(scope="module")
 def sims_model(sims):
-    from mechcode.models.sparse import SparseBackend
+    from mechcode.models.backends.sparse import SparseBackend
 
     cb, units = sims
     return SparseBackend(max_features=20000, cal_folds=2).fit(units, cb)
@@ -127,8 +127,8 @@ def test_rationale_has_content_words_and_nearest_definition(sims_model):
 def test_prior_dominates_with_few_labels(sims):
     """With no labels the learned model is the prior; with seed data only, the prior still
     weighs more than the seed (a seed file counts a quarter)."""
-    from mechcode.models.prior import weights
-    from mechcode.models.sparse import SparseBackend
+    from mechcode.models.backends.prior import weights
+    from mechcode.models.backends.sparse import SparseBackend
 
     cb, units = sims
     params = SparseBackend().params

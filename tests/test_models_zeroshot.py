@@ -11,7 +11,7 @@ from mechcode.codebook import ROLE_IDS, parse_codebook
 from mechcode.errors import ModelError
 from mechcode.models.base import LabelledUnit, Unit, write_card
 from mechcode.models.train import load_model, train_model
-from mechcode.models.zeroshot import ZeroShotBackend
+from mechcode.models.backends.zeroshot import ZeroShotBackend
 
 
 @pytest.fixture(scope="module")

@@ -31,7 +31,7 @@ A codebook is a YAML (or JSON) file::
 
 ``examples`` and ``not_examples`` are lists of short passages (a sentence or two, in the
 review team's words or quoted from the review's own evidence). They are training data for the
-codebook prior every backend starts from (:mod:`mechcode.models.prior`): an example is a
+codebook prior every backend starts from (:mod:`mechcode.models.backends.prior`): an example is a
 positive of its mechanism or role, a not-example of a mechanism is a passage that should get
 *no* mechanism (or another one), of a role a passage that should get another role. Both are
 optional; a codebook without them works as before. They round-trip through revisions and

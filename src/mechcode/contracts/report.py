@@ -97,7 +97,7 @@ class Scores(TypedDict):
 
 
 class ClassicReport(Scores):
-    """REPORT.json of grouped-cv and definitions-to-evidence (``mechcode.models.evaluate``); the
+    """REPORT.json of grouped-cv and definitions-to-evidence (``mechcode.models.evaluation.evaluate``); the
     evaluated backend's scores are at the top level."""
 
     __pydantic_config__ = CLOSED
@@ -144,7 +144,7 @@ class BackendSpec(TypedDict):
 
 
 class TransferReport(TypedDict):
-    """What every transfer protocol's report has (``mechcode.models.protocols.finish_report``)."""
+    """What every transfer protocol's report has (``mechcode.models.evaluation.protocols.finish_report``)."""
 
     __pydantic_config__ = CLOSED
     backend: str

@@ -19,7 +19,7 @@ from typing import Any, Iterable
 
 log = logging.getLogger(__name__)
 
-INITIAL_BACKEND = "sparse"  # with no labels: the codebook prior (see mechcode.models.prior)
+INITIAL_BACKEND = "sparse"  # with no labels: the codebook prior (see mechcode.models.backends.prior)
 SCORE_BATCH = 256
 
 

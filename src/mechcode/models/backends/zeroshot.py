@@ -35,8 +35,8 @@ from mechcode.codebook import POLARITY_IDS, ROLE_IDS, Codebook
 from mechcode.errors import ModelError
 from mechcode.models.base import (LabelledUnit, Unit, check_params, label_space, prediction,
                                   restore_vectorizer, split_sentences, vectorizer_state)
-from mechcode.models.calibration import Temperature, softmax
-from mechcode.models.prior import finalize, shared_terms
+from mechcode.models.evaluation.calibration import Temperature, softmax
+from mechcode.models.backends.prior import finalize, shared_terms
 
 META_FILE = "zeroshot.json"
 IDF_FILE = "zeroshot_idf.npy"
@@ -372,7 +372,7 @@ def fit_prior(params: dict[str, Any], units: list, codebook: Codebook) -> "ZeroS
     Fitted priors are kept in memory (this process only, the last ``PRIOR_CACHE_SIZE``) under
     :func:`prior_key`, so a retrain whose codebook, primer and (tfidf) texts are unchanged does
     not fit it again; a fitted prior is only read afterwards, so models may share one.
-    See :mod:`mechcode.models.prior` for how learned scores are pooled with it.
+    See :mod:`mechcode.models.backends.prior` for how learned scores are pooled with it.
     """
     if params.get("prior", "none") == "none":
         return None

@@ -2,7 +2,7 @@
 
 Every backend that learns (``sparse``, ``embed``) carries a zeroshot model of the codebook --
 definitions, ``examples`` / ``not_examples``, role definitions and the CMO role primer
-(:mod:`mechcode.models.zeroshot`) -- and pools its own probabilities with it in log-odds:
+(:mod:`mechcode.models.backends.zeroshot`) -- and pools its own probabilities with it in log-odds:
 
     logit p = (1 - w) * logit p_prior + w * logit p_learned,   w = n / (n + k)
 
@@ -16,7 +16,7 @@ over. Roles pool as a log-linear mixture (geometric, renormalised).
 :func:`finalize` then makes the output one consistent answer, for every backend:
 
 - **boilerplate** (declarations, competing interests, funding, ethics, author contributions,
-  affiliations, figure/table call-outs, headings, list numbers; :mod:`mechcode.models.boilerplate`)
+  affiliations, figure/table call-outs, headings, list numbers; :mod:`mechcode.models.backends.boilerplate`)
   gets role ``none`` and near-zero mechanism probabilities;
 - **a mechanism only with a role**: mechanism probabilities are scaled by ``1 - P(role none)``
   (a mechanism is suggested for a C/M/O statement), and where the top role is still ``none``
@@ -108,7 +108,7 @@ def blend(prior: dict[str, np.ndarray], learned: dict[str, np.ndarray], w: dict[
 
 def finalize(a: dict[str, np.ndarray], units: Sequence[Any]) -> dict[str, np.ndarray]:
     """Boilerplate gate and the joint mechanism-with-role rule (module docstring)."""
-    from mechcode.models.boilerplate import is_boilerplate
+    from mechcode.models.backends.boilerplate import is_boilerplate
 
     a = dict(a)
     mech = np.array(a["mechanisms"], dtype=np.float64, copy=True)

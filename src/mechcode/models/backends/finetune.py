@@ -10,7 +10,7 @@ linear heads:
 - polarity: softmax cross-entropy over ``+``/``-``, masked where unknown.
 
 The codebook's mechanism description sentences and role / polarity definitions are added
-as training examples (see :func:`mechcode.models.embed.definition_units`). After training,
+as training examples (see :func:`mechcode.models.backends.embed.definition_units`). After training,
 one temperature per task is fitted on a held-out split (10% of the groups when there are
 at least 100 units; otherwise on the training data itself).
 
@@ -32,8 +32,8 @@ import numpy as np
 from mechcode.codebook import POLARITY_IDS, ROLE_IDS, Codebook
 from mechcode.errors import ModelError
 from mechcode.models.base import LabelledUnit, Unit, check_params, label_space, prediction, unit_group
-from mechcode.models.calibration import Temperature
-from mechcode.models.embed import definition_units, example_meta, nearest_examples
+from mechcode.models.evaluation.calibration import Temperature
+from mechcode.models.backends.embed import definition_units, example_meta, nearest_examples
 from mechcode.models.embedding_cache import default_model_path, compute_threads
 
 WEIGHTS = "weights.safetensors"

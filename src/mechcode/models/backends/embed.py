@@ -7,7 +7,7 @@ embeddings of its text and (optionally) its paragraph context:
 - ``context="mix"``: ``normalise(emb(text) + w * emb(context))``;
 - ``context="none"``: ``emb(text)``.
 
-Three sets of linear heads (:mod:`mechcode.models.embed_heads`): mechanisms one-vs-rest
+Three sets of linear heads (:mod:`mechcode.models.backends.embed_heads`): mechanisms one-vs-rest
 (a unit with no mechanism is a negative for every head), role over the five CMO roles
 (units whose role is unknown are left out), polarity ``+`` vs ``-`` (unknown left out).
 ``solver="ridge"`` (default) solves every class of a task in closed form, so retraining on
@@ -15,7 +15,7 @@ thousands of cached units takes well under a second; ``solver="logreg"`` fits on
 class-balanced scikit-learn LogisticRegression per class (several times slower). Scores are
 calibrated on out-of-fold predictions (grouped k-fold by paragraph when groups are given):
 Platt scaling per mechanism and for polarity, temperature scaling for role
-(:mod:`mechcode.models.calibration`).
+(:mod:`mechcode.models.evaluation.calibration`).
 
 The codebook is used as extra training data (weighted ``definition_weight``): every
 sentence of each mechanism's description is a positive example of that mechanism, and each
@@ -39,10 +39,10 @@ from threadpoolctl import threadpool_limits
 from mechcode.codebook import POLARITY_IDS, ROLE_IDS, Codebook
 from mechcode.errors import ModelError
 from mechcode.models.base import LabelledUnit, Unit, check_params, label_space, prediction, unit_group
-from mechcode.models.calibration import Platt, Temperature
-from mechcode.models.prior import PRIOR_DEFAULTS, blend, finalize, weights
-from mechcode.models.zeroshot import fit_prior
-from mechcode.models.embed_heads import EPS, SOLVERS, decision, fit_heads, prior_shift
+from mechcode.models.evaluation.calibration import Platt, Temperature
+from mechcode.models.backends.prior import PRIOR_DEFAULTS, blend, finalize, weights
+from mechcode.models.backends.zeroshot import fit_prior
+from mechcode.models.backends.embed_heads import EPS, SOLVERS, decision, fit_heads, prior_shift
 from mechcode.models.embedding_cache import Encoder, compute_threads, default_model_path
 
 HEADS = "heads.npz"
@@ -277,7 +277,7 @@ class EmbedBackend:
     def _rationale(self, p: dict, i: int, u: Unit, near: list[dict[str, Any]]) -> list[dict[str, Any]]:
         """Top mechanism: content words shared with the nearest definition / example, that
         passage, and the nearest coded units."""
-        from mechcode.models.prior import shared_terms
+        from mechcode.models.backends.prior import shared_terms
 
         out: dict[str, Any] = {"task": "mechanism", "label": None, "terms": [], "nearest_units": near}
         if self.mechanism_ids:
@@ -331,7 +331,7 @@ class EmbedBackend:
         self.encoder_key = meta["encoder_key"]
         self.w = dict(meta.get("prior_weights") or self.w)
         if self.prior_params["prior"] != "none":
-            from mechcode.models.zeroshot import ZeroShotBackend
+            from mechcode.models.backends.zeroshot import ZeroShotBackend
 
             self.prior = ZeroShotBackend.load(directory / "prior", card or {})
         return self

@@ -1,0 +1,1 @@
+"""Measuring suggestion models: evaluation protocols, transfer curves, metrics and calibration."""
