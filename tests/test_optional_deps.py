@@ -17,14 +17,14 @@ def test_dask_executor_without_dask_names_the_extra(monkeypatch):
 
 
 def test_skops_without_skops_names_the_extra(monkeypatch, tmp_path):
-    from mechcode.models import base
+    from mechcode.models import io as model_io
 
     monkeypatch.setitem(sys.modules, "skops", None)
     monkeypatch.setitem(sys.modules, "skops.io", None)
     with pytest.raises(ModelError, match=r"mechcode\[skops\]"):
-        base.load_skops(tmp_path / "m.skops")
+        model_io.load_skops(tmp_path / "m.skops")
     with pytest.raises(ModelError, match=r"mechcode\[skops\]"):
-        base.save_skops({}, tmp_path / "m.skops")
+        model_io.save_skops({}, tmp_path / "m.skops")
 
 
 def test_runtime_requirements_exclude_test_and_bench_only_packages():

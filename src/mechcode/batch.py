@@ -68,7 +68,7 @@ def resolve_model(rv, model: str | None) -> dict[str, str]:
     the review's latest model, else a new one (see :func:`default_model`). A directory that
     is not registered yet is registered, so its suggestions are the review's default.
     """
-    from mechcode.models.base import verify_dir
+    from mechcode.models.io import verify_dir
     from mechcode.models.registry import BACKENDS
 
     if model and Path(model).is_dir():

@@ -22,8 +22,8 @@ from typing import Any, Iterator, Sequence
 from mechcode import __version__
 from mechcode.codebook import Codebook
 from mechcode.errors import ModelError
-from mechcode.models.base import (LabelledUnit, Unit, data_hash, label_space, map_labels, unit_group,
-                                  verify_dir, write_card)
+from mechcode.models.base import LabelledUnit, Unit, label_space, map_labels, unit_group
+from mechcode.models.io import data_hash, verify_dir, write_card
 from mechcode.models.registry import get_backend
 
 HOLDOUT_MIN_GROUPS = 10  # fewer labelled paragraphs than this: no holdout figures

@@ -35,9 +35,9 @@ import numpy as np
 
 from mechcode.codebook import POLARITY_IDS, ROLE_IDS, Codebook
 from mechcode.errors import ModelError
-from mechcode.models.base import (Example, LabelledUnit, Unit, check_params, label_space, load_arrays,
-                                  prediction, restore_vectorizer, save_arrays, training_examples,
-                                  vectorizer_state)
+from mechcode.models.base import (Example, LabelledUnit, Unit, check_params, label_space, prediction,
+                                  training_examples)
+from mechcode.models.io import load_arrays, restore_vectorizer, save_arrays, vectorizer_state
 from mechcode.models.backends.linear_heads import Head, Linear, fit_head
 from mechcode.models.backends.features import Features, content_term
 from mechcode.models.backends.prior import PRIOR_DEFAULTS, blend, finalize, weights
