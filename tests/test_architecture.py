@@ -20,11 +20,13 @@ SRC = ROOT / "src"
 
 # Bottom to top. A module may import from its own package and from lower layers only; the
 # packages (or top-level modules) of one layer may not import each other. "mechcode" is the
-# package root (``__version__``); "registry" is the one registry style for pluggable parts;
+# package root (``__version__``); "files" reads and writes files (atomic writes, settings files);
+# "registry" is the one registry style for pluggable parts;
 # "contracts" the named types of the JSON that leaves the program.
 LAYERS = [
     ("mechcode", "errors"),
-    ("document", "codebook", "registry", "parallel", "files", "contracts"),
+    ("files",),
+    ("document", "codebook", "registry", "parallel", "contracts"),
     ("segment", "codable"),
     ("ingest",),
     ("store",),

@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Any, Iterable, Sequence
 
 from mechcode.errors import ModelError
+from mechcode.files import read_parsed
 from mechcode.models.base import LabelledUnit
 
 CARD = "model.json"
@@ -60,10 +61,7 @@ def verify_dir(directory: Path) -> dict[str, Any]:
     card_path = directory / CARD
     if not card_path.is_file():
         raise ModelError(f"{directory}: not a mechcode model directory (no {CARD})")
-    try:
-        card = json.loads(card_path.read_text(encoding="utf-8"))
-    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
-        raise ModelError(f"{card_path}: unreadable model card ({exc})") from exc
+    card = read_parsed(card_path, json.loads, (json.JSONDecodeError,), ModelError, "model card", "JSON")
     if not isinstance(card, dict) or "backend" not in card or not isinstance(card.get("files"), dict):
         raise ModelError(f"{card_path}: model card lacks 'backend' or 'files'")
     for rel, digest in card["files"].items():
@@ -80,6 +78,20 @@ def verify_dir(directory: Path) -> dict[str, Any]:
     if extra:
         raise ModelError(f"{directory}: files not listed in the card: {', '.join(sorted(extra))}")
     return card
+
+
+def read_meta(path: Path, backend: str, version: str) -> dict[str, Any]:
+    """A backend's JSON settings file; :class:`ModelError` unless it is of the format ``version``
+    this mechcode reads (an older model must be retrained)."""
+    path = Path(path)
+    try:
+        meta = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError) as exc:
+        raise ModelError(f"{path.parent}: unreadable {backend} model ({exc})") from exc
+    found = meta.get("version") if isinstance(meta, dict) else None
+    if found != version:
+        raise ModelError(f"{path.parent}: {backend} model version {found!r}, this mechcode reads version {version}")
+    return meta
 
 
 # -- safe scikit-learn persistence (skops, explicit trusted types) ------------------------------

@@ -44,6 +44,7 @@ from mechcode.models.backends.prior import PRIOR_DEFAULTS, blend, finalize, weig
 from mechcode.models.backends.zeroshot import fit_prior
 from mechcode.models.backends.embed_heads import EPS, SOLVERS, decision, fit_heads, prior_shift
 from mechcode.models.embedding_cache import Encoder, compute_threads, default_model_path
+from mechcode.models.io import load_arrays, read_meta, save_arrays
 
 HEADS = "heads.npz"
 META = "embed.json"
@@ -302,7 +303,7 @@ class EmbedBackend:
         """Write ``heads.npz`` (arrays only) and ``embed.json`` into ``directory``."""
         directory = Path(directory)
         directory.mkdir(parents=True, exist_ok=True)
-        np.savez(directory / HEADS, **self.arrays)
+        save_arrays(directory / HEADS, self.arrays)
         meta = {"backend": self.name, "version": self.version, "hyperparameters": self.hyperparameters(),
                 "encoder_key": self.encoder_key, "mechanism_ids": self.mechanism_ids,
                 "role_ids": list(ROLE_IDS), "calibrators": self.calibrators, "examples": self.examples,
@@ -316,15 +317,8 @@ class EmbedBackend:
     def load(cls, directory: Path, card: dict[str, Any] | None = None) -> "EmbedBackend":
         """Read a saved backend (the caller has checked the card with ``verify_dir``)."""
         directory = Path(directory)
-        try:
-            meta = json.loads((directory / META).read_text(encoding="utf-8"))
-            with np.load(directory / HEADS, allow_pickle=False) as npz:
-                arrays = {k: npz[k] for k in npz.files}
-        except (OSError, ValueError, json.JSONDecodeError) as exc:
-            raise ModelError(f"{directory}: unreadable embed model ({exc})") from exc
-        if meta.get("version") != cls.version:
-            raise ModelError(f"{directory}: embed model version {meta.get('version')!r}, "
-                             f"this mechcode reads version {cls.version}")
+        meta = read_meta(directory / META, cls.name, cls.version)
+        arrays = load_arrays(directory / HEADS)
         self = cls(**meta["hyperparameters"])
         self.arrays, self.calibrators = arrays, meta["calibrators"]
         self.mechanism_ids, self.examples = meta["mechanism_ids"], meta["examples"]
