@@ -9,11 +9,11 @@ from mechcode.errors import MechcodeError, ModelError
 
 
 def test_dask_executor_without_dask_names_the_extra(monkeypatch):
-    from mechcode import batch
+    from mechcode.parallel import run_pool
 
     monkeypatch.setitem(sys.modules, "distributed", None)  # import distributed -> ImportError
     with pytest.raises(MechcodeError, match=r"mechcode\[dask\]"):
-        next(batch._dask_results(["x.pdf"], "model", None, None, 1))
+        next(run_pool(["x.pdf"], 1, lambda item: (len, (item,)), 10, executor="dask"))
 
 
 def test_skops_without_skops_names_the_extra(monkeypatch, tmp_path):
