@@ -35,7 +35,7 @@ def arrays(preds, ids):
 
 
 def figures(P, none, Y) -> dict:
-    from mechcode.models.evaluation.calibration import ece
+    from mechcode.models.backends.calibration import ece
     from mechcode.models.evaluation.metrics import suggested
 
     shown = suggested(P, 0.5, none)
@@ -51,7 +51,7 @@ def main() -> None:
     args = ap.parse_args()
     from mechcode.codebook import load_codebook
     from mechcode.models.base import LabelledUnit, label_space, map_labels, unit_mechanisms
-    from mechcode.models.evaluation.calibration import Platt
+    from mechcode.models.backends.calibration import Platt
     from mechcode.models.evaluation.evaluate import definition_units, grouped_folds
     from mechcode.models.backends.sparse import SparseBackend
 

@@ -173,6 +173,16 @@ def test_layers_cycles_and_private_imports_match_the_known_list():
     assert not fixed, "fixed, strike them off KNOWN_VIOLATIONS:\n" + "\n".join(fixed)
 
 
+def test_model_backends_do_not_import_evaluation():
+    """Inside ``models/``: evaluation measures backends, so a backend never imports evaluation."""
+    modules = _module_names(SRC)
+    found = sorted(f"{name} -> {_owner(target, modules)}" for name, path in modules.items()
+                   if name.startswith("mechcode.models.backends")
+                   for target, _ in _imports(name, path, modules)
+                   if _owner(target, modules).startswith("mechcode.models.evaluation"))
+    assert not found, "backends import evaluation:\n" + "\n".join(found)
+
+
 def test_architecture_md_states_the_same_layers():
     text = (ROOT / "ARCHITECTURE.md").read_text(encoding="utf-8")
     block = "\n".join("  ".join(tier) for tier in reversed(LAYERS))

@@ -7,7 +7,7 @@ import pytest
 import _model_data as md
 from mechcode.codebook import load_codebook, parse_codebook
 from mechcode.models.base import LabelledUnit, unit_group
-from mechcode.models.evaluation.calibration import Platt, Temperature, ece, top_label_ece
+from mechcode.models.backends.calibration import Platt, Temperature, ece, top_label_ece
 from mechcode.models.data import read_labelled
 from mechcode.models.evaluation.evaluate import definition_units, evaluate, grouped_folds
 from mechcode.models.evaluation.metrics import mechanism_scores, multiclass_scores

@@ -15,7 +15,7 @@ thousands of cached units takes well under a second; ``solver="logreg"`` fits on
 class-balanced scikit-learn LogisticRegression per class (several times slower). Scores are
 calibrated on out-of-fold predictions (grouped k-fold by paragraph when groups are given):
 Platt scaling per mechanism and for polarity, temperature scaling for role
-(:mod:`mechcode.models.evaluation.calibration`).
+(:mod:`mechcode.models.backends.calibration`).
 
 The codebook is used as extra training data (weighted ``definition_weight``): every
 sentence of each mechanism's description is a positive example of that mechanism, and each
@@ -39,7 +39,7 @@ from threadpoolctl import threadpool_limits
 from mechcode.codebook import POLARITY_IDS, ROLE_IDS, Codebook
 from mechcode.errors import ModelError
 from mechcode.models.base import LabelledUnit, Unit, check_params, label_space, prediction, unit_group
-from mechcode.models.evaluation.calibration import Platt, Temperature
+from mechcode.models.backends.calibration import Platt, Temperature
 from mechcode.models.backends.prior import PRIOR_DEFAULTS, blend, finalize, weights
 from mechcode.models.backends.zeroshot import fit_prior
 from mechcode.models.backends.embed_heads import EPS, SOLVERS, decision, fit_heads, prior_shift

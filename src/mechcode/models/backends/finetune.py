@@ -32,7 +32,7 @@ import numpy as np
 from mechcode.codebook import POLARITY_IDS, ROLE_IDS, Codebook
 from mechcode.errors import ModelError
 from mechcode.models.base import LabelledUnit, Unit, check_params, label_space, prediction, unit_group
-from mechcode.models.evaluation.calibration import Temperature
+from mechcode.models.backends.calibration import Temperature
 from mechcode.models.backends.embed import definition_units, example_meta, nearest_examples
 from mechcode.models.embedding_cache import default_model_path, compute_threads
 from mechcode.models.io import read_meta

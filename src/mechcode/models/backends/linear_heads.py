@@ -11,7 +11,7 @@ from typing import Any
 import numpy as np
 
 from mechcode.errors import ModelError
-from mechcode.models.evaluation.calibration import Platt, Temperature
+from mechcode.models.backends.calibration import Platt, Temperature
 
 
 class Linear:

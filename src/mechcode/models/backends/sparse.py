@@ -18,7 +18,7 @@ Training data = labelled units plus the codebook definitions (each mechanism's n
 sentences of its description, each role and polarity definition), so every class has examples
 even before the first label. Probabilities are calibrated on group-aware out-of-fold scores:
 Platt scaling for binary heads, temperature scaling for the role head; tiny classes fall back
-as described in :mod:`mechcode.models.evaluation.calibration`.
+as described in :mod:`mechcode.models.backends.calibration`.
 
 Rationale: the word n-grams that contribute most to the top mechanism and the top role.
 Saved as plain arrays and JSON, no pickle: ``sparse.npz`` (idf weights, head coefficients)

@@ -35,7 +35,7 @@ from mechcode.codebook import POLARITY_IDS, ROLE_IDS, Codebook
 from mechcode.errors import ModelError
 from mechcode.models.base import LabelledUnit, Unit, check_params, label_space, prediction, split_sentences
 from mechcode.models.io import restore_vectorizer, vectorizer_state
-from mechcode.models.evaluation.calibration import Temperature, softmax
+from mechcode.models.backends.calibration import Temperature, softmax
 from mechcode.models.backends.prior import finalize, shared_terms
 
 META_FILE = "zeroshot.json"
