@@ -87,7 +87,7 @@ def synthetic_units(n: int, n_mech: int, rng: np.random.Generator):
 
 
 def bench_heads(n: int, n_mech: int) -> dict[str, float]:
-    from mechcode.models.embed import EmbedBackend
+    from mechcode.models.backends.embed import EmbedBackend
 
     units, cb = synthetic_units(n, n_mech, np.random.default_rng(0))
     with tempfile.TemporaryDirectory() as tmp:
@@ -103,7 +103,7 @@ def bench_heads(n: int, n_mech: int) -> dict[str, float]:
 
 def bench_predict(pairs: list[tuple[str, str]], quantize: bool) -> dict[str, float]:
     from mechcode.models.base import LabelledUnit, Unit
-    from mechcode.models.embed import EmbedBackend
+    from mechcode.models.backends.embed import EmbedBackend
     from mechcode.codebook import parse_codebook
 
     cb = parse_codebook({"name": "b", "version": "1", "mechanisms": [

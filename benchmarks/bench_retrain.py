@@ -60,7 +60,7 @@ def build(root: Path, docs: int, labelled: int):
 
 def timed_prior():
     """Wrap the sparse backend's ``fit_prior`` to add up its seconds."""
-    import mechcode.models.sparse as sparse
+    import mechcode.models.backends.sparse as sparse
 
     spent = {"s": 0.0}
     inner = sparse.fit_prior
@@ -89,8 +89,8 @@ def more_decisions(svc, start: int, n: int) -> None:
 def run(svc, label: str, first, cached: bool, spent: dict, old: bool = False) -> dict:
     """One timed retrain; ``old``: holdout before the swap, every unit scored first, vocabularies
     refitted; not ``cached``: the prior and the vocabularies are fitted afresh."""
-    from mechcode.models import zeroshot
-    from mechcode.models.features import clear_fitted
+    from mechcode.models.backends import zeroshot
+    from mechcode.models.backends.features import clear_fitted
 
     if not cached:
         zeroshot.clear_prior_cache()

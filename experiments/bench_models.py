@@ -57,8 +57,8 @@ def available(label: str) -> bool:
 
 def quality(label: str, units, codebook, folds: int) -> dict:
     """Headline figures of ``label`` under both protocols."""
-    from mechcode.models.evaluate import evaluate
-    from mechcode.models.metrics import summary
+    from mechcode.models.evaluation.evaluate import evaluate
+    from mechcode.models.evaluation.metrics import summary
 
     backend, params = CANDIDATES[label]
     out = {}
@@ -81,7 +81,7 @@ def synthetic(units, n: int):
 
 def speed(label: str, units, codebook, n: int) -> dict:
     """Train seconds (corpus, n units) and predict units/s on n units."""
-    from mechcode.models.evaluate import make_backend
+    from mechcode.models.evaluation.evaluate import make_backend
 
     backend, params = CANDIDATES[label]
     if backend in ("embed", "finetune") or (backend == "zeroshot" and params.get("encoder") != "tfidf"):
@@ -148,7 +148,7 @@ def main() -> None:
 
     from mechcode.codebook import load_codebook
     from mechcode.models.data import read_labelled
-    from mechcode.models.evaluate import definition_units, learning_curve
+    from mechcode.models.evaluation.evaluate import definition_units, learning_curve
 
     codebook = load_codebook(CORPUS / "codebook.yaml")
     units = read_labelled(CORPUS / "units.jsonl", codebook)

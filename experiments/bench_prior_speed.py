@@ -57,7 +57,7 @@ def main() -> None:
             model.predict(test)
             ups_cached = len(test) / (time.perf_counter() - t0)
         t0 = time.perf_counter()
-        from mechcode.models.sparse import SparseBackend
+        from mechcode.models.backends.sparse import SparseBackend
 
         m = SparseBackend(**params).fit(big, cb)
         fit_s = time.perf_counter() - t0

@@ -138,8 +138,8 @@ def main(argv=None) -> int:
     args = ap.parse_args(argv)
     from mechcode.codebook import load_codebook
     from mechcode.experiments.data import drop_definition_units, read_units
-    from mechcode.models import protocols as pr
-    from mechcode.models.transfer import parse_specs
+    from mechcode.models.evaluation import protocols as pr
+    from mechcode.models.evaluation.transfer import parse_specs
 
     specs = parse_specs(args.backends)
     fractions = tuple(float(f) for f in args.fractions.split(","))

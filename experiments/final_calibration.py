@@ -35,8 +35,8 @@ def arrays(preds, ids):
 
 
 def figures(P, none, Y) -> dict:
-    from mechcode.models.calibration import ece
-    from mechcode.models.metrics import suggested
+    from mechcode.models.backends.calibration import ece
+    from mechcode.models.evaluation.metrics import suggested
 
     shown = suggested(P, 0.5, none)
     tp = int((shown & Y).sum())
@@ -51,9 +51,9 @@ def main() -> None:
     args = ap.parse_args()
     from mechcode.codebook import load_codebook
     from mechcode.models.base import LabelledUnit, label_space, map_labels, unit_mechanisms
-    from mechcode.models.calibration import Platt
-    from mechcode.models.evaluate import definition_units, grouped_folds
-    from mechcode.models.sparse import SparseBackend
+    from mechcode.models.backends.calibration import Platt
+    from mechcode.models.evaluation.evaluate import definition_units, grouped_folds
+    from mechcode.models.backends.sparse import SparseBackend
 
     cb = load_codebook(ROOT / "corpora/sims2021/codebook.yaml")
     ids = label_space(cb)

@@ -39,7 +39,7 @@ def _logit(p):
 def prior_arrays(enc: str, units, codebook, exclude: set[str] | None = None) -> dict[str, np.ndarray]:
     """The prior's raw arrays for ``units`` (primer domains in ``exclude`` left out)."""
     from mechcode.models import primer as primer_mod
-    from mechcode.models.zeroshot import ZeroShotBackend
+    from mechcode.models.backends.zeroshot import ZeroShotBackend
 
     if enc == "avg":
         a, b = (prior_arrays(e, units, codebook, exclude) for e in ("tfidf", "minilm"))
@@ -59,7 +59,7 @@ def mechanism_dev(codebook) -> dict:
 
     from mechcode.models.base import label_space, map_labels, unit_mechanisms
     from mechcode.models.data import read_labelled
-    from mechcode.models.evaluate import definition_units
+    from mechcode.models.evaluation.evaluate import definition_units
 
     units = read_labelled(ROOT / "corpora/sims2021/units.jsonl", codebook)
     drop = definition_units(units, codebook)
@@ -84,7 +84,7 @@ def mechanism_dev(codebook) -> dict:
 def role_dev(codebook) -> dict:
     from mechcode.models.base import prediction
     from mechcode.codebook import ROLE_IDS
-    from mechcode.models.metrics import cmo_scores
+    from mechcode.models.evaluation.metrics import cmo_scores
     from mechcode.models.primer import load_primer
 
     primer = load_primer()

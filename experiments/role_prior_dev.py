@@ -1,4 +1,4 @@
-"""Choose the settings of the role prior's classifier (``mechcode.models.role_prior``) on the primer.
+"""Choose the settings of the role prior's classifier (``mechcode.models.backends.role_prior``) on the primer.
 
 Development data only: the CMO role primer (written by the team), leave-one-domain-out -- for each
 of its domains a classifier trained on the other domains labels the held-out domain's statements;
@@ -35,7 +35,7 @@ def cmo_f1(train: list[dict], test: list[dict], stop, ngrams, C: float) -> float
     from sklearn.linear_model import LogisticRegression
     from sklearn.metrics import f1_score
 
-    from mechcode.models.features import clean
+    from mechcode.models.backends.features import clean
 
     vec = TfidfVectorizer(ngram_range=ngrams, sublinear_tf=True, stop_words=stop,
                           preprocessor=lambda t: clean(t).lower())

@@ -46,8 +46,8 @@ def primer_units(path: Path):
 def lodo(units, codebook, backend: str, params: dict, hard: set[str] = frozenset()) -> dict:
     """Per held-out domain: role and polarity macro-F1 of ``backend``; role accuracy on the
     statements in ``hard`` and on the others."""
-    from mechcode.models.evaluate import cross_val_predict, make_backend
-    from mechcode.models.metrics import score
+    from mechcode.models.evaluation.evaluate import cross_val_predict, make_backend
+    from mechcode.models.evaluation.metrics import score
 
     domains = list(dict.fromkeys(u.group for u in units))
     idx = {d: np.array([i for i, u in enumerate(units) if u.group == d]) for d in domains}
@@ -73,8 +73,8 @@ def lodo(units, codebook, backend: str, params: dict, hard: set[str] = frozenset
 def transfer(units, data: Path, codebook, backend: str, params: dict) -> dict:
     """Train on the whole primer, score the C/M/O units of ``data``."""
     from mechcode.models.data import read_labelled
-    from mechcode.models.evaluate import make_backend
-    from mechcode.models.metrics import score
+    from mechcode.models.evaluation.evaluate import make_backend
+    from mechcode.models.evaluation.metrics import score
 
     test = [u for u in read_labelled(data) if u.role not in (None, "none")]
     model = make_backend(backend, params).fit([] if backend == "zeroshot" else units, codebook)

@@ -20,11 +20,13 @@ SRC = ROOT / "src"
 
 # Bottom to top. A module may import from its own package and from lower layers only; the
 # packages (or top-level modules) of one layer may not import each other. "mechcode" is the
-# package root (``__version__``); "registry" is the one registry style for pluggable parts;
+# package root (``__version__``); "files" reads and writes files (atomic writes, settings files);
+# "registry" is the one registry style for pluggable parts;
 # "contracts" the named types of the JSON that leaves the program.
 LAYERS = [
     ("mechcode", "errors"),
-    ("document", "codebook", "registry", "parallel", "files", "contracts"),
+    ("files",),
+    ("document", "codebook", "registry", "parallel", "contracts"),
     ("segment", "codable"),
     ("ingest",),
     ("store",),
@@ -169,6 +171,16 @@ def test_layers_cycles_and_private_imports_match_the_known_list():
     new, fixed = sorted(found - KNOWN_VIOLATIONS), sorted(KNOWN_VIOLATIONS - found)
     assert not new, "new architecture violations (see ARCHITECTURE.md):\n" + "\n".join(new)
     assert not fixed, "fixed, strike them off KNOWN_VIOLATIONS:\n" + "\n".join(fixed)
+
+
+def test_model_backends_do_not_import_evaluation():
+    """Inside ``models/``: evaluation measures backends, so a backend never imports evaluation."""
+    modules = _module_names(SRC)
+    found = sorted(f"{name} -> {_owner(target, modules)}" for name, path in modules.items()
+                   if name.startswith("mechcode.models.backends")
+                   for target, _ in _imports(name, path, modules)
+                   if _owner(target, modules).startswith("mechcode.models.evaluation"))
+    assert not found, "backends import evaluation:\n" + "\n".join(found)
 
 
 def test_architecture_md_states_the_same_layers():

@@ -131,8 +131,8 @@ def test_off_topic_report_validates(tiny):
     """off-topic reads PDFs through the CLI (tests/test_protocols.py); here its report is built
     from units the same way the command builds it."""
     from mechcode.models.base import LabelledUnit
-    from mechcode.models.protocols import finish_report, off_topic
-    from mechcode.models.transfer import Spec
+    from mechcode.models.evaluation.protocols import finish_report, off_topic
+    from mechcode.models.evaluation.transfer import Spec
 
     cb = parse_codebook(md.CODEBOOK)
     units = [LabelledUnit("1", "The power of the laser was varied.", paper="physics"),

@@ -7,10 +7,10 @@ import pytest
 import _model_data as md
 from mechcode.codebook import load_codebook, parse_codebook
 from mechcode.models.base import LabelledUnit, unit_group
-from mechcode.models.calibration import Platt, Temperature, ece, top_label_ece
+from mechcode.models.backends.calibration import Platt, Temperature, ece, top_label_ece
 from mechcode.models.data import read_labelled
-from mechcode.models.evaluate import definition_units, evaluate, grouped_folds
-from mechcode.models.metrics import mechanism_scores, multiclass_scores
+from mechcode.models.evaluation.evaluate import definition_units, evaluate, grouped_folds
+from mechcode.models.evaluation.metrics import mechanism_scores, multiclass_scores
 
 
 @pytest.fixture(scope="module")
@@ -76,7 +76,7 @@ def test_mechanism_counting():
 def test_missing_no_mechanism_is_derived(codebook):
     """Backends without a no_mechanism value: P(none) = prod(1 - p_m) drives the top-1 rule."""
     from mechcode.models.base import prediction
-    from mechcode.models.metrics import score
+    from mechcode.models.evaluation.metrics import score
 
     ids = codebook.mechanism_ids(suggestable_only=True)
     u = [LabelledUnit("1", "t", mechanisms=["shared-vision"]), LabelledUnit("2", "t")]
@@ -164,7 +164,7 @@ def test_definitions_to_evidence_and_definition_units(units, codebook):
 
 
 def test_learning_curve(units, codebook):
-    from mechcode.models.evaluate import learning_curve
+    from mechcode.models.evaluation.evaluate import learning_curve
 
     points = learning_curve(units, codebook, "sparse", {"char_ngrams": None}, (0.34, 1.0), n_folds=3)
     assert [p["fraction"] for p in points] == [0.34, 1.0]
@@ -205,7 +205,7 @@ def test_train_holdout_leaves_out_definition_units_and_groups_by_paper(units, co
 
 def test_ece_over_suggested_pairs_by_hand(codebook):
     from mechcode.models.base import prediction
-    from mechcode.models.metrics import score
+    from mechcode.models.evaluation.metrics import score
 
     units = [LabelledUnit("1", "a", mechanisms=["shared-vision"]), LabelledUnit("2", "b")]
     preds = [prediction("1", {"shared-vision": 0.9, "building-trust": 0.2}, {}, {}, [], 0.05),

@@ -211,5 +211,16 @@ def test_tracking_records_run_and_registered_version(review, tmp_path):
     assert "training.role_macro_f1" in run_.data.metrics
     assert entry["card"]["mlflow"]["run_id"] == mv.run_id
     assert {a.path for a in client.list_artifacts(mv.run_id)} >= {"model.json"}
+    # the registered pyfunc model (mlflow_model.py as its code, the directory as its artifact)
+    # loads and predicts what the model directory predicts
+    from mechcode.models.base import Unit
+    from mechcode.models.train import load_model
+
+    mlflow.set_tracking_uri(uri)
+    mlflow.set_registry_uri(uri)
+    served = mlflow.pyfunc.load_model("models:/rv-sparse/1")
+    rows = [{"id": str(u["id"]), "text": u["text"]} for u in rv.units()[:3]]
+    direct, _ = load_model(entry["path"])
+    assert served.predict(rows) == direct.predict([Unit(r["id"], r["text"]) for r in rows])
     r = run("suggest", rv.path, "-q")
     assert r.exit_code == 0 and "(MLflow rv-sparse v1)" in r.output

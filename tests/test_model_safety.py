@@ -10,7 +10,8 @@ import pytest
 import _model_data as md
 from mechcode.codebook import parse_codebook
 from mechcode.errors import ModelError
-from mechcode.models.base import LabelledUnit, load_skops, save_skops, write_card
+from mechcode.models.base import LabelledUnit
+from mechcode.models.io import load_skops, save_skops, write_card
 from mechcode.models.train import load_model, train_model
 
 

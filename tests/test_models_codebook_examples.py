@@ -51,7 +51,7 @@ def test_examples_round_trip_through_init_revision_and_export(tmp_path):
 
 
 def test_codebook_without_examples_keeps_its_fingerprint_and_works(tmp_path):
-    from mechcode.models.sparse import SparseBackend
+    from mechcode.models.backends.sparse import SparseBackend
 
     cb = parse_codebook(md.CODEBOOK)
     assert all(not m.examples and not m.not_examples for m in cb.mechanisms)
@@ -67,7 +67,7 @@ def test_examples_train_the_prior():
     data["mechanisms"][2]["examples"] = [text]
     cb = parse_codebook(data)
     assert any(e.text == text and e.mechanisms == ["sharing-power"] for e in definition_examples(cb))
-    from mechcode.models.zeroshot import ZeroShotBackend
+    from mechcode.models.backends.zeroshot import ZeroShotBackend
 
     zs = ZeroShotBackend(encoder="tfidf").fit([], cb)
     [p] = zs.predict([Unit("a", text)])

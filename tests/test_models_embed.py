@@ -13,9 +13,10 @@ import pytest
 
 from mechcode.codebook import POLARITY_IDS, ROLE_IDS, parse_codebook
 from mechcode.errors import ModelError
-from mechcode.models.base import LabelledUnit, Unit, verify_dir, write_card
-from mechcode.models.embed import EmbedBackend, definition_units, nearest_examples
-from mechcode.models.embed_heads import fit_logreg, fit_ridge
+from mechcode.models.base import LabelledUnit, Unit
+from mechcode.models.io import verify_dir, write_card
+from mechcode.models.backends.embed import EmbedBackend, definition_units, nearest_examples
+from mechcode.models.backends.embed_heads import fit_logreg, fit_ridge
 from mechcode.models.embedding_cache import CACHE_FILE, Encoder, default_model_path
 
 CODEBOOK = parse_codebook({"name": "test", "version": "1", "mechanisms": [

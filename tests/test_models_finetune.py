@@ -9,8 +9,9 @@ import pytest
 
 from mechcode.codebook import POLARITY_IDS, ROLE_IDS, parse_codebook
 from mechcode.errors import ModelError
-from mechcode.models.base import LabelledUnit, Unit, verify_dir, write_card
-from mechcode.models.finetune import FinetuneBackend, _split
+from mechcode.models.base import LabelledUnit, Unit
+from mechcode.models.io import verify_dir, write_card
+from mechcode.models.backends.finetune import FinetuneBackend, _split
 
 CODEBOOK = parse_codebook({"name": "test", "version": "1", "mechanisms": [
     {"id": "trust", "name": "Trust", "description": "Leaders build trust between partner organisations."},

@@ -7,8 +7,8 @@ import pytest
 
 import _model_data as md
 from mechcode.codebook import parse_codebook
-from mechcode.models.protocols import primary_studies
-from mechcode.models.transfer import Spec
+from mechcode.models.evaluation.protocols import primary_studies
+from mechcode.models.evaluation.transfer import Spec
 
 
 def _rows(retired: bool):

@@ -10,7 +10,7 @@ import pytest
 import _model_data as md
 from mechcode.codebook import ROLE_IDS, load_codebook
 from mechcode.models.base import LabelledUnit, Unit
-from mechcode.models.boilerplate import is_boilerplate
+from mechcode.models.backends.boilerplate import is_boilerplate
 
 SHARED = Path(__file__).resolve().parents[1].parent / "shared" / "pdfs"
 HEALTH = ["trials2015_staff_emotions_qualitative", "trials2015_trialist_interviews_qualitative",
@@ -53,7 +53,7 @@ def sims():
 
 @pytest.fixture(scope="module")
 def sims_model(sims):
-    from mechcode.models.sparse import SparseBackend
+    from mechcode.models.backends.sparse import SparseBackend
 
     cb, units = sims
     return SparseBackend(max_features=20000, cal_folds=2).fit(units, cb)
@@ -89,7 +89,7 @@ def test_list_items_and_label_lines_of_the_sample_get_no_mechanism(sims_model):
     """The sample's numbered list items ("3. Creating the conditions to work together") name a
     mechanism but state nothing; as their own paragraphs they are labels, not evidence."""
     from mechcode.ingest import extract_pdf
-    from mechcode.models.boilerplate import is_label
+    from mechcode.models.backends.boilerplate import is_label
     from mechcode.segment import split_many
 
     doc = extract_pdf(Path(__file__).resolve().parents[1] / "corpora" / "sims2021" / "sample.pdf")
@@ -148,8 +148,8 @@ def test_rationale_has_content_words_and_nearest_definition(sims_model):
 def test_prior_dominates_with_few_labels(sims):
     """With no labels the learned model is the prior; with seed data only, the prior still
     weighs more than the seed (a seed file counts a quarter)."""
-    from mechcode.models.prior import weights
-    from mechcode.models.sparse import SparseBackend
+    from mechcode.models.backends.prior import weights
+    from mechcode.models.backends.sparse import SparseBackend
 
     cb, units = sims
     params = SparseBackend().params

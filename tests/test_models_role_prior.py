@@ -9,10 +9,10 @@ import pytest
 
 from mechcode.codebook import ROLE_IDS, load_codebook
 from mechcode.models.base import LabelledUnit, Unit
-from mechcode.models.metrics import cmo_of
+from mechcode.models.evaluation.metrics import cmo_of
 from mechcode.models.primer import load_primer
-from mechcode.models.role_prior import RoleClassifier
-from mechcode.models.zeroshot import ZeroShotBackend
+from mechcode.models.backends.role_prior import RoleClassifier
+from mechcode.models.backends.zeroshot import ZeroShotBackend
 
 SIMS = Path(__file__).resolve().parents[1] / "corpora" / "sims2021"
 
@@ -61,7 +61,7 @@ def test_role_classifier_needs_two_roles():
 
 
 def test_sparse_default_uses_the_classifier_prior(codebook):
-    from mechcode.models.sparse import SparseBackend
+    from mechcode.models.backends.sparse import SparseBackend
 
     m = SparseBackend().fit([], codebook)
     assert m.params["prior_roles"] == "classifier" and m.prior.role_clf is not None
@@ -75,8 +75,8 @@ def _units(n: int, start: int = 0) -> list[LabelledUnit]:
 
 
 def test_retrain_keeps_vocabulary_only_while_the_training_set_grows_a_little(codebook, monkeypatch):
-    from mechcode.models import features
-    from mechcode.models.sparse import SparseBackend
+    from mechcode.models.backends import features
+    from mechcode.models.backends.sparse import SparseBackend
 
     features.clear_fitted()
     small = SparseBackend(char_ngrams=None).fit(_units(20), codebook).features

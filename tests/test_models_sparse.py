@@ -13,7 +13,7 @@ import _model_data as md
 from mechcode.codebook import ROLE_IDS, parse_codebook
 from mechcode.errors import ModelError
 from mechcode.models.base import LabelledUnit, Unit
-from mechcode.models.sparse import SparseBackend
+from mechcode.models.backends.sparse import SparseBackend
 from mechcode.models.train import load_model, train_model
 
 ROOT = Path(__file__).resolve().parents[1]

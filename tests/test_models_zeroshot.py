@@ -9,9 +9,10 @@ import pytest
 import _model_data as md
 from mechcode.codebook import ROLE_IDS, parse_codebook
 from mechcode.errors import ModelError
-from mechcode.models.base import LabelledUnit, Unit, write_card
+from mechcode.models.base import LabelledUnit, Unit
+from mechcode.models.io import write_card
 from mechcode.models.train import load_model, train_model
-from mechcode.models.zeroshot import ZeroShotBackend
+from mechcode.models.backends.zeroshot import ZeroShotBackend
 
 
 @pytest.fixture(scope="module")

@@ -9,22 +9,22 @@ from mechcode.errors import MechcodeError, ModelError
 
 
 def test_dask_executor_without_dask_names_the_extra(monkeypatch):
-    from mechcode import batch
+    from mechcode.parallel import run_pool
 
     monkeypatch.setitem(sys.modules, "distributed", None)  # import distributed -> ImportError
     with pytest.raises(MechcodeError, match=r"mechcode\[dask\]"):
-        next(batch._dask_results(["x.pdf"], "model", None, None, 1))
+        next(run_pool(["x.pdf"], 1, lambda item: (len, (item,)), 10, executor="dask"))
 
 
 def test_skops_without_skops_names_the_extra(monkeypatch, tmp_path):
-    from mechcode.models import base
+    from mechcode.models import io as model_io
 
     monkeypatch.setitem(sys.modules, "skops", None)
     monkeypatch.setitem(sys.modules, "skops.io", None)
     with pytest.raises(ModelError, match=r"mechcode\[skops\]"):
-        base.load_skops(tmp_path / "m.skops")
+        model_io.load_skops(tmp_path / "m.skops")
     with pytest.raises(ModelError, match=r"mechcode\[skops\]"):
-        base.save_skops({}, tmp_path / "m.skops")
+        model_io.save_skops({}, tmp_path / "m.skops")
 
 
 def test_runtime_requirements_exclude_test_and_bench_only_packages():

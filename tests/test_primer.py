@@ -137,7 +137,7 @@ def test_lodo_holds_out_each_domain(tmp_path, rows, monkeypatch):
     lodo = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(lodo)
     from mechcode.codebook import load_codebook
-    from mechcode.models import evaluate
+    from mechcode.models.evaluation import evaluate
 
     units = lodo.primer_units(PRIMER)
     assert [u.group for u in units] == [r["domain"] for r in rows]

@@ -11,9 +11,9 @@ import _model_data as md
 from mechcode.cli import cli
 from mechcode.codebook import parse_codebook
 from mechcode.models.base import LabelledUnit, prediction
-from mechcode.models.metrics import cmo_scores, paper_scores
-from mechcode.models.protocols import box_folds, off_topic, primary_studies, transfer_roles
-from mechcode.models.transfer import Spec, group_order, take_groups
+from mechcode.models.evaluation.metrics import cmo_scores, paper_scores
+from mechcode.models.evaluation.protocols import box_folds, off_topic, primary_studies, transfer_roles
+from mechcode.models.evaluation.transfer import Spec, group_order, take_groups
 
 MAJ, KW = Spec("majority", "majority"), Spec("keyword", "keyword")
 
@@ -107,8 +107,8 @@ def test_primer_is_left_out_one_domain_at_a_time(codebook):
     # the keyword rule reads "setting" -> C, "felt/trust/believed" -> M, "reduced/outcomes/improved" -> O
     assert part["curve"][0]["results"]["keyword"]["cmo_macro_f1"] == 1.0
     # a backend that loads the primer itself is told which domain is held out
-    from mechcode.models.protocols import domain_folds
-    from mechcode.models.transfer import environment
+    from mechcode.models.evaluation.protocols import domain_folds
+    from mechcode.models.evaluation.transfer import environment
 
     folds = domain_folds(primer, _box_rows(), train_on_primer=False)
     assert folds[0].env == {"MECHCODE_PRIMER_EXCLUDE": "housing"}
@@ -194,7 +194,7 @@ def test_cli_transfer_roles_and_errors(tmp_path):
 
 def test_off_topic_on_a_shared_pdf_through_the_cli(pdf_dir, tmp_path):
     """A physics paper: units are the store's sentences, the paper id is the file stem."""
-    from mechcode.models.protocols import pdf_units
+    from mechcode.models.evaluation.protocols import pdf_units
 
     pdf = pdf_dir / "atoms2016_positron_scattering.pdf"
     units = pdf_units([pdf], tmp_path / "cache")

@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 
 from mechcode.codebook import load_codebook
-from mechcode.models import zeroshot
+from mechcode.models.backends import zeroshot
 from mechcode.models.base import Unit
 
 ROOT = Path(__file__).resolve().parents[1]

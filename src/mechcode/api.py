@@ -132,7 +132,7 @@ def evaluate(data: Any, codebook: str | Path | Codebook, backend: str = "sparse"
     import pandas as pd
 
     from mechcode.experiments.data import labelled
-    from mechcode.models.evaluate import evaluate as run
+    from mechcode.models.evaluation.evaluate import evaluate as run
 
     units, cb = labelled(_rows(data)), _codebook(codebook)
     rows, reports = [], []

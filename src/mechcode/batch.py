@@ -29,7 +29,7 @@ from typing import Any, Callable, Iterable, Iterator
 from mechcode.ingest.cache import file_hash  # noqa: F401 (re-exported)
 from mechcode.errors import MechcodeError, ModelError, StoreError
 from mechcode.ingest.limits import FILE_TIMEOUT
-from mechcode.parallel import run_pool
+from mechcode.parallel import EXECUTORS, run_pool
 
 _MODELS: dict[str, Any] = {}  # model dir -> loaded backend, per process
 PAPER_TIMEOUT = 2 * FILE_TIMEOUT  # extraction (its own limit) plus suggesting, per paper
@@ -68,7 +68,7 @@ def resolve_model(rv, model: str | None) -> dict[str, str]:
     the review's latest model, else a new one (see :func:`default_model`). A directory that
     is not registered yet is registered, so its suggestions are the review's default.
     """
-    from mechcode.models.base import verify_dir
+    from mechcode.models.io import verify_dir
     from mechcode.models.registry import BACKENDS
 
     if model and Path(model).is_dir():
@@ -213,77 +213,20 @@ def _todo(rv, files: Iterable[Path], version: str, summary: Summary) -> list[str
     return todo
 
 
-def _local_results(todo: list[str], model_path: str, cache_dir: str | None,
-                   workers: int) -> Iterator[dict[str, Any]]:
-    """Per-paper work in ``workers`` spawned processes (in this process when 1), in completion
-    order, through the one process runner (:func:`mechcode.parallel.run_pool`): a worker that
-    dies or hangs costs only its own paper, reported as failed."""
-    if workers <= 1:
+def _results(todo: list[str], model_path: str, cache_dir: str | None, workers: int, executor: str,
+             scheduler: str | None) -> Iterator[dict[str, Any]]:
+    """Per-paper work through the one process runner (:func:`mechcode.parallel.run_pool`), in
+    completion order: ``workers`` spawned processes (in this process when 1), or dask workers;
+    a worker that dies or hangs costs only its own paper, reported as failed."""
+    if executor == "local" and workers <= 1:
         for path in todo:
             yield code_paper(path, model_path, cache_dir)
         return
     yield from run_pool(
         todo, workers, lambda path: (code_paper, (path, model_path, cache_dir)), PAPER_TIMEOUT,
         failed=lambda path, why: {"ok": False, "path": path, "error": why}, what="coding",
-        initializer=init_worker, initargs=(True,), mp_context=mp.get_context("spawn"))
-
-
-def _dask_results(todo: list[str], model_path: str, cache_dir: str | None, scheduler: str | None,
-                  workers: int) -> Iterator[dict[str, Any]]:
-    """Per-paper work on dask.distributed workers; at most a few papers in flight per worker."""
-    try:
-        from distributed import Client, LocalCluster, as_completed
-    except ImportError as exc:
-        raise MechcodeError("--executor dask needs dask: pip install 'mechcode[dask]'") from exc
-
-    cluster = None
-    if scheduler:
-        try:
-            client = Client(scheduler, timeout="10s")
-        except (OSError, TimeoutError) as exc:
-            raise MechcodeError(f"cannot reach the dask scheduler at {scheduler} ({exc})") from exc
-    else:
-        cluster = LocalCluster(n_workers=workers, processes=True, threads_per_worker=1,
-                               host="127.0.0.1", dashboard_address=None)
-        client = Client(cluster)
-    try:
-        client.run(init_worker, True)
-        n_workers = max(1, len(client.scheduler_info().get("workers", {})))
-        pending, paths = iter(todo), {}
-        ac = as_completed()
-
-        def submit(path: str) -> None:
-            fut = client.submit(code_paper, path, model_path, cache_dir, pure=False)
-            paths[fut.key] = path
-            ac.add(fut)
-
-        for path in _take(pending, 2 * n_workers):
-            submit(path)
-        for fut in ac:
-            path = paths.pop(fut.key, "?")
-            try:
-                res = fut.result()
-            except Exception as exc:  # a worker died: report that paper, go on
-                res = {"ok": False, "path": path,
-                       "error": f"{Path(path).name}: dask worker failure ({type(exc).__name__}: {exc})"}
-            fut.release()
-            yield res
-            for nxt in _take(pending, 1):
-                submit(nxt)
-    finally:
-        client.close()
-        if cluster is not None:
-            cluster.close()
-
-
-def _take(it: Iterator[str], n: int) -> list[str]:
-    out = []
-    for _ in range(n):
-        try:
-            out.append(next(it))
-        except StopIteration:
-            break
-    return out
+        executor=executor, scheduler=scheduler, initializer=init_worker, initargs=(True,),
+        mp_context=mp.get_context("spawn"))
 
 
 def code_files(rv, inputs: Iterable[str | Path], workers: int = 0, model: str | None = None,
@@ -292,8 +235,8 @@ def code_files(rv, inputs: Iterable[str | Path], workers: int = 0, model: str | 
     """Ingest and suggest every new PDF in ``inputs``; returns a :class:`Summary`."""
     from tqdm import tqdm
 
-    if executor not in ("local", "dask"):
-        raise MechcodeError(f"unknown executor {executor!r}; expected local or dask")
+    if executor not in EXECUTORS:
+        raise MechcodeError(f"unknown executor {executor!r}; expected {' or '.join(EXECUTORS)}")
     workers = workers or os.cpu_count() or 1
     say = report or (lambda line: tqdm.write(line, file=sys.stderr))
     if model is None and rv.latest_model() is None:
@@ -305,9 +248,10 @@ def code_files(rv, inputs: Iterable[str | Path], workers: int = 0, model: str | 
     t0 = time.perf_counter()
     bar = tqdm(total=len(todo), unit="paper", file=sys.stderr, disable=not progress or not todo,
                desc="coding")
-    cache = str(rv.cache_dir)  # dask workers may run elsewhere: no cache there
-    results = _dask_results(todo, spec["path"], None, scheduler, workers) if executor == "dask" \
-        else _local_results(todo, spec["path"], cache, min(workers, max(len(todo), 1)))
+    cache = str(rv.cache_dir) if executor == "local" else None  # dask workers may run elsewhere
+    if executor == "local":
+        workers = min(workers, max(len(todo), 1))
+    results = _results(todo, spec["path"], cache, workers, executor, scheduler)
     try:
         for res in results:
             _handle(rv, res, spec["version"], summary, say)

@@ -31,7 +31,7 @@ A codebook is a YAML (or JSON) file::
 
 ``examples`` and ``not_examples`` are lists of short passages (a sentence or two, in the
 review team's words or quoted from the review's own evidence). They are training data for the
-codebook prior every backend starts from (:mod:`mechcode.models.prior`): an example is a
+codebook prior every backend starts from (:mod:`mechcode.models.backends.prior`): an example is a
 positive of its mechanism or role, a not-example of a mechanism is a passage that should get
 *no* mechanism (or another one), of a role a passage that should get another role. Both are
 optional; a codebook without them works as before. They round-trip through revisions and
@@ -49,12 +49,14 @@ import hashlib
 import json
 import re
 from dataclasses import asdict, dataclass, field
+from importlib import resources
 from pathlib import Path
 from typing import Any
 
 import yaml
 
 from mechcode.errors import CodebookError
+from mechcode.files import read_parsed
 
 ROLE_IDS = ("context", "mechanism-resource", "mechanism-reasoning", "outcome", "none")
 POLARITY_IDS = ("+", "-")
@@ -62,29 +64,11 @@ STATUSES = ("active", "merged", "retired", "no-evidence")
 KINDS = ("mechanism", "general")
 _ID_RE = re.compile(r"^[a-z0-9][a-z0-9_.-]*$")
 
-DEFAULT_ROLES = [
-    {"id": "context", "name": "Context",
-     "description": "The circumstances, setting, conditions or population in which a mechanism is "
-                    "triggered or not: organisational situation, history, policy, resources in place."},
-    {"id": "mechanism-resource", "name": "Mechanism (resource)",
-     "description": "What the programme or the leader offers or does: an action, resource, "
-                    "intervention, strategy or behaviour introduced into the context."},
-    {"id": "mechanism-reasoning", "name": "Mechanism (reasoning)",
-     "description": "How people respond to the resource: their reasoning, feelings, beliefs, "
-                    "motivation, trust or understanding that the resource triggers."},
-    {"id": "outcome", "name": "Outcome",
-     "description": "What results: intended or unintended effects, consequences, changes in "
-                    "behaviour, performance, satisfaction, trust or collaboration."},
-    {"id": "none", "name": "None",
-     "description": "Not part of a context-mechanism-outcome configuration: methods, background, "
-                    "search strategy, counts of papers, acknowledgements."},
-]
-DEFAULT_POLARITY = [
-    {"id": "+", "name": "Present / works",
-     "description": "The mechanism is present and works as intended; a positive outcome."},
-    {"id": "-", "name": "Absent / fails",
-     "description": "The mechanism is absent or fails; a negative outcome."},
-]
+# the default CMO roles and polarity values, as data (``mechcode/data/default-roles.yaml``)
+_DEFAULTS = yaml.safe_load(resources.files("mechcode").joinpath("data", "default-roles.yaml")
+                           .read_text(encoding="utf-8"))
+DEFAULT_ROLES: list[dict[str, str]] = _DEFAULTS["roles"]
+DEFAULT_POLARITY: list[dict[str, str]] = _DEFAULTS["polarity"]
 
 
 @dataclass
@@ -268,13 +252,7 @@ def parse_codebook(data: Any, source: str = "codebook") -> Codebook:
 
 def load_codebook(path: str | Path) -> Codebook:
     """Load and validate a codebook file (YAML or JSON)."""
-    path = Path(path)
-    if not path.is_file():
-        raise CodebookError(f"codebook file not found: {path}")
-    try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except (yaml.YAMLError, UnicodeDecodeError) as exc:
-        raise CodebookError(f"{path}: not valid YAML/JSON ({exc.__class__.__name__}: {exc})") from exc
+    data = read_parsed(path, yaml.safe_load, (yaml.YAMLError,), CodebookError, "codebook file", "YAML/JSON")
     return parse_codebook(data, str(path))
 
 

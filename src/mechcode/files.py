@@ -1,4 +1,5 @@
-"""One way to write a file that is never seen half-written: a temporary sibling, fsync, rename.
+"""One way to write a file that is never seen half-written (a temporary sibling, fsync, rename),
+and one way to read a settings file (:func:`read_parsed`).
 
 Everything mechcode writes for later reading (JSON reports and checkpoints, JSONL predictions,
 the extraction cache, a review's codebook copy) goes through :func:`atomic_path`; on any error
@@ -12,7 +13,7 @@ import shutil
 import tempfile
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any, Iterable, Iterator
+from typing import Any, Callable, Iterable, Iterator
 
 
 @contextmanager
@@ -55,3 +56,16 @@ def write_jsonl_atomic(path: str | Path, rows: Iterable[dict[str, Any]]) -> int:
 def copy_atomic(src: str | Path, dst: str | Path) -> None:
     with atomic_path(dst) as tmp:
         shutil.copyfile(src, tmp)
+
+
+def read_parsed(path: str | Path, parse: Callable[[str], Any], parse_errors: tuple[type[Exception], ...],
+                error: type[Exception], what: str, fmt: str) -> Any:
+    """``parse`` of a UTF-8 file's text: a missing file or one ``parse`` rejects is one ``error``
+    naming the file (``"{what} not found: PATH"``, ``"PATH: not valid {fmt} (...)"``)."""
+    path = Path(path)
+    if not path.is_file():
+        raise error(f"{what} not found: {path}")
+    try:
+        return parse(path.read_text(encoding="utf-8"))
+    except (*parse_errors, UnicodeDecodeError) as exc:
+        raise error(f"{path}: not valid {fmt} ({exc.__class__.__name__}: {exc})") from exc

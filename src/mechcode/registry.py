@@ -17,7 +17,7 @@ class Registry(Mapping[str, Any]):
     """``name -> object``; string entries ``"module:attr"`` are imported by :meth:`load`.
 
     ``package`` prefixes relative module names (``"sparse:SparseBackend"`` in
-    ``mechcode.models``); ``error`` is the exception an unknown name raises.
+    ``mechcode.models.backends``); ``error`` is the exception an unknown name raises.
     """
 
     def __init__(self, kind: str, entries: Mapping[str, Any], package: str | None = None,

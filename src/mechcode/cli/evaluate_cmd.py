@@ -126,7 +126,7 @@ def evaluate(data, codebook_path, backend, protocol, output, folds, params, base
 def _classic(data, codebook, backend, protocol, folds, params, names, encoder, threshold, seed, include_defs,
              out: Path, quiet: bool) -> ClassicReport:
     from mechcode.models.data import read_labelled
-    from mechcode.models.evaluate import evaluate as run_evaluation
+    from mechcode.models.evaluation.evaluate import evaluate as run_evaluation
 
     units = read_labelled(data, codebook)
     return run_evaluation(units, codebook, backend, protocol, folds, parse_params(params), names,
@@ -144,8 +144,8 @@ def _rows(path: str, codebook) -> list[dict]:
 
 def _transfer(protocol, data, codebook, backend, params, names, encoder, threshold, seed, primer, train_data,
               papers, cache, fractions, quiet) -> EvaluationReport:
-    from mechcode.models import protocols as pr
-    from mechcode.models.transfer import parse_specs, specs_for
+    from mechcode.models.evaluation import protocols as pr
+    from mechcode.models.evaluation.transfer import parse_specs, specs_for
 
     extra = [s for n in names for s in parse_specs(n)]
     specs = specs_for(backend, params, [], None) + [s for s in extra if s.label != backend]

@@ -216,7 +216,7 @@ def _suggest_model(rv, model_ref, backend, uri: str | None, quiet: bool) -> dict
     if model_ref and model_ref in models:
         return models[model_ref]
     if model_ref:
-        from mechcode.models.base import verify_dir
+        from mechcode.models.io import verify_dir
 
         if not Path(model_ref).is_dir():
             raise ModelError(f"{model_ref}: neither a model version of this review nor a model directory")

@@ -21,7 +21,7 @@ class PRF(TypedDict):
 
 
 class Headline(TypedDict):
-    """The headline figures of a scored prediction set (``mechcode.models.metrics.summary``)."""
+    """The headline figures of a scored prediction set (``mechcode.models.evaluation.metrics.summary``)."""
 
     __pydantic_config__ = CLOSED
     mechanism_macro_f1: float | None

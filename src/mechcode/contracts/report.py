@@ -97,7 +97,7 @@ class Scores(TypedDict):
 
 
 class ClassicReport(Scores):
-    """REPORT.json of grouped-cv and definitions-to-evidence (``mechcode.models.evaluate``); the
+    """REPORT.json of grouped-cv and definitions-to-evidence (``mechcode.models.evaluation.evaluate``); the
     evaluated backend's scores are at the top level."""
 
     __pydantic_config__ = CLOSED
@@ -144,7 +144,7 @@ class BackendSpec(TypedDict):
 
 
 class TransferReport(TypedDict):
-    """What every transfer protocol's report has (``mechcode.models.protocols.finish_report``)."""
+    """What every transfer protocol's report has (``mechcode.models.evaluation.protocols.finish_report``)."""
 
     __pydantic_config__ = CLOSED
     backend: str
@@ -185,16 +185,22 @@ class FoldInfo(TypedDict):
     """Its test units."""
 
 
-class RoleCurvePoint(TypedDict):
+class CurvePoint(TypedDict):
+    """One training size of a transfer curve (its ``results`` are in the subclasses)."""
+
     __pydantic_config__ = CLOSED
     fraction: float
-    """Share of the training groups used."""
+    """Share of the training pool's groups used (primary studies: of the other papers)."""
     train_units: float
     """Mean training units per fold."""
-    results: dict[str, RoleScore]
-    """Scores per backend label."""
     seconds: dict[str, float]
     """Seconds per backend label."""
+
+
+class RoleCurvePoint(CurvePoint):
+    __pydantic_config__ = CLOSED
+    results: dict[str, RoleScore]
+    """Scores per backend label."""
 
 
 class RolePart(TypedDict):
@@ -266,16 +272,10 @@ class PrimaryScore(Headline):
     suggest (merged, retired, no-evidence); role and paper figures keep them."""
 
 
-class PrimaryCurvePoint(TypedDict):
+class PrimaryCurvePoint(CurvePoint):
     __pydantic_config__ = CLOSED
-    fraction: float
-    """Share of the other papers trained on."""
-    train_units: float
-    """Mean training units per fold."""
     results: dict[str, PrimaryScore]
     """Scores per backend label."""
-    seconds: dict[str, float]
-    """Seconds per backend label."""
 
 
 class PrimaryStudiesReport(TransferReport):

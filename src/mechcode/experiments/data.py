@@ -123,9 +123,9 @@ def drop_definition_units(rows: Sequence[Mapping[str, Any]], codebook) -> tuple[
 
     Backends train on the definitions, so such units would be recognised trivially; the
     evaluation leaves them out of test sets for the same reason
-    (:func:`mechcode.models.evaluate.definition_units`). Returns ``(kept rows, number dropped)``.
+    (:func:`mechcode.models.evaluation.evaluate.definition_units`). Returns ``(kept rows, number dropped)``.
     """
-    from mechcode.models.evaluate import definition_units
+    from mechcode.models.evaluation.evaluate import definition_units
 
     drop = definition_units(labelled(rows), codebook)
     return [dict(r) for i, r in enumerate(rows) if i not in drop], len(drop)

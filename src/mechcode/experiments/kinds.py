@@ -4,7 +4,7 @@
      (spreads as {"mean", "std", "min", "max", "n"}), "steps": {metric: [(step, value), ...]},
      "artifacts": [paths]}
 
-- ``cv``: grouped cross-validation by :func:`mechcode.models.evaluate.evaluate` (folds never
+- ``cv``: grouped cross-validation by :func:`mechcode.models.evaluation.evaluate.evaluate` (folds never
   split a paragraph; units repeating a codebook definition are left out of the test folds),
   repeated for each seed (a different fold assignment); per-fold macro-F1 as steps.
 - ``learning-curve``: one grouped train/test split per seed (``test_size`` of the paragraphs);
@@ -39,7 +39,7 @@ SCORE_KEYS = ("mechanism_macro_f1", "role_macro_f1", "polarity_macro_f1", "ece_m
 
 def run_cv(exp, progress: bool, log: Log) -> list[dict[str, Any]]:
     """Grouped CV of every backend, repeated over the seeds."""
-    from mechcode.models.evaluate import evaluate
+    from mechcode.models.evaluation.evaluate import evaluate
 
     units, cb = _labelled(exp)
     folds = int(exp.options.get("folds", 5))
@@ -79,7 +79,7 @@ def _lc_split(units, cb, seed: int, test_size: float):
     from sklearn.model_selection import GroupShuffleSplit
 
     from mechcode.models.base import unit_group
-    from mechcode.models.evaluate import definition_units
+    from mechcode.models.evaluation.evaluate import definition_units
 
     drop = definition_units(units, cb)
     idx = [i for i in range(len(units)) if i not in drop]
@@ -92,7 +92,7 @@ def _lc_split(units, cb, seed: int, test_size: float):
 def run_learning_curve(exp, progress: bool, log: Log) -> list[dict[str, Any]]:
     """Macro-F1 on a grouped test split vs number of labelled training units."""
     from mechcode.experiments.data import make_backend
-    from mechcode.models.metrics import score, summary
+    from mechcode.models.evaluation.metrics import score, summary
 
     units, cb = _labelled(exp)
     sizes = [int(s) for s in exp.options.get("sizes", [10, 20, 40, 80])]

@@ -14,7 +14,7 @@ mechanism), positions are 1-based. Reading at random needs ``k ~ r * N`` on aver
 order gives WSS ~ 0; a perfect order gives ``(N - ceil(r R)) / N - (1 - r)``, which is the
 ceiling :func:`wss_max` (low when most units are relevant).
 
-Macro-F1 of the suggestions is :func:`mechcode.models.metrics.score` (how units count is
+Macro-F1 of the suggestions is :func:`mechcode.models.evaluation.metrics.score` (how units count is
 documented there); acceptance uses the codes the reviewer loop shows
 (:func:`mechcode.loop.active.suggested_codes`).
 """

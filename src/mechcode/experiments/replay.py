@@ -253,7 +253,7 @@ class Replay:
         keys = [f"{prefix}f1_mechanism", f"{prefix}f1_mechanism_micro", f"{prefix}f1_role"]
         if len(idx) < MIN_EVAL:
             return dict.fromkeys(keys)
-        from mechcode.models.metrics import score
+        from mechcode.models.evaluation.metrics import score
 
         s = score([self._units[i] for i in idx], [preds[i] for i in idx], self.codebook)
         return dict(zip(keys, (s["mechanism"]["macro_f1"], s["mechanism"]["micro_f1"], s["role"]["macro_f1"])))

@@ -52,6 +52,7 @@ from pathlib import Path
 from typing import Any, Callable
 
 from mechcode.errors import DataError
+from mechcode.files import read_parsed
 from mechcode.experiments.report import EXPERIMENT_PREFIX, write_table
 
 KIND_OPTIONS = {
@@ -86,12 +87,7 @@ class Experiment:
 def load_experiment(path: str | Path) -> Experiment:
     """Read and validate an experiment file (:class:`DataError` with the file name)."""
     path = Path(path)
-    if not path.is_file():
-        raise DataError(f"experiment file not found: {path}")
-    try:
-        raw = tomllib.loads(path.read_text(encoding="utf-8"))
-    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
-        raise DataError(f"{path}: not valid TOML ({exc})") from exc
+    raw = read_parsed(path, tomllib.loads, (tomllib.TOMLDecodeError,), DataError, "experiment file", "TOML")
     unknown = sorted(set(raw) - TOP_KEYS)
     if unknown:
         raise DataError(f"{path}: unknown key(s) {', '.join(unknown)}")

@@ -11,7 +11,7 @@ import random
 from dataclasses import dataclass
 from typing import Any, Iterable, Mapping
 
-from mechcode.models.prior import THRESHOLD as MECHANISM_THRESHOLD  # a mechanism is suggested at this
+from mechcode.models.backends.prior import THRESHOLD as MECHANISM_THRESHOLD  # a mechanism is suggested at this
 COVERAGE_FLOOR = 0.05  # a coverage pick must have at least this probability for its mechanism
 
 

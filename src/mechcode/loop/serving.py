@@ -19,7 +19,7 @@ from typing import Any, Iterable
 
 log = logging.getLogger(__name__)
 
-INITIAL_BACKEND = "sparse"  # with no labels: the codebook prior (see mechcode.models.prior)
+INITIAL_BACKEND = "sparse"  # with no labels: the codebook prior (see mechcode.models.backends.prior)
 SCORE_BATCH = 256
 
 
@@ -67,7 +67,7 @@ def train_into(review, units: list, backend_name: str, params: dict[str, Any] | 
 
 def training_scores(review, units: list, backend) -> dict[str, Any] | None:
     """The served model's scores on its own training units (None without units)."""
-    from mechcode.models.metrics import score, summary
+    from mechcode.models.evaluation.metrics import score, summary
 
     return summary(score(units, backend.predict(units), review.codebook)) if units else None
 

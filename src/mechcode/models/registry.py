@@ -1,6 +1,6 @@
 """The suggestion backends, by name, in the one registry style (:class:`mechcode.registry.Registry`).
 
-Adding a backend touches one module: write ``mechcode/models/NAME.py`` with a class following
+Adding a backend touches one module: write ``mechcode/models/backends/NAME.py`` with a class following
 :class:`mechcode.models.base.Backend` and add one line here. A backend's module (and its heavy
 dependencies: torch, transformers) is imported only when that backend is used.
 """
@@ -14,7 +14,7 @@ BACKENDS = Registry("backend", {
     "embed": "embed:EmbedBackend",
     "finetune": "finetune:FinetuneBackend",
     "zeroshot": "zeroshot:ZeroShotBackend",
-}, package="mechcode.models", error=ModelError)
+}, package="mechcode.models.backends", error=ModelError)
 DEFAULT_BACKEND = "sparse"
 
 

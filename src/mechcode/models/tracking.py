@@ -112,7 +112,7 @@ def _log_model(mlflow, model_dir: Path, registry_name: str | None) -> dict[str, 
 def track_model(uri: str, card: dict[str, Any], model_dir: Path, registry_name: str) -> dict[str, Any]:
     """Log a trained model's run and register it; the card on disk gains an ``mlflow`` entry
     (run id, registry name and version). Returns the new card."""
-    from mechcode.models.base import write_card
+    from mechcode.models.io import write_card
 
     model_dir = Path(model_dir)
     info = log_run(uri, f"train-{card['backend']}",

@@ -22,8 +22,8 @@ from typing import Any, Iterator, Sequence
 from mechcode import __version__
 from mechcode.codebook import Codebook
 from mechcode.errors import ModelError
-from mechcode.models.base import (LabelledUnit, Unit, data_hash, label_space, map_labels, unit_group,
-                                  verify_dir, write_card)
+from mechcode.models.base import LabelledUnit, Unit, label_space, map_labels, unit_group
+from mechcode.models.io import data_hash, verify_dir, write_card
 from mechcode.models.registry import get_backend
 
 HOLDOUT_MIN_GROUPS = 10  # fewer labelled paragraphs than this: no holdout figures
@@ -74,7 +74,7 @@ def holdout_split(units: Sequence[LabelledUnit], codebook: Codebook,
     """
     from sklearn.model_selection import GroupShuffleSplit
 
-    from mechcode.models.evaluate import definition_units
+    from mechcode.models.evaluation.evaluate import definition_units
 
     groups = holdout_groups(units)
     by_paper = any(g.startswith("paper:") for g in groups)
@@ -90,7 +90,7 @@ def holdout_split(units: Sequence[LabelledUnit], codebook: Codebook,
 def holdout_metrics(units: list[LabelledUnit], codebook: Codebook, backend: str, params: dict[str, Any],
                     seed: int = 0) -> dict[str, Any] | None:
     """Headline scores on a 20 % paper (or paragraph) holdout; None when there are too few groups."""
-    from mechcode.models.metrics import score, summary
+    from mechcode.models.evaluation.metrics import score, summary
 
     split = holdout_split(units, codebook, seed)
     if split is None:
@@ -116,7 +116,7 @@ def train_model(units: list[LabelledUnit], codebook: Codebook, backend: str, out
     """
     from tqdm import tqdm
 
-    from mechcode.models.metrics import score, summary
+    from mechcode.models.evaluation.metrics import score, summary
 
     out_dir = Path(out_dir)
     if out_dir.exists() and any(out_dir.iterdir()):

@@ -6,10 +6,10 @@ definitions and examples train a multinomial logistic regression on word uni- an
 Function words stay in ("this upsets", "staff are reassured by", "as a result"): a role is
 carried by the form of a statement rather than its topic, and dropping stopwords cost about
 0.1 C/M/O macro-F1 on the primer's leave-one-domain-out folds. Citation markers and numbers
-are removed first (:func:`mechcode.models.features.clean`).
+are removed first (:func:`mechcode.models.backends.features.clean`).
 
 It answers "which C/M/O role, given that the unit states one"; whether the unit states any
-role (``none``) stays with the prototype similarity of :mod:`mechcode.models.zeroshot`, which
+role (``none``) stays with the prototype similarity of :mod:`mechcode.models.backends.zeroshot`, which
 combines both as ``P(role) = (1 - P(none)) * P_classifier(role)``.
 
 Settings (word 1-2-grams, no stopword list, ``C`` = 10, balanced class weights) were chosen
@@ -35,7 +35,7 @@ C_ROLE = 10.0
 def _vectorizer():
     from sklearn.feature_extraction.text import TfidfVectorizer
 
-    from mechcode.models.features import clean
+    from mechcode.models.backends.features import clean
 
     return TfidfVectorizer(ngram_range=(1, 2), sublinear_tf=True, preprocessor=lambda t: clean(t).lower(),
                            dtype=np.float64)
@@ -93,7 +93,7 @@ class RoleClassifier:
         return e / e.sum(axis=1, keepdims=True)
 
     def save(self, directory: Path) -> None:
-        from mechcode.models.base import vectorizer_state
+        from mechcode.models.io import vectorizer_state
 
         vocab, idf = vectorizer_state(self.vec)
         for name, arr in (("coef", self.coef), ("intercept", self.intercept), ("idf", idf)):
@@ -104,7 +104,7 @@ class RoleClassifier:
     @classmethod
     def load(cls, directory: Path) -> "RoleClassifier | None":
         """The saved classifier, or None when the folder has none (models saved before it)."""
-        from mechcode.models.base import restore_vectorizer
+        from mechcode.models.io import restore_vectorizer
 
         directory = Path(directory)
         if not (directory / ROLE_FILE).is_file():

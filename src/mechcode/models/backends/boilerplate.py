@@ -4,7 +4,7 @@ Declarations (competing interests, funding, ethics approval, consent, data avail
 author contributions and acknowledgements, affiliations and correspondence, licence and
 publication notes, figure / table call-outs and captions, headings, list numbers and
 one-word lines ("Objectives.", "1."). :func:`is_boilerplate` is a transparent rule (no
-learning), applied by every backend through :func:`mechcode.models.prior.finalize`; it is
+learning), applied by every backend through :func:`mechcode.models.backends.prior.finalize`; it is
 deliberately narrow: a sentence that *reports* something and merely cites a table
 ("Staff felt supported (Table 2)") is not boilerplate. :func:`is_label` adds the one case the
 sentence alone cannot show: a paragraph that is nothing but a short unpunctuated line (a numbered

@@ -10,7 +10,7 @@ linear heads:
 - polarity: softmax cross-entropy over ``+``/``-``, masked where unknown.
 
 The codebook's mechanism description sentences and role / polarity definitions are added
-as training examples (see :func:`mechcode.models.embed.definition_units`). After training,
+as training examples (see :func:`mechcode.models.backends.embed.definition_units`). After training,
 one temperature per task is fitted on a held-out split (10% of the groups when there are
 at least 100 units; otherwise on the training data itself).
 
@@ -32,9 +32,10 @@ import numpy as np
 from mechcode.codebook import POLARITY_IDS, ROLE_IDS, Codebook
 from mechcode.errors import ModelError
 from mechcode.models.base import LabelledUnit, Unit, check_params, label_space, prediction, unit_group
-from mechcode.models.calibration import Temperature
-from mechcode.models.embed import definition_units, example_meta, nearest_examples
+from mechcode.models.backends.calibration import Temperature
+from mechcode.models.backends.embed import definition_units, example_meta, nearest_examples
 from mechcode.models.embedding_cache import default_model_path, compute_threads
+from mechcode.models.io import read_meta
 
 WEIGHTS = "weights.safetensors"
 ENCODER_DIR = "encoder"
@@ -293,17 +294,14 @@ class FinetuneBackend:
         from transformers import AutoConfig, AutoModel, AutoTokenizer
 
         directory = Path(directory)
+        meta = read_meta(directory / META, cls.name, cls.version)
         try:
-            meta = json.loads((directory / META).read_text(encoding="utf-8"))
             config = AutoConfig.from_pretrained(directory / ENCODER_DIR, local_files_only=True)
             tokenizer = AutoTokenizer.from_pretrained(directory / ENCODER_DIR, local_files_only=True)
             state = load_file(str(directory / WEIGHTS))
             emb = np.load(directory / "examples.npy", allow_pickle=False)
-        except (OSError, ValueError, json.JSONDecodeError) as exc:
+        except (OSError, ValueError) as exc:
             raise ModelError(f"{directory}: unreadable finetune model ({exc})") from exc
-        if meta.get("version") != cls.version:
-            raise ModelError(f"{directory}: finetune model version {meta.get('version')!r}, "
-                             f"this mechcode reads version {cls.version}")
         self = cls(**meta["hyperparameters"])
         self.mechanism_ids, self.temperatures = meta["mechanism_ids"], meta["temperatures"]
         self.history, self.examples, self.example_emb = meta["history"], meta["examples"], emb

@@ -1,4 +1,4 @@
-"""Calibrated linear heads over sparse features: what :mod:`mechcode.models.sparse` trains.
+"""Calibrated linear heads over sparse features: what :mod:`mechcode.models.backends.sparse` trains.
 
 A :class:`Head` is one task (a mechanism, "any mechanism", the role, the polarity): a logistic
 regression (stored as plain coefficients, :class:`Linear`) plus a calibrator fitted on
@@ -11,7 +11,7 @@ from typing import Any
 import numpy as np
 
 from mechcode.errors import ModelError
-from mechcode.models.calibration import Platt, Temperature
+from mechcode.models.backends.calibration import Platt, Temperature
 
 
 class Linear:

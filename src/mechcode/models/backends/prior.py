@@ -2,7 +2,7 @@
 
 Every backend that learns (``sparse``, ``embed``) carries a zeroshot model of the codebook --
 definitions, ``examples`` / ``not_examples``, role definitions and the CMO role primer
-(:mod:`mechcode.models.zeroshot`) -- and pools its own probabilities with it in log-odds:
+(:mod:`mechcode.models.backends.zeroshot`) -- and pools its own probabilities with it in log-odds:
 
     logit p = (1 - w) * logit p_prior + w * logit p_learned,   w = n / (n + k)
 
@@ -17,7 +17,7 @@ over. Roles pool as a log-linear mixture (geometric, renormalised).
 
 - **boilerplate** (declarations, competing interests, funding, ethics, author contributions,
   affiliations, figure/table call-outs, headings, list numbers, paragraphs that are one short
-  unpunctuated label line; :mod:`mechcode.models.boilerplate`)
+  unpunctuated label line; :mod:`mechcode.models.backends.boilerplate`)
   gets role ``none`` and near-zero mechanism probabilities;
 - **a mechanism only with a role**: mechanism probabilities are scaled by ``1 - P(role none)``
   (a mechanism is suggested for a C/M/O statement), and where the top role is still ``none``
@@ -48,7 +48,7 @@ PRIOR_DEFAULTS: dict[str, Any] = {
     "prior_k_mechanism": 10.0,   # labelled units at which prior and learned weigh the same (chosen on
                                  # the sims2021 per-mechanism simulation; models/README "Choosing k")
     "prior_k_role": 150.0,
-    "prior_roles": "classifier", # role part of the prior: classifier (mechcode.models.role_prior) | prototypes
+    "prior_roles": "classifier", # role part of the prior: classifier (mechcode.models.backends.role_prior) | prototypes
     "primer_weight": 0.0,        # how much a primer statement counts towards the learned role weight
 }
 
@@ -110,7 +110,7 @@ def blend(prior: dict[str, np.ndarray], learned: dict[str, np.ndarray], w: dict[
 
 def finalize(a: dict[str, np.ndarray], units: Sequence[Any]) -> dict[str, np.ndarray]:
     """Boilerplate gate and the joint mechanism-with-role rule (module docstring)."""
-    from mechcode.models.boilerplate import is_boilerplate, is_label
+    from mechcode.models.backends.boilerplate import is_boilerplate, is_label
 
     a = dict(a)
     mech = np.array(a["mechanisms"], dtype=np.float64, copy=True)

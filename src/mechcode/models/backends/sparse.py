@@ -1,6 +1,6 @@
 """The ``sparse`` backend: TF-IDF word + character n-grams into calibrated linear models.
 
-Features (:mod:`mechcode.models.features`): word 1-2-grams and character 2-5-grams
+Features (:mod:`mechcode.models.backends.features`): word 1-2-grams and character 2-5-grams
 (``char_wb``) of the sentence, plus word n-grams of its paragraph (the context) scaled by
 ``context_weight``.
 
@@ -18,7 +18,7 @@ Training data = labelled units plus the codebook definitions (each mechanism's n
 sentences of its description, each role and polarity definition), so every class has examples
 even before the first label. Probabilities are calibrated on group-aware out-of-fold scores:
 Platt scaling for binary heads, temperature scaling for the role head; tiny classes fall back
-as described in :mod:`mechcode.models.calibration`.
+as described in :mod:`mechcode.models.backends.calibration`.
 
 Rationale: the word n-grams that contribute most to the top mechanism and the top role.
 Saved as plain arrays and JSON, no pickle: ``sparse.npz`` (idf weights, head coefficients)
@@ -35,13 +35,13 @@ import numpy as np
 
 from mechcode.codebook import POLARITY_IDS, ROLE_IDS, Codebook
 from mechcode.errors import ModelError
-from mechcode.models.base import (Example, LabelledUnit, Unit, check_params, label_space, load_arrays,
-                                  prediction, restore_vectorizer, save_arrays, training_examples,
-                                  vectorizer_state)
-from mechcode.models.linear_heads import Head, Linear, fit_head
-from mechcode.models.features import Features, content_term, fit_features
-from mechcode.models.prior import PRIOR_DEFAULTS, blend, finalize, weights
-from mechcode.models.zeroshot import fit_prior
+from mechcode.models.base import (Example, LabelledUnit, Unit, check_params, label_space, prediction,
+                                  training_examples)
+from mechcode.models.io import load_arrays, restore_vectorizer, save_arrays, vectorizer_state
+from mechcode.models.backends.linear_heads import Head, Linear, fit_head
+from mechcode.models.backends.features import Features, content_term, fit_features
+from mechcode.models.backends.prior import PRIOR_DEFAULTS, blend, finalize, weights
+from mechcode.models.backends.zeroshot import fit_prior
 
 ARRAYS_FILE = "sparse.npz"
 META_FILE = "sparse.json"
@@ -66,7 +66,7 @@ DEFAULTS: dict[str, Any] = {
     "primer": True,            # the CMO role primer's statements as extra role / polarity units
     "role_context": True,      # False: the role head sees the sentence only, not its paragraph
     "clean": True,             # drop citation markers, numbers and URLs before featurising
-    **PRIOR_DEFAULTS,          # the codebook prior and how fast learning takes over (mechcode.models.prior)
+    **PRIOR_DEFAULTS,          # the codebook prior and how fast learning takes over (backends/prior.py)
 }
 PRIOR_DIR = "prior"
 
@@ -161,7 +161,7 @@ class SparseBackend:
         return out
 
     def predict_arrays(self, units: list[Unit]) -> dict[str, Any]:
-        """Learned probabilities pooled with the prior (:func:`mechcode.models.prior.blend`) and
+        """Learned probabilities pooled with the prior (:func:`mechcode.models.backends.prior.blend`) and
         finalised; also the feature matrix ``X``."""
         X = self.features.transform([u.text for u in units], [u.context or "" for u in units])
         mech = self._mechanism_proba(X)
@@ -275,7 +275,7 @@ class SparseBackend:
         except (OSError, KeyError, TypeError, ValueError) as exc:
             raise ModelError(f"{directory}: not a readable sparse model ({exc.__class__.__name__}: {exc})") from exc
         if self.params["prior"] != "none":
-            from mechcode.models.zeroshot import ZeroShotBackend
+            from mechcode.models.backends.zeroshot import ZeroShotBackend
 
             self.prior = ZeroShotBackend.load(directory / PRIOR_DIR, card)
             self.w = dict(meta.get("prior_weights") or self.w)

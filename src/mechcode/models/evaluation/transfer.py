@@ -119,7 +119,7 @@ def group_order(pool: Sequence[LabelledUnit], seed: int, salt: int) -> list[str]
 def fit_predict(spec: Spec, train: list[LabelledUnit], test: list[LabelledUnit],
                 codebook: Codebook, env: dict[str, str] | None = None) -> tuple[list[dict[str, Any]], float]:
     """Predictions of ``spec`` trained on ``train`` for ``test``, and the seconds it took."""
-    from mechcode.models.evaluate import make_backend
+    from mechcode.models.evaluation.evaluate import make_backend
 
     t0 = time.perf_counter()
     with environment(env or {}):
@@ -133,7 +133,7 @@ def run_curve(folds: Sequence[Fold], codebook: Codebook, specs: Sequence[Spec],
               fractions: Sequence[float] = FRACTIONS, seed: int = 0,
               log: Callable[[str], None] | None = None) -> list[dict[str, Any]]:
     """One point per fraction: ``{"fraction", "train_units", "results": {label: score_fn(...)}}``."""
-    from mechcode.models.evaluate import LABEL_FREE
+    from mechcode.models.evaluation.evaluate import LABEL_FREE
 
     folds = [f for f in folds if f.test]
     if not folds:

@@ -13,7 +13,7 @@ How units count (also written into every report under ``"counting"``):
 - role: only units whose role is known (not null); prediction = most probable role; macro-F1
   over the roles present in the test truth.
 - polarity: only units whose polarity is known (roles other than ``none``).
-- ECE (``mechcode.models.calibration.ece``, 10 equal-width bins over [0, 1]): ``mechanism`` =
+- ECE (``mechcode.models.backends.calibration.ece``, 10 equal-width bins over [0, 1]): ``mechanism`` =
   binary ECE over every (unit, mechanism) probability, which the many easy negatives pull
   towards 0; ``mechanism_suggested`` = the same over the suggested pairs only (the pairs a
   reviewer sees: at or above the threshold, or the top one of a unit whose ``no_mechanism``
@@ -28,7 +28,7 @@ import numpy as np
 
 from mechcode.codebook import POLARITY_IDS, ROLE_IDS, Codebook
 from mechcode.models.base import LabelledUnit, label_space, map_labels
-from mechcode.models.calibration import ece, top_label_ece
+from mechcode.models.backends.calibration import ece, top_label_ece
 
 COUNTING = " ".join(__doc__[__doc__.index("- mechanisms:"):].split())
 

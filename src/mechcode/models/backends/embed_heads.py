@@ -10,7 +10,7 @@ Two solvers share one interface, ``fit(X, Y, groups, reg, k, seed, weights)`` ->
   sufficient statistics; a fold is "full minus held-out part", so k-fold is nearly free.
 
 :func:`decision` turns raw scores into values for the calibrators
-(:mod:`mechcode.models.calibration`): logistic decision values as they are, ridge scores
+(:mod:`mechcode.models.backends.calibration`): logistic decision values as they are, ridge scores
 (probability estimates) through a clipped logit.
 """
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""Transfer protocols of ``mechcode evaluate`` (see :mod:`mechcode.models.transfer` for the curve).
+"""Transfer protocols of ``mechcode evaluate`` (see :mod:`mechcode.models.evaluation.transfer` for the curve).
 
 - ``transfer-roles``: role figures on author-written CMO statements the model did not train on.
   *boxes*: leave-one-box-out on the seed corpus's CMO chains (units with ``rule`` box-chain);
@@ -6,11 +6,11 @@
   narrative units leave the training side too. *primer*: leave-one-domain-out on a role primer
   (units with ``domain``); the other domains and the seed corpus train. Both parts report C/M/O
   macro-F1 (resource + reasoning = M) and the 5-way role macro-F1
-  (:func:`mechcode.models.metrics.cmo_scores`).
+  (:func:`mechcode.models.evaluation.metrics.cmo_scores`).
 - ``primary-studies``: a corpus of coded primary-study sentences with paper ids. Leave-one-paper-
   out: the model trains on the other training sources (never this corpus) plus a fraction of
   the corpus's *other* papers (0 = none); mechanism, role and paper-level figures
-  (:func:`mechcode.models.metrics.paper_scores`) on the pooled held-out papers. Mechanism
+  (:func:`mechcode.models.evaluation.metrics.paper_scores`) on the pooled held-out papers. Mechanism
   figures are over the suggestable codes and leave out units whose codes are all unsuggested
   (``n_unsuggested_only``); role and paper-level figures keep every unit.
 - ``off-topic``: sentences of papers that are not about the codebook's subject; the share of
@@ -25,10 +25,10 @@ import numpy as np
 
 from mechcode.codebook import Codebook
 from mechcode.errors import DataError
-from mechcode.models.prior import THRESHOLD as MECHANISM_THRESHOLD  # the page threshold
+from mechcode.models.backends.prior import THRESHOLD as MECHANISM_THRESHOLD  # the page threshold
 from mechcode.models.base import LabelledUnit, Unit, label_space, map_labels, unit_mechanisms
-from mechcode.models.metrics import COUNTING, cmo_scores, paper_scores, score, summary
-from mechcode.models.transfer import FRACTIONS, Fold, Spec, fit_predict, headline, run_curve
+from mechcode.models.evaluation.metrics import COUNTING, cmo_scores, paper_scores, score, summary
+from mechcode.models.evaluation.transfer import FRACTIONS, Fold, Spec, fit_predict, headline, run_curve
 
 TRANSFER_PROTOCOLS = ("transfer-roles", "primary-studies", "off-topic")
 

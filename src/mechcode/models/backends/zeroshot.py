@@ -33,11 +33,11 @@ import numpy as np
 
 from mechcode.codebook import POLARITY_IDS, ROLE_IDS, Codebook
 from mechcode.errors import ModelError
-from mechcode.models.base import (LabelledUnit, Unit, check_params, label_space, prediction,
-                                  restore_vectorizer, split_sentences, vectorizer_state)
-from mechcode.models.calibration import Temperature, softmax
-from mechcode.models.prior import finalize, shared_terms
-from mechcode.models.role_prior import RoleClassifier
+from mechcode.models.base import LabelledUnit, Unit, check_params, label_space, prediction, split_sentences
+from mechcode.models.io import restore_vectorizer, vectorizer_state
+from mechcode.models.backends.calibration import Temperature, softmax
+from mechcode.models.backends.prior import finalize, shared_terms
+from mechcode.models.backends.role_prior import RoleClassifier
 
 META_FILE = "zeroshot.json"
 IDF_FILE = "zeroshot_idf.npy"
@@ -52,7 +52,7 @@ DEFAULTS: dict[str, Any] = {
     "primer": True,             # add the CMO role primer's statements to the role prototypes
     "role_k": 5,                # a role's similarity = mean of its k most similar prototypes
     "role_temperature": None,   # None = the mechanism temperature
-    "role_model": "prototypes",  # prototypes | classifier (C/M/O form learned: mechcode.models.role_prior)
+    "role_model": "prototypes",  # prototypes | classifier (C/M/O form learned: mechcode.models.backends.role_prior)
 }
 ROLE_MODELS = ("prototypes", "classifier")
 NONE_DEFAULT = {"minilm": 0.30, "tfidf": 0.06}
@@ -386,7 +386,7 @@ def fit_prior(params: dict[str, Any], units: list, codebook: Codebook) -> "ZeroS
     Fitted priors are kept in memory (this process only, the last ``PRIOR_CACHE_SIZE``) under
     :func:`prior_key`, so a retrain whose codebook, primer and (tfidf) texts are unchanged does
     not fit it again; a fitted prior is only read afterwards, so models may share one.
-    See :mod:`mechcode.models.prior` for how learned scores are pooled with it.
+    See :mod:`mechcode.models.backends.prior` for how learned scores are pooled with it.
     """
     if params.get("prior", "none") == "none":
         return None

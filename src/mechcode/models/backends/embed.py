@@ -7,7 +7,7 @@ embeddings of its text and (optionally) its paragraph context:
 - ``context="mix"``: ``normalise(emb(text) + w * emb(context))``;
 - ``context="none"``: ``emb(text)``.
 
-Three sets of linear heads (:mod:`mechcode.models.embed_heads`): mechanisms one-vs-rest
+Three sets of linear heads (:mod:`mechcode.models.backends.embed_heads`): mechanisms one-vs-rest
 (a unit with no mechanism is a negative for every head), role over the five CMO roles
 (units whose role is unknown are left out), polarity ``+`` vs ``-`` (unknown left out).
 ``solver="ridge"`` (default) solves every class of a task in closed form, so retraining on
@@ -15,7 +15,7 @@ thousands of cached units takes well under a second; ``solver="logreg"`` fits on
 class-balanced scikit-learn LogisticRegression per class (several times slower). Scores are
 calibrated on out-of-fold predictions (grouped k-fold by paragraph when groups are given):
 Platt scaling per mechanism and for polarity, temperature scaling for role
-(:mod:`mechcode.models.calibration`).
+(:mod:`mechcode.models.backends.calibration`).
 
 The codebook is used as extra training data (weighted ``definition_weight``): every
 sentence of each mechanism's description is a positive example of that mechanism, and each
@@ -39,11 +39,12 @@ from threadpoolctl import threadpool_limits
 from mechcode.codebook import POLARITY_IDS, ROLE_IDS, Codebook
 from mechcode.errors import ModelError
 from mechcode.models.base import LabelledUnit, Unit, check_params, label_space, prediction, unit_group
-from mechcode.models.calibration import Platt, Temperature
-from mechcode.models.prior import PRIOR_DEFAULTS, blend, finalize, weights
-from mechcode.models.zeroshot import fit_prior
-from mechcode.models.embed_heads import EPS, SOLVERS, decision, fit_heads, prior_shift
+from mechcode.models.backends.calibration import Platt, Temperature
+from mechcode.models.backends.prior import PRIOR_DEFAULTS, blend, finalize, weights
+from mechcode.models.backends.zeroshot import fit_prior
+from mechcode.models.backends.embed_heads import EPS, SOLVERS, decision, fit_heads, prior_shift
 from mechcode.models.embedding_cache import Encoder, compute_threads, default_model_path
+from mechcode.models.io import load_arrays, read_meta, save_arrays
 
 HEADS = "heads.npz"
 META = "embed.json"
@@ -277,7 +278,7 @@ class EmbedBackend:
     def _rationale(self, p: dict, i: int, u: Unit, near: list[dict[str, Any]]) -> list[dict[str, Any]]:
         """Top mechanism: content words shared with the nearest definition / example, that
         passage, and the nearest coded units."""
-        from mechcode.models.prior import shared_terms
+        from mechcode.models.backends.prior import shared_terms
 
         out: dict[str, Any] = {"task": "mechanism", "label": None, "terms": [], "nearest_units": near}
         if self.mechanism_ids:
@@ -302,7 +303,7 @@ class EmbedBackend:
         """Write ``heads.npz`` (arrays only) and ``embed.json`` into ``directory``."""
         directory = Path(directory)
         directory.mkdir(parents=True, exist_ok=True)
-        np.savez(directory / HEADS, **self.arrays)
+        save_arrays(directory / HEADS, self.arrays)
         meta = {"backend": self.name, "version": self.version, "hyperparameters": self.hyperparameters(),
                 "encoder_key": self.encoder_key, "mechanism_ids": self.mechanism_ids,
                 "role_ids": list(ROLE_IDS), "calibrators": self.calibrators, "examples": self.examples,
@@ -316,22 +317,15 @@ class EmbedBackend:
     def load(cls, directory: Path, card: dict[str, Any] | None = None) -> "EmbedBackend":
         """Read a saved backend (the caller has checked the card with ``verify_dir``)."""
         directory = Path(directory)
-        try:
-            meta = json.loads((directory / META).read_text(encoding="utf-8"))
-            with np.load(directory / HEADS, allow_pickle=False) as npz:
-                arrays = {k: npz[k] for k in npz.files}
-        except (OSError, ValueError, json.JSONDecodeError) as exc:
-            raise ModelError(f"{directory}: unreadable embed model ({exc})") from exc
-        if meta.get("version") != cls.version:
-            raise ModelError(f"{directory}: embed model version {meta.get('version')!r}, "
-                             f"this mechcode reads version {cls.version}")
+        meta = read_meta(directory / META, cls.name, cls.version)
+        arrays = load_arrays(directory / HEADS)
         self = cls(**meta["hyperparameters"])
         self.arrays, self.calibrators = arrays, meta["calibrators"]
         self.mechanism_ids, self.examples = meta["mechanism_ids"], meta["examples"]
         self.encoder_key = meta["encoder_key"]
         self.w = dict(meta.get("prior_weights") or self.w)
         if self.prior_params["prior"] != "none":
-            from mechcode.models.zeroshot import ZeroShotBackend
+            from mechcode.models.backends.zeroshot import ZeroShotBackend
 
             self.prior = ZeroShotBackend.load(directory / "prior", card or {})
         return self

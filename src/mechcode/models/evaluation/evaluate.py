@@ -12,15 +12,15 @@ corpus has the Table 1 descriptions as units) would be trivially recognised by a
 trains on the definitions, so such *definition units* are left out of every test set by
 default (they may still be training data); the report gives how many were left out.
 
-Baselines (:mod:`mechcode.models.baselines`): ``majority`` (constant class frequencies from the
+Baselines (:mod:`mechcode.models.backends.baselines`): ``majority`` (constant class frequencies from the
 training labels; in definitions-to-evidence there are none, so it uses the evidence frequencies
 -- a reference for a constant predictor, not a fair competitor), ``zeroshot`` (similarity to the
 definitions, fitted on the codebook only, so it never sees a label in either protocol) and
 ``keyword`` (a fixed keyword rule, no labels).
 
 The transfer protocols (``transfer-roles``, ``primary-studies``, ``off-topic``: train on some
-texts, test on texts of another kind) are in :mod:`mechcode.models.protocols`.
-How units count is documented in :mod:`mechcode.models.metrics`.
+texts, test on texts of another kind) are in :mod:`mechcode.models.evaluation.protocols`.
+How units count is documented in :mod:`mechcode.models.evaluation.metrics`.
 """
 from __future__ import annotations
 
@@ -35,8 +35,8 @@ import numpy as np
 from mechcode.codebook import Codebook
 from mechcode.errors import ModelError
 from mechcode.models.base import LabelledUnit, map_labels, unit_group
-from mechcode.models.baselines import KeywordRule, MajorityBaseline
-from mechcode.models.metrics import COUNTING, plot_confusions, score, summary
+from mechcode.models.backends.baselines import KeywordRule, MajorityBaseline
+from mechcode.models.evaluation.metrics import COUNTING, plot_confusions, score, summary
 from mechcode.models.registry import get_backend
 
 log = logging.getLogger(__name__)
