@@ -40,7 +40,7 @@ from mechcode.codebook import POLARITY_IDS, ROLE_IDS, Codebook
 from mechcode.errors import ModelError
 from mechcode.models.base import LabelledUnit, Unit, check_params, label_space, prediction, unit_group
 from mechcode.models.backends.calibration import Platt, Temperature
-from mechcode.models.backends.prior import PRIOR_DEFAULTS, blend, finalize, weights
+from mechcode.models.backends.prior import PRIOR_DEFAULTS, pooled, weights
 from mechcode.models.backends.zeroshot import fit_prior
 from mechcode.models.backends.embed_heads import EPS, SOLVERS, decision, fit_heads, prior_shift
 from mechcode.models.embedding_cache import Encoder, compute_threads, default_model_path
@@ -254,11 +254,7 @@ class EmbedBackend:
             self._role_logits(X @ a["role_w"] + a["role_b"]))
         a = {"mechanisms": out["mech"], "role": role, "polarity": out["pol"][:, 0],
              "no_mechanism": 1.0 - (out["mech"].max(axis=1) if out["mech"].shape[1] else np.zeros(len(units)))}
-        if self.prior is not None:
-            a = blend(self.prior.predict_arrays(units), a, self.w)
-        a = finalize(a, units)
-        a["emb"] = emb
-        return a
+        return pooled(self.prior, a, self.w, units, emb=emb)
 
     def predict(self, units: list[Unit]) -> list[dict[str, Any]]:
         """Predictions in the :func:`mechcode.models.base.prediction` contract."""

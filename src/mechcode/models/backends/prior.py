@@ -108,6 +108,14 @@ def blend(prior: dict[str, np.ndarray], learned: dict[str, np.ndarray], w: dict[
     return out
 
 
+def pooled(prior, learned: dict[str, np.ndarray], w: dict[str, float], units: Sequence[Any],
+           **extra: Any) -> dict[str, np.ndarray]:
+    """A learning backend's output: ``learned`` pooled with ``prior`` (a zeroshot model, or None:
+    no prior), :func:`finalize`\ d, with ``extra`` arrays (features, embeddings) added."""
+    a = learned if prior is None else blend(prior.predict_arrays(units), learned, w)
+    return {**finalize(a, units), **extra}
+
+
 def finalize(a: dict[str, np.ndarray], units: Sequence[Any]) -> dict[str, np.ndarray]:
     """Boilerplate gate and the joint mechanism-with-role rule (module docstring)."""
     from mechcode.models.backends.boilerplate import is_boilerplate, is_label

@@ -40,7 +40,7 @@ from mechcode.models.base import (Example, LabelledUnit, Unit, check_params, lab
 from mechcode.models.io import load_arrays, restore_vectorizer, save_arrays, vectorizer_state
 from mechcode.models.backends.linear_heads import Head, Linear, fit_head
 from mechcode.models.backends.features import Features, content_term, fit_features
-from mechcode.models.backends.prior import PRIOR_DEFAULTS, blend, finalize, weights
+from mechcode.models.backends.prior import PRIOR_DEFAULTS, pooled, weights
 from mechcode.models.backends.zeroshot import fit_prior
 
 ARRAYS_FILE = "sparse.npz"
@@ -170,11 +170,7 @@ class SparseBackend:
             mech = mech * p_any[:, None]
         a = {"mechanisms": mech, "no_mechanism": 1.0 - p_any, "role": self.heads["role"].proba(self._role_X(X)),
              "polarity": self.heads["polarity"].proba(X)}  # P("+"); classes ["-", "+"]
-        if self.prior is not None:
-            a = blend(self.prior.predict_arrays(units), a, self.w)
-        a = finalize(a, units)
-        a["X"] = X
-        return a
+        return pooled(self.prior, a, self.w, units, X=X)
 
     def predict(self, units: list[Unit]) -> list[dict[str, Any]]:
         if self.features is None:
