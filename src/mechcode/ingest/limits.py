@@ -30,14 +30,25 @@ def time_limit(seconds: float | None, name: str):
         yield
         return
 
+    message = f"{name}: extraction timed out after {seconds:g} s (limit: MECHCODE_FILE_TIMEOUT)"
+    expired: list[bool] = []
+
     def expire(signum, frame):
-        raise ExtractionTimeout(f"{name}: extraction timed out after {seconds:g} s "
-                                f"(limit: MECHCODE_FILE_TIMEOUT)")
+        expired.append(True)
+        raise ExtractionTimeout(message)
 
     old = signal.signal(signal.SIGALRM, expire)
     signal.setitimer(signal.ITIMER_REAL, seconds)
     try:
         yield
+    except ExtractionTimeout:
+        raise
+    except Exception as exc:
+        # the timer can fire inside a C call (pypdfium2's ctypes), whose caller then wraps our
+        # exception in its own (ctypes.ArgumentError, then "page N cannot be read"): still a timeout
+        if expired:
+            raise ExtractionTimeout(message) from exc
+        raise
     finally:
         signal.setitimer(signal.ITIMER_REAL, 0)
         signal.signal(signal.SIGALRM, old)
