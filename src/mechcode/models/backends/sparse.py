@@ -163,6 +163,8 @@ class SparseBackend:
     def predict_arrays(self, units: list[Unit]) -> dict[str, Any]:
         """Learned probabilities pooled with the prior (:func:`mechcode.models.backends.prior.blend`) and
         finalised; also the feature matrix ``X``."""
+        if self.features is None:
+            raise ModelError("sparse backend: predict called before fit/load")
         X = self.features.transform([u.text for u in units], [u.context or "" for u in units])
         mech = self._mechanism_proba(X)
         p_any = self.heads["any"].proba(X)
@@ -173,8 +175,6 @@ class SparseBackend:
         return pooled(self.prior, a, self.w, units, X=X)
 
     def predict(self, units: list[Unit]) -> list[dict[str, Any]]:
-        if self.features is None:
-            raise ModelError("sparse backend: predict called before fit/load")
         if not units:
             return []
         a = self.predict_arrays(units)
