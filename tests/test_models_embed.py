@@ -158,7 +158,9 @@ def test_embed_round_trip_tiny(tiny_model, tmp_path, context, solver):
     be.save(out)
     write_card(out, {"backend": be.name, "version": be.version})
     card = verify_dir(out)
-    assert sorted(card["files"]) == ["embed.json", "heads.npz", "prior/zeroshot.json", "prior/zeroshot_idf.npy",
+    assert sorted(card["files"]) == ["embed.json", "heads.npz", "prior/role_prior.json", "prior/role_prior_coef.npy",
+                                     "prior/role_prior_idf.npy", "prior/role_prior_intercept.npy",
+                                     "prior/zeroshot.json", "prior/zeroshot_idf.npy",
                                      "prior/zeroshot_mechanism.npy", "prior/zeroshot_none.npy",
                                      "prior/zeroshot_polarity.npy", "prior/zeroshot_role.npy"]
     with np.load(out / "heads.npz", allow_pickle=False) as npz:

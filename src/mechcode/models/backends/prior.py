@@ -111,7 +111,7 @@ def blend(prior: dict[str, np.ndarray], learned: dict[str, np.ndarray], w: dict[
 def pooled(prior, learned: dict[str, np.ndarray], w: dict[str, float], units: Sequence[Any],
            **extra: Any) -> dict[str, np.ndarray]:
     """A learning backend's output: ``learned`` pooled with ``prior`` (a zeroshot model, or None:
-    no prior), :func:`finalize`\ d, with ``extra`` arrays (features, embeddings) added."""
+    no prior), then :func:`finalize`, with ``extra`` arrays (features, embeddings) added."""
     a = learned if prior is None else blend(prior.predict_arrays(units), learned, w)
     return {**finalize(a, units), **extra}
 
