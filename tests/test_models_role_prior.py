@@ -84,8 +84,10 @@ def test_retrain_keeps_vocabulary_only_while_the_training_set_grows_a_little(cod
     monkeypatch.setattr(features, "REUSE_MIN", 0)  # as if these sets were large
     base = _units(200)
     first = SparseBackend(char_ngrams=None).fit(base, codebook).features
-    grown = SparseBackend(char_ngrams=None).fit(base + _units(5, 200), codebook).features
-    assert grown is first  # a few more decisions: heads-only refit
+    model = SparseBackend(char_ngrams=None).fit(base + _units(5, 200), codebook)
+    assert model.features is first  # a few more decisions: heads-only refit
+    kept = model.vocabulary  # and the model says so (saved in sparse.json)
+    assert kept["fitted_on_pairs"] + 5 == kept["training_pairs"]
     subset = SparseBackend(char_ngrams=None).fit(base[:150], codebook).features
     assert subset is not first  # a smaller set never reuses a vocabulary fitted on texts it lacks
     assert "u170" not in str(subset.word.vocabulary_) and "meeting o170" not in subset.word.vocabulary_

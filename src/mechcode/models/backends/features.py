@@ -96,6 +96,7 @@ class Features:
             if self.context_weight > 0 else None
         self._names: np.ndarray | None = None
         self._char: CharNgrams | None = None
+        self.fitted_on: int | None = None  # distinct (text, context) pairs the vocabularies saw
 
     def fit_transform(self, texts: list[str], contexts: list[str]) -> sp.csr_matrix:
         """Fit the vocabularies and return the training matrix."""
@@ -178,6 +179,7 @@ def fit_features(params: dict[str, Any], texts: list[str], contexts: list[str]) 
         return old, old.transform(texts, contexts)
     features = Features(params)
     X = features.fit_transform(texts, contexts)
+    features.fitted_on = len(pairs)
     _FITTED.append((key, features, pairs))
     del _FITTED[:-FITTED_KEPT]
     return features, X

@@ -85,6 +85,7 @@ class SparseBackend:
         self._W: np.ndarray | None = None
         self.prior = None
         self.w: dict[str, float] = {"mechanism": 1.0, "role": 1.0}
+        self.vocabulary: dict[str, int | None] = {}  # pairs the vocabularies were fitted on, pairs trained on
 
     def hyperparameters(self) -> dict[str, Any]:
         return dict(self.params)
@@ -110,6 +111,8 @@ class SparseBackend:
             raise ModelError("sparse backend: nothing to train on (no units and no definitions)")
         self.mechanisms = label_space(codebook)
         self.features, X = fit_features(p, [e.text for e in ex], [e.context for e in ex])
+        self.vocabulary = {"fitted_on_pairs": self.features.fitted_on,
+                           "training_pairs": len(set(zip((e.text for e in ex), (e.context for e in ex))))}
         self.heads = {}
         self._fit_mechanisms(X, ex)
         self._fit_task(self._role_X(X), ex, "role", list(ROLE_IDS), p["role_C"])
@@ -249,7 +252,7 @@ class SparseBackend:
             (directory / PRIOR_DIR).mkdir(exist_ok=True)
             self.prior.save(directory / PRIOR_DIR)
         meta = {"params": self.params, "mechanisms": self.mechanisms, "heads": heads, "vocabulary": vocab,
-                "prior_weights": self.w}
+                "prior_weights": self.w, "vocabulary_fit": self.vocabulary}
         (directory / META_FILE).write_text(json.dumps(meta, ensure_ascii=False), encoding="utf-8")
 
     @classmethod
@@ -259,7 +262,7 @@ class SparseBackend:
             meta = json.loads((directory / META_FILE).read_text(encoding="utf-8"))
             self = cls(**meta["params"])
             arrays = load_arrays(directory / ARRAYS_FILE)
-            self.mechanisms = list(meta["mechanisms"])
+            self.mechanisms, self.vocabulary = list(meta["mechanisms"]), dict(meta.get("vocabulary_fit") or {})
             self.features = Features(self.params)
             for key, vec in self.features.parts().items():
                 restore_vectorizer(vec, meta["vocabulary"][key], arrays[f"idf.{key}"])
