@@ -98,3 +98,11 @@ def test_retrain_keeps_vocabulary_only_while_the_training_set_grows_a_little(cod
     fresh = SparseBackend(char_ngrams=None, refit_share=0.0).fit(base[:150] + _units(100, 400) + _units(1, 900),
                                                                  codebook).features
     assert fresh is not big
+
+
+def test_unknown_role_prior_is_one_clear_error(codebook):
+    from mechcode.errors import ModelError
+    from mechcode.models.backends.sparse import SparseBackend
+
+    with pytest.raises(ModelError, match="prior_roles must be one of prototypes, classifier, not 'foo'"):
+        SparseBackend(prior_roles="foo").fit([], codebook)

@@ -26,6 +26,7 @@ vocabulary in the JSON and the idf weights in ``zeroshot_idf.npy``).
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
 from typing import Any, ClassVar
 
@@ -144,8 +145,6 @@ class ZeroShotBackend:
         """The shared sentence encoder (one per model path and process: loading costs seconds);
         embeddings are also cached on disk in ``$MECHCODE_EMBED_CACHE`` when it is set."""
         if self._enc is None:
-            import os
-
             cache = os.environ.get("MECHCODE_EMBED_CACHE") or None  # on-disk cache, as embed's
             key = (self.params["model_path"] or "", cache, os.environ.get("MECHCODE_EMBED_QUANTIZE", ""))
             if key not in _ENCODERS:
@@ -361,7 +360,6 @@ def prior_key(params: dict[str, Any], units: list, codebook: Codebook) -> tuple:
     primer's bytes (and the domains left out of it) and, for the ``tfidf`` encoder, whose
     vocabulary is also fitted on the training texts, those texts (as a set); never the labels."""
     import hashlib
-    import os
 
     from mechcode.models.primer import ENV, primer_files
 
@@ -390,6 +388,8 @@ def fit_prior(params: dict[str, Any], units: list, codebook: Codebook) -> "ZeroS
     """
     if params.get("prior", "none") == "none":
         return None
+    if params.get("prior_roles", "prototypes") not in ROLE_MODELS:
+        raise ModelError(f"prior_roles must be one of {', '.join(ROLE_MODELS)}, not {params['prior_roles']!r}")
     key = prior_key(params, units, codebook)
     if key not in _PRIORS:
         while len(_PRIORS) >= PRIOR_CACHE_SIZE:
