@@ -28,13 +28,38 @@ def cmo_accuracy(model, units) -> float:
     return float(np.mean([c == cmo_of(u.role) for c, u in zip(cmo, units)]))
 
 
-@pytest.mark.parametrize("domain", ["housing", "policing"])
-def test_classifier_role_prior_beats_prototypes_on_a_held_out_domain(codebook, domain, monkeypatch):
-    held_out = load_primer(exclude_domains=None)
-    held_out = [u for u in held_out if u.group == f"primer:{domain}"]
-    assert len(held_out) >= 20
-    monkeypatch.setenv("MECHCODE_PRIMER_EXCLUDE", domain)  # the prior never sees the held-out domain
-    assert not [u for u in load_primer() if u.group == f"primer:{domain}"]
+# A domain the primer does not have (public libraries and local transport), written for this test
+# and never used to choose a setting: the primer's own folds chose the classifier's settings.
+UNSEEN = [
+    ("context", "The branch library sat on a bus route that ran only twice a day."),
+    ("context", "Most borrowers at the mobile library were retired people without a car."),
+    ("context", "The council had cut the library budget by a third over five years."),
+    ("context", "Commuters in the valley relied on a single rail line that was often delayed."),
+    ("context", "Few of the town's teenagers held a library card when the scheme began."),
+    ("context", "Ticket prices had risen twice in the year before the fare review."),
+    ("mechanism-resource", "The library offered free evening classes on using online public services."),
+    ("mechanism-resource", "Drivers were given a half-day course on assisting passengers with dementia."),
+    ("mechanism-resource", "The operator introduced a single ticket valid on buses and trains."),
+    ("mechanism-resource", "Volunteers delivered books to housebound readers every fortnight."),
+    ("mechanism-resource", "Librarians set up a homework club staffed by trained tutors."),
+    ("mechanism-resource", "The timetable was redesigned so that every bus met the first train."),
+    ("mechanism-reasoning", "Readers felt the library was a place where they were welcome to stay."),
+    ("mechanism-reasoning", "Passengers trusted the new timetable once connections stopped failing."),
+    ("mechanism-reasoning", "Parents saw the homework club as a safe option after school."),
+    ("mechanism-reasoning", "Older travellers felt less anxious knowing drivers would wait for them."),
+    ("mechanism-reasoning", "Staff believed the managers valued their ideas about opening hours."),
+    ("mechanism-reasoning", "Young people came to regard the library as their own space."),
+    ("outcome", "Loans of children's books rose by a fifth in the first year."),
+    ("outcome", "Weekday bus use among pensioners doubled after the change."),
+    ("outcome", "Complaints about missed connections fell sharply within six months."),
+    ("outcome", "More residents completed online benefit claims without help."),
+    ("outcome", "Attendance at the homework club stayed high through the exam season."),
+    ("outcome", "The number of active library members grew for the first time in a decade."),
+]
+
+
+def test_classifier_role_prior_beats_prototypes_on_an_unseen_domain(codebook):
+    held_out = [LabelledUnit(id=f"t{i}", text=t, context=t, mechanisms=[], role=r) for i, (r, t) in enumerate(UNSEEN)]
     clf = ZeroShotBackend(encoder="tfidf", role_model="classifier").fit([], codebook)
     proto = ZeroShotBackend(encoder="tfidf", role_model="prototypes").fit([], codebook)
     acc_clf, acc_proto = cmo_accuracy(clf, held_out), cmo_accuracy(proto, held_out)
