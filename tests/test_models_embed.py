@@ -118,6 +118,8 @@ def test_quantize_from_the_environment_is_its_own_cache_key(tiny_model, tmp_path
     a, b = plain.encode(texts), q.encode(texts)
     assert q.n_encoded == 2  # never served from the fp32 vectors in the same cache
     assert np.allclose(np.linalg.norm(b, axis=1), 1.0, atol=2e-3) and (a * b).sum(axis=1).min() > 0.8
+    with pytest.raises(ModelError, match="int8 quantization of the embedding model is CPU-only"):
+        Encoder(tiny_model, device="cuda").encode(["on a GPU the int8 key would be a lie"])
 
 
 # -- fitting maths -------------------------------------------------------------------------

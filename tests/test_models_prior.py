@@ -98,7 +98,13 @@ def test_list_items_and_label_lines_of_the_sample_get_no_mechanism(sims_model):
              for j, (a, b) in enumerate(spans)]
     labels = [u for u in units if is_label(u.text, u.context)]
     assert len(labels) >= 5 and any("conditions to work together" in u.text for u in labels)
-    assert all(max(p["mechanisms"].values()) < 0.05 for p in sims_model.predict(labels))
+    from mechcode.models.backends.prior import finalize
+
+    ungated = finalize(sims_model.prior.predict_arrays(labels), labels, labels=False)["mechanisms"]
+    assert ungated.max() >= 0.5  # the codebook alone would suggest a mechanism for some of them
+    assert all(max(p["mechanisms"].values()) < 0.05 for p in sims_model.prior.predict(labels))  # gated
+    probs = [max(p["mechanisms"].values()) for p in sims_model.predict(labels)]
+    assert max(probs) < 0.5  # and a model trained on the seed corpus does not suggest them
     statements = [u for u in units if len(u.text.split()) > 12]  # real sentences are never labels
     assert statements and not any(is_label(u.text, u.context) for u in statements)
     assert not is_label("staff are reassured by this", "The Chief Executive listens; staff are reassured by this")

@@ -2,6 +2,7 @@
 heads-only retrain (vocabularies kept while a training set only grows a little)."""
 from __future__ import annotations
 
+from functools import partial
 from pathlib import Path
 
 import numpy as np
@@ -104,9 +105,14 @@ def test_retrain_keeps_vocabulary_only_while_the_training_set_grows_a_little(cod
     from mechcode.models.backends.sparse import SparseBackend
 
     features.clear_fitted()
-    small = SparseBackend(char_ngrams=None).fit(_units(20), codebook).features
-    assert SparseBackend(char_ngrams=None).fit(_units(21), codebook).features is not small  # below REUSE_MIN
     monkeypatch.setattr(features, "REUSE_MIN", 0)  # as if these sets were large
+    plain = SparseBackend(char_ngrams=None).fit(_units(20), codebook).features
+    assert SparseBackend(char_ngrams=None).fit(_units(21), codebook).features is not plain  # off by default
+    monkeypatch.setattr(features, "REUSE_MIN", 2000)
+    small = SparseBackend(char_ngrams=None, refit_share=0.1).fit(_units(20), codebook).features
+    assert SparseBackend(char_ngrams=None, refit_share=0.1).fit(_units(21), codebook).features is not small
+    monkeypatch.setattr(features, "REUSE_MIN", 0)
+    SparseBackend = partial(SparseBackend, refit_share=0.1)  # noqa: N806 - as the reviewer loop's retrains
     base = _units(200)
     first = SparseBackend(char_ngrams=None).fit(base, codebook).features
     model = SparseBackend(char_ngrams=None).fit(base + _units(5, 200), codebook)
@@ -131,3 +137,56 @@ def test_unknown_role_prior_is_one_clear_error(codebook):
 
     with pytest.raises(ModelError, match="prior_roles must be one of prototypes, classifier, not 'foo'"):
         SparseBackend(prior_roles="foo").fit([], codebook)
+
+
+class _FixedPrior:
+    """A prior that answers fixed arrays (to test the pooling rule alone)."""
+
+    def __init__(self, mech: float):
+        self.mech = mech
+
+    def predict_arrays(self, units):
+        n = len(units)
+        role = np.tile([0.1, 0.5, 0.2, 0.1, 0.1], (n, 1))  # ROLE_IDS order: mechanism-resource on top
+        return {"mechanisms": np.full((n, 1), self.mech), "no_mechanism": np.full(n, 1 - self.mech),
+                "role": role, "polarity": np.full(n, 0.6)}
+
+
+def test_label_lines_are_gated_in_the_prior_only():
+    from mechcode.models.backends.prior import pooled
+
+    bullet = [Unit(id="b", text="Nurses felt supported by their managers",
+                   context="- Nurses felt supported by their managers")]
+    learned = _FixedPrior(0.99).predict_arrays(bullet)
+    cold = pooled(_FixedPrior(0.9), learned, {"mechanism": 0.0, "role": 0.0}, bullet)
+    taught = pooled(_FixedPrior(0.9), learned, {"mechanism": 0.9, "role": 0.9}, bullet)
+    assert cold["mechanisms"][0, 0] < 0.05  # the codebook alone: a label line is no evidence
+    assert taught["mechanisms"][0, 0] > 0.5  # a review that codes its bullet points overrides it
+    stated = [Unit(id="s", text="Nurses felt supported by their managers.",
+                   context="- Nurses felt supported by their managers.")]
+    assert pooled(_FixedPrior(0.9), learned, {"mechanism": 0.0, "role": 0.0}, stated)["mechanisms"][0, 0] > 0.5
+
+
+def test_quantize_setting_is_part_of_the_prior_cache_key(codebook, monkeypatch):
+    from mechcode.models.backends.zeroshot import clear_prior_cache, fit_prior
+
+    clear_prior_cache()
+    params = {"prior": "tfidf", "prior_roles": "classifier"}
+    first = fit_prior(params, [], codebook)
+    monkeypatch.setenv("MECHCODE_EMBED_QUANTIZE", "1")
+    assert fit_prior(params, [], codebook) is not first
+    monkeypatch.delenv("MECHCODE_EMBED_QUANTIZE")
+    assert fit_prior(params, [], codebook) is first
+
+
+def test_models_saved_before_the_role_classifier_say_prototypes(codebook, tmp_path):
+    import json
+
+    from mechcode.models.backends.sparse import SparseBackend
+
+    SparseBackend(char_ngrams=None, prior_roles="prototypes").fit(_units(30), codebook).save(tmp_path)
+    meta = json.loads((tmp_path / "sparse.json").read_text())
+    del meta["params"]["prior_roles"], meta["params"]["refit_share"]  # as a model of the previous release
+    (tmp_path / "sparse.json").write_text(json.dumps(meta))
+    old = SparseBackend.load(tmp_path, {})
+    assert old.hyperparameters()["prior_roles"] == "prototypes" and old.prior.role_clf is None

@@ -69,6 +69,7 @@ def test_first_page_served_by_new_model_before_the_rest_is_scored(loop):
     assert rv.latest_model()["version"] == new and n_scored(rv, new) == total
     assert rv.latest_model()["card"]["metrics"]["holdout"]["n_test"] > 0  # fitted after the swap
     assert row["metrics"]["holdout"] == rv.latest_model()["card"]["metrics"]["holdout"]
+    assert rv.latest_model()["card"]["hyperparameters"]["refit_share"] == 0.1  # heads-only when it can
     training = rv.latest_model()["card"]["metrics"]["training"]  # also scored after the swap
     assert 0.0 < training["role_macro_f1"] <= 1.0 and 0.0 <= training["ece_role"] <= 1.0
     assert len(svc.suggestions(new)) == total

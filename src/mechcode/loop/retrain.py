@@ -41,6 +41,10 @@ from mechcode.loop.serving import ServingModel, holdout_scores, score_units, tra
 from mechcode.loop.training import add_seed_units, seed_units, training_set
 from mechcode.store import retrains as store_retrains
 
+# Background retrains of these backends keep the vocabularies of an earlier fit while the
+# training set has grown by at most this share (heads-only refit; mechcode.models.backends.features).
+HEADS_ONLY = {"sparse": {"refit_share": 0.1}}
+
 log = logging.getLogger(__name__)
 
 DEFAULT_EVERY = 10
@@ -160,6 +164,7 @@ class RetrainScheduler:
             units, counts = training_set(self.review)
             labelled = len(units)
             name, params = self._backend_for(units)
+            params = {**HEADS_ONLY.get(name, {}), **(params or {})}  # a setting the review gives wins
             log.info("retrain %s: training %s on %d labelled units", rid, name, labelled)
             before = ((self.review.latest_model() or {}).get("card") or {}).get("n_units")
             version, path, card = train_into(self.review, units, name, params, sources=counts,
@@ -238,15 +243,17 @@ class RetrainScheduler:
                      backend) -> str | None:
         """Put the training-set and holdout scores in ``card`` (after the swap); a warning if
         they failed."""
-        try:
-            fitted = training_scores(self.review, units, backend)
-            scores = holdout_scores(self.review, units, name, params)
-        except Exception as exc:  # noqa: BLE001 - the model serves already; only its scores are missing
-            return f"holdout scores failed ({exc.__class__.__name__}: {exc})"
-        for key, value in (("training", fitted), ("holdout", scores)):
+        failed = []
+        for key, compute in (("training", lambda: training_scores(self.review, units, backend)),
+                             ("holdout", lambda: holdout_scores(self.review, units, name, params))):
+            try:
+                value = compute()
+            except Exception as exc:  # noqa: BLE001 - the model serves already; only its scores are missing
+                failed.append(f"{key} scores failed ({exc.__class__.__name__}: {exc})")
+                continue
             if value is not None:
                 card.setdefault("metrics", {})[key] = value
-        return None
+        return "; ".join(failed) or None
 
     def _backend_for(self, units: list) -> tuple[str, dict[str, Any]]:
         """(backend name, params) of this retrain: the configured backend, or the initial one

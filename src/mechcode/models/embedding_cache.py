@@ -227,6 +227,9 @@ class Encoder:
             raise ModelError(f"cannot load embedding model from {self.model_path}: {exc}") from exc
         model.eval()
         dev = self.device or ("cuda" if torch.cuda.is_available() else "cpu")
+        if dev != "cpu" and self.quantize:  # its vectors would be stored under the int8 key
+            raise ModelError(f"int8 quantization of the embedding model is CPU-only, and this encoder would run "
+                             f"on {dev}; unset MECHCODE_EMBED_QUANTIZE or pass device='cpu'")
         if dev == "cpu":
             torch.set_num_threads(compute_threads(self.threads))
             if self.quantize:

@@ -6,10 +6,12 @@ publication notes, figure / table call-outs and captions, headings, list numbers
 one-word lines ("Objectives.", "1."). :func:`is_boilerplate` is a transparent rule (no
 learning), applied by every backend through :func:`mechcode.models.backends.prior.finalize`; it is
 deliberately narrow: a sentence that *reports* something and merely cites a table
-("Staff felt supported (Table 2)") is not boilerplate. :func:`is_label` adds the one case the
+("Staff felt supported (Table 2).") is not boilerplate. :func:`is_label` adds the one case the
 sentence alone cannot show: a paragraph that is nothing but a short unpunctuated line (a numbered
 list item, a table row, a sub-heading in sentence case such as "3. Creating the conditions to
-work together") is a label, not a statement.
+work together") is most likely a label, not a statement. Unlike boilerplate it is gated in the
+codebook prior only (:func:`mechcode.models.backends.prior.pooled`): a review whose findings are
+short bullet points teaches the learned part that they are evidence.
 """
 from __future__ import annotations
 
@@ -81,7 +83,7 @@ _LIST_NUMBER = re.compile(r"^\s*(?:[(\[]?(?:\d{1,2}|[a-zA-Z]|[ivx]{1,4})[.)\]:]|
 def is_label(text: str, context: str | None) -> bool:
     """True when the unit is its whole paragraph (``context``, list number aside) and that is a
     short line (at most 8 words) without sentence-final punctuation."""
-    t = " ".join((text or "").split())
+    t = _LIST_NUMBER.sub("", " ".join((text or "").split()))
     ctx = _LIST_NUMBER.sub("", " ".join((context or "").split()))
     if not t or ctx != t or re.search(r"[.!?]\W*(?:[(\[][^()\[\]]{0,20}[)\]]\W*)?$", t):  # "... end.' (D3)"
         return False

@@ -315,7 +315,7 @@ class EmbedBackend:
         directory = Path(directory)
         meta = read_meta(directory / META, cls.name, cls.version)
         arrays = load_arrays(directory / HEADS)
-        self = cls(**meta["hyperparameters"])
+        self = cls(**{"prior_roles": "prototypes", **meta["hyperparameters"]})  # saved before prior_roles
         self.arrays, self.calibrators = arrays, meta["calibrators"]
         self.mechanism_ids, self.examples = meta["mechanism_ids"], meta["examples"]
         self.encoder_key = meta["encoder_key"]

@@ -16,9 +16,9 @@ over. Roles pool as a log-linear mixture (geometric, renormalised).
 :func:`finalize` then makes the output one consistent answer, for every backend:
 
 - **boilerplate** (declarations, competing interests, funding, ethics, author contributions,
-  affiliations, figure/table call-outs, headings, list numbers, paragraphs that are one short
-  unpunctuated label line; :mod:`mechcode.models.backends.boilerplate`)
-  gets role ``none`` and near-zero mechanism probabilities;
+  affiliations, figure/table call-outs, headings, list numbers; :mod:`mechcode.models.backends.boilerplate`)
+  gets role ``none`` and near-zero mechanism probabilities; paragraphs that are one short
+  unpunctuated label line get the same in the prior only (learning can override it);
 - **a mechanism only with a role**: mechanism probabilities are scaled by ``1 - P(role none)``
   (a mechanism is suggested for a C/M/O statement), and where the top role is still ``none``
   they are capped below the page threshold, so a suggested mechanism always comes with a
@@ -111,27 +111,50 @@ def blend(prior: dict[str, np.ndarray], learned: dict[str, np.ndarray], w: dict[
 def pooled(prior, learned: dict[str, np.ndarray], w: dict[str, float], units: Sequence[Any],
            **extra: Any) -> dict[str, np.ndarray]:
     """A learning backend's output: ``learned`` pooled with ``prior`` (a zeroshot model, or None:
-    no prior), then :func:`finalize`, with ``extra`` arrays (features, embeddings) added."""
-    a = learned if prior is None else blend(prior.predict_arrays(units), learned, w)
-    return {**finalize(a, units), **extra}
+    no prior), then :func:`finalize`, with ``extra`` arrays (features, embeddings) added. Label
+    lines (:func:`~mechcode.models.backends.boilerplate.is_label`) are gated in the prior only, so
+    a review's own codes can still teach the model that its bullet points are evidence."""
+    if prior is None:
+        a = learned
+    else:
+        p = prior.predict_arrays(units)
+        a = blend(suppress(p, label_mask(units)), learned, w)
+    return {**finalize(a, units, labels=False), **extra}
 
 
-def finalize(a: dict[str, np.ndarray], units: Sequence[Any]) -> dict[str, np.ndarray]:
-    """Boilerplate gate and the joint mechanism-with-role rule (module docstring)."""
-    from mechcode.models.backends.boilerplate import is_boilerplate, is_label
+def label_mask(units: Sequence[Any]) -> np.ndarray:
+    from mechcode.models.backends.boilerplate import is_label
 
+    return np.array([is_label(u.text, getattr(u, "context", None)) for u in units], dtype=bool)
+
+
+def suppress(a: dict[str, np.ndarray], rows: np.ndarray) -> dict[str, np.ndarray]:
+    """``a`` with the ``rows`` pushed to "no mechanism" and role ``none`` (x ``BOILERPLATE_FACTOR``)."""
     a = dict(a)
     mech = np.array(a["mechanisms"], dtype=np.float64, copy=True)
     role = np.array(a["role"], dtype=np.float64, copy=True)
     none = np.array(a["no_mechanism"], dtype=np.float64, copy=True)
-    bp = np.array([is_boilerplate(u.text) or is_label(u.text, getattr(u, "context", None)) for u in units],
-                  dtype=bool)
-    if bp.any():
-        mech[bp] *= BOILERPLATE_FACTOR
-        none[bp] = 1 - (1 - none[bp]) * BOILERPLATE_FACTOR
-        role[bp] = role[bp] * 0.05
-        role[bp, NONE_ROLE] = 0.0
-        role[bp, NONE_ROLE] = 1.0 - role[bp].sum(axis=1)
+    if rows.any():
+        mech[rows] *= BOILERPLATE_FACTOR
+        none[rows] = 1 - (1 - none[rows]) * BOILERPLATE_FACTOR
+        role[rows] = role[rows] * 0.05
+        role[rows, NONE_ROLE] = 0.0
+        role[rows, NONE_ROLE] = 1.0 - role[rows].sum(axis=1)
+    a.update(mechanisms=mech, role=role, no_mechanism=none)
+    return a
+
+
+def finalize(a: dict[str, np.ndarray], units: Sequence[Any], labels: bool = True) -> dict[str, np.ndarray]:
+    """Boilerplate gate and the joint mechanism-with-role rule (module docstring); ``labels``:
+    label lines are gated too (a model that is all prior, e.g. zeroshot; :func:`pooled` gates
+    them in the prior instead)."""
+    from mechcode.models.backends.boilerplate import is_boilerplate
+
+    bp = np.array([is_boilerplate(u.text) for u in units], dtype=bool)
+    if labels:
+        bp |= label_mask(units)
+    a = suppress(a, bp)
+    mech, role, none = a["mechanisms"], a["role"], a["no_mechanism"]
     keep = 1.0 - role[:, NONE_ROLE]
     mech *= keep[:, None]
     none = 1.0 - (1.0 - none) * keep

@@ -55,8 +55,8 @@ DEFAULTS: dict[str, Any] = {
     "char_ngrams": [2, 5],     # null = no character n-grams
     "min_df": 1,
     "max_features": 200000,    # per vectorizer
-    "refit_share": 0.1,        # keep this process's last vocabularies while new training texts are at
-                               # most this share of them (heads-only retrain; 0 = always refit)
+    "refit_share": 0.0,        # > 0: keep this process's earlier vocabularies while new training texts
+                               # are at most this share of them (heads-only; the loop's retrains use 0.1)
     "hierarchical": True,      # mechanism heads trained on mechanism units only; p(m) = p(any) p(m | any)
     "use_definitions": True,   # codebook definitions as extra training examples
     "definition_weight": 1.0,
@@ -260,7 +260,7 @@ class SparseBackend:
         directory = Path(directory)
         try:
             meta = json.loads((directory / META_FILE).read_text(encoding="utf-8"))
-            self = cls(**meta["params"])
+            self = cls(**{"prior_roles": "prototypes", **meta["params"]})  # models saved before prior_roles
             arrays = load_arrays(directory / ARRAYS_FILE)
             self.mechanisms, self.vocabulary = list(meta["mechanisms"]), dict(meta.get("vocabulary_fit") or {})
             self.features = Features(self.params)

@@ -25,6 +25,7 @@ vocabulary in the JSON and the idf weights in ``zeroshot_idf.npy``).
 """
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 from pathlib import Path
@@ -346,8 +347,9 @@ class ZeroShotBackend:
             except (OSError, KeyError, ValueError) as exc:
                 raise ModelError(f"{directory}: unreadable zeroshot vocabulary ({exc})") from exc
         elif self._encoder().model_key != meta.get("encoder_key"):
-            raise ModelError(f"{directory}: the embedding model differs from the one this model was "
-                             "built with; rebuild it (mechcode train --backend zeroshot)")
+            raise ModelError(f"{directory}: the embedding model differs from the one this model was built with "
+                             f"({meta.get('encoder_key', '?').rsplit('|', 1)[-1]} MiniLM, set MECHCODE_EMBED_QUANTIZE "
+                             "to 1 for int8); or rebuild it")
         return self
 
 
@@ -359,14 +361,12 @@ def prior_key(params: dict[str, Any], units: list, codebook: Codebook) -> tuple:
     """What a fitted prior depends on: the codebook's fingerprint, the prior's encoder, the
     primer's bytes (and the domains left out of it) and, for the ``tfidf`` encoder, whose
     vocabulary is also fitted on the training texts, those texts (as a set); never the labels."""
-    import hashlib
-
     from mechcode.models.primer import ENV, primer_files
 
     h = hashlib.sha256()
     for f in primer_files():
         h.update(f.read_bytes())
-    h.update(os.environ.get(ENV + "_EXCLUDE", "").encode())
+    h.update((os.environ.get(ENV + "_EXCLUDE", "") + "|" + os.environ.get("MECHCODE_EMBED_QUANTIZE", "")).encode())
     texts = ""
     if params["prior"] == "tfidf":
         texts = hashlib.sha256("\x00".join(sorted(u.text for u in units)).encode()).hexdigest()
