@@ -180,7 +180,15 @@ def test_embed_round_trip_tiny(tiny_model, tmp_path, context, solver):
     with np.load(out / "heads.npz", allow_pickle=False) as npz:
         assert all(npz[k].dtype != object for k in npz.files)
     json.loads((out / "embed.json").read_text())
-    assert EmbedBackend.load(out, card).predict(queries) == preds
+    again = EmbedBackend.load(out, card).predict(queries)
+    # the loaded model embeds the queries afresh: multithreaded BLAS need not repeat the last bit
+    for a, b in zip(again, preds):
+        assert a["id"] == b["id"]
+        for task in ("mechanisms", "role", "polarity"):
+            assert a[task].keys() == b[task].keys()
+            assert all(abs(a[task][k] - b[task][k]) < 1e-3 for k in a[task]), (task, a[task], b[task])
+        near = [{n["id"] for n in p["rationale"][0]["nearest_units"]} for p in (a, b)]  # ties may swap
+        assert near[0] == near[1] and a["rationale"][0]["label"] == b["rationale"][0]["label"]
 
 
 def test_nearest_examples_orders_by_cosine():
