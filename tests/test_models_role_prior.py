@@ -190,3 +190,15 @@ def test_models_saved_before_the_role_classifier_say_prototypes(codebook, tmp_pa
     (tmp_path / "sparse.json").write_text(json.dumps(meta))
     old = SparseBackend.load(tmp_path, {})
     assert old.hyperparameters()["prior_roles"] == "prototypes" and old.prior.role_clf is None
+
+
+def test_role_classifier_is_fitted_once_per_codebook_and_primer(codebook, monkeypatch):
+    from mechcode.models.backends.zeroshot import clear_prior_cache, fit_prior
+
+    clear_prior_cache()
+    params = {"prior": "tfidf", "prior_roles": "classifier"}
+    a = fit_prior(params, _units(10), codebook)
+    b = fit_prior(params, _units(11), codebook)  # other texts: the tfidf prior is refitted ...
+    assert a is not b and a.role_clf is b.role_clf  # ... its role classifier is not
+    monkeypatch.setenv("MECHCODE_PRIMER_EXCLUDE", "housing")
+    assert fit_prior(params, _units(11), codebook).role_clf is not a.role_clf  # another primer: refitted

@@ -30,6 +30,8 @@ from mechcode.errors import ModelError
 ROLE_FILE = "role_prior.json"
 ROLE_ARRAYS = "role_prior_{}.npy"
 C_ROLE = 10.0
+KEPT = 4  # fitted classifiers kept in memory (RoleClassifier.of)
+_FITTED: dict[str, "RoleClassifier | None"] = {}
 
 
 def _vectorizer():
@@ -67,9 +69,20 @@ class RoleClassifier:
 
     @classmethod
     def of(cls, prototypes: Sequence[tuple[str, str]]) -> "RoleClassifier | None":
-        """Fitted on (role, text) prototypes other than ``none`` (role definitions, examples, primer)."""
+        """Fitted on (role, text) prototypes other than ``none`` (role definitions, examples, primer).
+
+        Kept in memory by the prototypes' hash (the last ``KEPT``): the tfidf prior is refitted
+        whenever a review's training texts change, its role classifier only when the codebook's
+        roles or the primer do. A fitted classifier is only read afterwards, so priors may share it."""
+        import hashlib
+
         pairs = [(role, text) for role, text in prototypes if role != "none"]
-        return cls().fit([t for _, t in pairs], [r for r, _ in pairs])
+        key = hashlib.sha256("\x00".join(f"{r}\x01{t}" for r, t in pairs).encode()).hexdigest()
+        if key not in _FITTED:
+            while len(_FITTED) >= KEPT:
+                _FITTED.pop(next(iter(_FITTED)))
+            _FITTED[key] = cls().fit([t for _, t in pairs], [r for r, _ in pairs])
+        return _FITTED[key]
 
     def share_out(self, role_p: np.ndarray, texts: Sequence[str]) -> np.ndarray:
         """``role_p`` (n x ROLE_IDS) with ``P(none)`` kept and the rest shared out by this classifier."""
