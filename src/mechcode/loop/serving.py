@@ -67,9 +67,9 @@ def train_into(review, units: list, backend_name: str, params: dict[str, Any] | 
 
 def training_scores(review, units: list, backend) -> dict[str, Any] | None:
     """The served model's scores on its own training units (None without units)."""
-    from mechcode.models.evaluation.metrics import score, summary
+    from mechcode.models.train import headline_scores
 
-    return summary(score(units, backend.predict(units), review.codebook)) if units else None
+    return headline_scores(units, backend, review.codebook) if units else None
 
 
 def holdout_scores(review, units: list, backend_name: str, params: dict[str, Any] | None = None):

@@ -90,8 +90,6 @@ def holdout_split(units: Sequence[LabelledUnit], codebook: Codebook,
 def holdout_metrics(units: list[LabelledUnit], codebook: Codebook, backend: str, params: dict[str, Any],
                     seed: int = 0) -> dict[str, Any] | None:
     """Headline scores on a 20 % paper (or paragraph) holdout; None when there are too few groups."""
-    from mechcode.models.evaluation.metrics import score, summary
-
     split = holdout_split(units, codebook, seed)
     if split is None:
         return None
@@ -99,7 +97,7 @@ def holdout_metrics(units: list[LabelledUnit], codebook: Codebook, backend: str,
     model = get_backend(backend)(**params).fit([units[i] for i in tr], codebook)
     test = [units[i] for i in te]
     grouped_by = "paper" if any(getattr(u, "paper", None) for u in units) else "paragraph"
-    return {"n_test": len(test), "grouped_by": grouped_by, **summary(score(test, model.predict(test), codebook))}
+    return {"n_test": len(test), "grouped_by": grouped_by, **headline_scores(test, model, codebook)}
 
 
 def train_model(units: list[LabelledUnit], codebook: Codebook, backend: str, out_dir: str | Path,
@@ -115,8 +113,6 @@ def train_model(units: list[LabelledUnit], codebook: Codebook, backend: str, out
     ``sources`` (units per training source) is recorded in the card as ``sources``.
     """
     from tqdm import tqdm
-
-    from mechcode.models.evaluation.metrics import score, summary
 
     out_dir = Path(out_dir)
     if out_dir.exists() and any(out_dir.iterdir()):
@@ -136,7 +132,7 @@ def train_model(units: list[LabelledUnit], codebook: Codebook, backend: str, out
     bar.update()
     bar.set_postfix_str("training-set scores")
     if units and training_scores:
-        metrics["training"] = summary(score(units, model.predict(units), codebook))
+        metrics["training"] = headline_scores(units, model, codebook)
     bar.update()
     bar.set_postfix_str("save")
     card = {
@@ -163,6 +159,13 @@ def train_model(units: list[LabelledUnit], codebook: Codebook, backend: str, out
         bar.update()
         bar.close()
     return card
+
+
+def headline_scores(units: Sequence[LabelledUnit], model, codebook: Codebook) -> dict[str, Any]:
+    """Headline scores of ``model`` on labelled ``units`` (the card's ``training`` and ``holdout``)."""
+    from mechcode.models.evaluation.metrics import score, summary
+
+    return summary(score(list(units), model.predict(list(units)), codebook))
 
 
 def load_model(directory: str | Path):

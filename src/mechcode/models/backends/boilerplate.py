@@ -17,6 +17,8 @@ from __future__ import annotations
 
 import re
 
+from mechcode.ingest.assemble import LIST_LABEL  # list markers, as extraction recognises them
+
 _PATTERNS = [
     r"\b(competing|conflicts?\s+of)\s+interests?\b",
     r"\bdeclare[sd]?\b.{0,40}\b(interests?|conflicts?)\b",
@@ -77,14 +79,13 @@ def is_boilerplate(text: str) -> bool:
     return bool(_RE.search(t) or _CASED.search(t))
 
 
-_LIST_NUMBER = re.compile(r"^\s*(?:[(\[]?(?:\d{1,2}|[a-zA-Z]|[ivx]{1,4})[.)\]:]|[-\u2022\u2013*])\s+")
 
 
 def is_label(text: str, context: str | None) -> bool:
     """True when the unit is its whole paragraph (``context``, list number aside) and that is a
     short line (at most 8 words) without sentence-final punctuation."""
-    t = _LIST_NUMBER.sub("", " ".join((text or "").split()))
-    ctx = _LIST_NUMBER.sub("", " ".join((context or "").split()))
+    t = LIST_LABEL.sub("", " ".join((text or "").split()))
+    ctx = LIST_LABEL.sub("", " ".join((context or "").split()))
     if not t or ctx != t or re.search(r"[.!?]\W*(?:[(\[][^()\[\]]{0,20}[)\]]\W*)?$", t):  # "... end.' (D3)"
         return False
     return len(_WORDS.findall(t)) <= 8
