@@ -3,7 +3,7 @@
 
 Usage::
 
-    python scripts/agreement_sims2021_primary.py [--review DIR] [--out FILE] [--pdfs DIR]
+    python scripts/agreement_sims2021_primary.py [--set primary|dev] [--review DIR] [--out FILE] [--pdfs DIR]
 
 Builds a review as a team would (``mechcode init`` with the sims2021 codebook, ingest the shared
 PDFs, ``mechcode reviewer add`` coderA and coderB), records each coder's codes as that reviewer's
@@ -101,11 +101,14 @@ def evidence_summary(corpus: Path) -> str:
 
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    ap.add_argument("--corpus", type=Path, default=derive.CORPUS)
+    ap.add_argument("--set", choices=sorted(derive.SETS), default="primary", help="which corpus (default primary)")
+    ap.add_argument("--corpus", type=Path, default=None, help="default: the set's folder")
     ap.add_argument("--pdfs", type=Path, default=derive.PDF_DIR)
     ap.add_argument("--review", type=Path, default=None, help="keep the review here (must not exist)")
     ap.add_argument("--out", type=Path, default=None, help="default: CORPUS/agreement.md")
     args = ap.parse_args(argv)
+    derive.use_set(args.set)
+    args.corpus = args.corpus or derive.CORPUS
     from mechcode.team.agreement import agreement, to_markdown
 
     with tempfile.TemporaryDirectory() as tmp:

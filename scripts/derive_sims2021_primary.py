@@ -3,9 +3,13 @@
 
 Two steps, both deterministic::
 
-    python scripts/derive_sims2021_primary.py extract [--pdfs DIR] [--out FILE]
-    python scripts/derive_sims2021_primary.py handoff OUT_DIR [--corpus DIR]
-    python scripts/derive_sims2021_primary.py build [--corpus DIR]
+    python scripts/derive_sims2021_primary.py [--set NAME] extract [--pdfs DIR] [--out FILE]
+    python scripts/derive_sims2021_primary.py [--set NAME] handoff OUT_DIR [--corpus DIR]
+    python scripts/derive_sims2021_primary.py [--set NAME] build [--corpus DIR]
+
+``--set`` picks the corpus: ``primary`` (default, ``corpora/sims2021-primary``, the test side) or
+``dev`` (``corpora/sims2021-dev``, five other shared papers, the development side for relevance
+settings; every unit is coded by both coders).
 
 ``extract`` reads the shared PDFs (``../shared/pdfs`` by default) with
 :func:`mechcode.ingest.extract_pdf`, keeps the body sentences (title, abstract and
@@ -71,6 +75,26 @@ PAPERS: dict[str, tuple[str, tuple[str, ...]]] = {
                      ("Intervention content: motivational and self-regulatory modules",
                       "Changes in intention, self-efficacy and planning")),
 }
+
+# the development side: other shared health-services papers, sampled by the same rule; both coders
+# code every unit (DOUBLE_ALL), so no label rests on one coder
+PAPERS_DEV: dict[str, tuple[str, tuple[str, ...]]] = {
+    "pmtct-workers": ("scientifica2016_pmtct_health_workers.pdf", ("3. Results", "4. Discussions")),
+    "ears-recruitment": ("trials2015_ears_recruitment.pdf",
+                         ("Primary care", "Community", "Qualitative observations")),
+    "lbp-protocol": ("trials2014_lbp_core_outcome_protocol.pdf",
+                     ("Stakeholder involvement", "Selection of panel members")),
+    "target-difference": ("trials2015_target_difference_guidance.pdf", ("Development of the guidance",)),
+    "limit-trial": ("bmcmed2014_limit_trial.pdf",
+                    ("Lifestyle Advice group", "Walking group (nested randomised controlled trial)")),
+}
+SETS = {"primary": (CORPUS, PREFIX, PAPERS), "dev": (ROOT / "corpora" / "sims2021-dev", "s21d", PAPERS_DEV)}
+
+
+def use_set(name: str) -> None:
+    """Point the module at corpus set ``name`` (``primary`` or ``dev``)."""
+    global CORPUS, PREFIX, PAPERS
+    CORPUS, PREFIX, PAPERS = SETS[name]
 
 
 def _is_focus(section: str | None, focus: tuple[str, ...]) -> bool:
@@ -149,6 +173,8 @@ def double_subset(units: list[dict], seed: int = DOUBLE_SEED) -> list[dict]:
     Focus units are over-drawn because they hold most of the mechanism evidence; a draw of the
     whole corpus would give the agreement figures only a handful of non-"none" units.
     """
+    if PAPERS is PAPERS_DEV:
+        return list(units)
     rng = random.Random(seed)
     picked: set[str] = set()
     for paper in PAPERS:
@@ -262,16 +288,22 @@ def readme_with_counts(text: str, rows: list[dict]) -> str:
 
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--set", choices=sorted(SETS), default="primary", help="which corpus (default primary)")
     sub = ap.add_subparsers(dest="cmd", required=True)
     ex = sub.add_parser("extract", help="PDFs -> candidates.jsonl")
     ex.add_argument("--pdfs", type=Path, default=PDF_DIR)
-    ex.add_argument("--out", type=Path, default=CORPUS / "candidates.jsonl")
+    ex.add_argument("--out", type=Path, default=None, help="default: the set's candidates.jsonl")
     bd = sub.add_parser("build", help="candidates + codes + adjudication -> units.jsonl")
-    bd.add_argument("--corpus", type=Path, default=CORPUS)
+    bd.add_argument("--corpus", type=Path, default=None, help="default: the set's folder")
     ho = sub.add_parser("handoff", help="write units_all.jsonl and units_double.jsonl (no codes)")
     ho.add_argument("out", type=Path)
-    ho.add_argument("--corpus", type=Path, default=CORPUS)
+    ho.add_argument("--corpus", type=Path, default=None, help="default: the set's folder")
     args = ap.parse_args(argv)
+    use_set(args.set)
+    if getattr(args, "corpus", "") is None:
+        args.corpus = CORPUS
+    if getattr(args, "out", "") is None:
+        args.out = CORPUS / "candidates.jsonl"
     if args.cmd == "handoff":
         n_all, n_double = handoff(args.corpus, args.out)
         print(f"{n_all} units, {n_double} double-coded")
