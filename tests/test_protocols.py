@@ -229,3 +229,27 @@ def test_cli_primary_studies(tmp_path):
     assert [p["train_units"] for p in rep["curve"]] == [1, 7]  # 1 source unit, + (7 + 6 + 5) / 3 other-paper units
     assert rep["summary"]["backend"]["full"]["paper"]["max"]["recall"] == 1.0
     assert "keyword (primary-studies, no in-domain papers / all other papers)" in r.output
+
+
+def test_cli_seed_data_counts_as_a_seed_file(tmp_path, monkeypatch):
+    """--seed-data trains like a review page's seed file (origin seed, SEED_WEIGHT); --train-data as own codes."""
+    from mechcode.models.backends.prior import SEED_WEIGHT, evidence_weight
+    from mechcode.models.evaluation import protocols as pr
+
+    _, cb = md.write(tmp_path)
+    data, src = tmp_path / "primary.jsonl", tmp_path / "sources.jsonl"
+    data.write_text("".join(json.dumps(r) + "\n" for r in _primary_rows()), encoding="utf-8")
+    src.write_text("".join(json.dumps({"id": f"s{i}", "text": f"Sentence {i} of the seed.", "mechanisms": [],
+                                       "role": "none"}) + "\n" for i in range(4)), encoding="utf-8")
+    seen, real = [], pr.primary_studies
+    monkeypatch.setattr(pr, "primary_studies", lambda rows, cbk, specs, sources, *a, **k:
+                        seen.append(pr.as_units(sources)) or real(rows, cbk, specs, sources, *a, **k))
+    for flag in ("--train-data", "--seed-data"):
+        r = CliRunner().invoke(cli, ["evaluate", "--protocol", "primary-studies", "--data", str(data), "--codebook",
+                                     str(cb), flag, str(src), "--backend", "keyword", "--baselines", "majority",
+                                     "--fractions", "0", "--output", str(tmp_path / "p.json"), "--no-track", "-q"])
+        assert r.exit_code == 0, r.output
+    own, seed = seen
+    assert {u.origin for u in own} == {None} and {u.origin for u in seed} == {"seed"}
+    assert evidence_weight(own, "mechanism") == 4.0
+    assert evidence_weight(seed, "mechanism") == 4 * SEED_WEIGHT["mechanism"]

@@ -67,8 +67,12 @@ def _fractions(text: str) -> tuple[float, ...]:
               help="Add the --primer statements to the training data. Turn off for backends that load the primer "
                    "themselves (the held-out domain is then passed in MECHCODE_PRIMER_EXCLUDE).")
 @click.option("--train-data", multiple=True, type=click.Path(dir_okay=False, path_type=str),
-              help="primary-studies, off-topic: extra labelled JSONL the model trains on (repeatable), e.g. the "
-                   "seed corpus and the primer. Never the tested corpus.")
+              help="primary-studies, off-topic: extra labelled JSONL the model trains on as the review's own "
+                   "codes (repeatable). Never the tested corpus.")
+@click.option("--seed-data", multiple=True, type=click.Path(dir_okay=False, path_type=str),
+              help="primary-studies, off-topic: labelled JSONL the model trains on as a review's seed file "
+                   "(repeatable): marked origin seed and weighted as the review page weighs a seed file "
+                   "(mechcode.models.backends.prior.SEED_WEIGHT), e.g. corpora/sims2021/units.jsonl.")
 @click.option("--papers", multiple=True, type=click.Path(path_type=str),
               help="off-topic: PDF files or folders of PDFs that are not about the codebook's subject (repeatable).")
 @click.option("--extract-cache", type=click.Path(file_okay=False, path_type=str), default=None,
@@ -79,8 +83,8 @@ def _fractions(text: str) -> tuple[float, ...]:
 @tracking_opts
 @quiet_opt
 def evaluate(data, codebook_path, backend, protocol, output, folds, params, baselines, zeroshot_encoder, threshold,
-             include_definition_units, seed, primer, primer_as_training, train_data, papers, extract_cache,
-             fractions, tracking_uri, no_track, quiet) -> None:
+             include_definition_units, seed, primer, primer_as_training, train_data, seed_data, papers,
+             extract_cache, fractions, tracking_uri, no_track, quiet) -> None:
     """Measure a backend on labelled data, side by side with baselines, and write a JSON report.
 
     grouped-cv and definitions-to-evidence report macro- and per-class precision/recall/F1
@@ -109,8 +113,8 @@ def evaluate(data, codebook_path, backend, protocol, output, folds, params, base
     out.parent.mkdir(parents=True, exist_ok=True)
     if protocol in TRANSFER:
         report = _transfer(protocol, data, codebook, backend, parse_params(params), names, zeroshot_encoder,
-                           threshold, seed, (primer, primer_as_training), train_data, papers, extract_cache,
-                           _fractions(fractions), quiet)
+                           threshold, seed, (primer, primer_as_training), (train_data, seed_data), papers,
+                           extract_cache, _fractions(fractions), quiet)
     else:
         report = _classic(data, codebook, backend, protocol, folds, params, names, zeroshot_encoder, threshold,
                           seed, include_definition_units, out, quiet)
@@ -156,7 +160,9 @@ def _transfer(protocol, data, codebook, backend, params, names, encoder, thresho
     rows = _rows(data, codebook)
     primer, primer_trains = primer
     primer_units = _rows(primer, codebook) if primer else []
+    train_data, seed_data = train_data
     sources = [r for path in train_data for r in _rows(path, codebook)]
+    sources += [{**r, "origin": "seed"} for path in seed_data for r in _rows(path, codebook)]
     if primer_trains:
         sources += pr.primer_rows(primer_units)
     if protocol == "transfer-roles":
