@@ -4,8 +4,10 @@ Tables (Markdown + JSON, default ``experiments/results/bench_transfer.{md,json}`
 
 1. ``transfer-roles``: C/M/O and 5-way role macro-F1 on the seed's box chains (leave-one-box-out,
    boxes of one study together) and on the CMO primer (leave-one-domain-out), per training size;
-2. ``primary-studies``: sentence and paper x mechanism figures on ``corpora/sims2021-primary``
-   (leave-one-paper-out; trained on sims2021 + primer + a share of the other papers);
+2. ``primary-studies``: sentence and paper x mechanism figures on ``corpora/sims2021-primary`` (the
+   test side) and first on ``corpora/sims2021-dev`` (the development side, where relevance settings
+   may be chosen); leave-one-paper-out, trained on sims2021 as the review's seed file (``origin:
+   seed``, weighted as the review page weighs a seed file) + primer + a share of the other papers;
 3. ``off-topic``: share of sentences of off-topic shared PDFs with a mechanism >= 0.5;
 4. ``simulate --target mechanism``: per-mechanism evidence finding on sims2021 (WSS@95 etc.), with
    the ASReview LAB peer figures from the issue tracker.
@@ -41,6 +43,7 @@ for key, value in (("MLFLOW_DISABLE_TELEMETRY", "true"), ("HF_HUB_OFFLINE", "1")
 SEED = ROOT / "corpora" / "sims2021"
 PRIMER = ROOT / "corpora" / "cmo-primer" / "primer.jsonl"
 PRIMARY = ROOT / "corpora" / "sims2021-primary" / "units.jsonl"
+DEV = ROOT / "corpora" / "sims2021-dev" / "units.jsonl"
 PDFS = ROOT.parent / "shared" / "pdfs"
 # shared PDFs that are not about the sims2021 codebook's subject (integrated-care leadership)
 OFF_TOPIC = ("atoms2016_positron_scattering", "rsos2015_panda_milk", "plosone2014_fanged_frog",
@@ -54,6 +57,7 @@ ASREVIEW_WSS95 = {"balancing-perspectives": 0.368, "clarifying-complexity": 0.20
                   "taking-wider-view": 0.268, "working-with-power": 0.381}
 DESIGNED_WITH = ("sims2021 (the seed review: codebook, definitions and examples come from it) and the CMO "
                  "primer (written by the team that builds the models) are data the team designed with; "
+                 "sims2021-dev (coded by the team from other shared PDFs) is the development side for relevance; "
                  "sims2021-primary (coded by the team from shared PDFs, never used to choose a model "
                  "setting) and the off-topic PDFs are the closest to unseen text.")
 
@@ -133,7 +137,7 @@ def main(argv=None) -> int:
     ap.add_argument("--no-primer-as-training", action="store_true",
                     help="do not add the primer to the training data (for backends that load it themselves; the "
                          "held-out domain is still passed in MECHCODE_PRIMER_EXCLUDE)")
-    ap.add_argument("--skip", default="", help="comma-separated: roles, primary, offtopic, simulate")
+    ap.add_argument("--skip", default="", help="comma-separated: roles, dev, primary, offtopic, simulate")
     ap.add_argument("--out", default=str(ROOT / "experiments" / "results" / "bench_transfer"))
     args = ap.parse_args(argv)
     from mechcode.codebook import load_codebook
@@ -150,6 +154,8 @@ def main(argv=None) -> int:
     primer = read_units(PRIMER) if PRIMER.is_file() else []
     trains = not args.no_primer_as_training
     sources = seed_rows + (pr.primer_rows(primer) if trains else [])
+    # on other papers sims2021 is what a review page has it as: a seed file (origin seed), not own codes
+    seed_sources = [{**r, "origin": "seed"} for r in seed_rows] + (pr.primer_rows(primer) if trains else [])
     meta = {"date": datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC"), "cpu": platform.processor()
             or platform.machine(), "cores": os.cpu_count(), "backends": args.backends, "fractions": fractions,
             "load": round(os.getloadavg()[0], 1), "seconds": {}, "skipped": []}
@@ -190,29 +196,34 @@ def main(argv=None) -> int:
             md += [f"Primer, leave-one-domain-out ({len({r['domain'] for r in primer})} domains, {len(primer)} "
                    "statements); trained on sims2021 + the other domains:", "", *roles_table(rep, "primer"), ""]
             save()
-    if "primary" not in skip:
-        if PRIMARY.is_file():
-            rep = timed("primary-studies", lambda: pr.finish_report(
-                "primary-studies", specs, cb, 0.5,
-                pr.primary_studies(read_units(PRIMARY), cb, specs, sources, fractions, log=log)))
-            results["primary-studies"] = rep
-            md += ["## primary-studies", "", f"Leave-one-paper-out over {rep['n_papers']} papers "
-                   f"({', '.join(rep['papers'])}); every fold trains on sims2021 + primer ({rep['n_source_units']} "
-                   "units) plus the given share of the *other* papers. Paper score = max over the paper's "
-                   "sentences (also mean of top 3); threshold 0.5 as the reviewer page.", "", *primary_table(rep), ""]
-            save()
-        else:
-            meta["skipped"].append(f"primary-studies: {PRIMARY} not in this checkout")
+    for part, path, title in (("dev", DEV, "primary-studies, development side (sims2021-dev)"),
+                              ("primary", PRIMARY, "primary-studies")):
+        if part in skip:
+            continue
+        if not path.is_file():
+            meta["skipped"].append(f"{title}: {path} not in this checkout")
+            continue
+        key = "primary-studies" if part == "primary" else "primary-studies-dev"
+        rep = timed(key, lambda: pr.finish_report(
+            "primary-studies", specs, cb, 0.5,
+            pr.primary_studies(read_units(path), cb, specs, seed_sources, fractions, log=log)))
+        results[key] = rep
+        md += [f"## {title}", "", f"Leave-one-paper-out over {rep['n_papers']} papers "
+               f"({', '.join(rep['papers'])}); every fold trains on sims2021 as the review's seed file + primer "
+               f"({rep['n_source_units']} units) plus the given share of the *other* papers. Paper score = max over "
+               "the paper's sentences (also mean of top 3); threshold 0.5 as the reviewer page.", "",
+               *primary_table(rep), ""]
+        save()
     if "offtopic" not in skip:
         paths = [PDFS / f"{p}.pdf" for p in OFF_TOPIC if (PDFS / f"{p}.pdf").is_file()]
         if paths:
             cache = ROOT / "experiments" / ".cache" / "extract"
             units = timed("extract", lambda: pr.pdf_units(paths, cache))
             rep = timed("off-topic", lambda: pr.finish_report(
-                "off-topic", specs, cb, 0.5, pr.off_topic(units, cb, specs, pr.as_units(sources))))
+                "off-topic", specs, cb, 0.5, pr.off_topic(units, cb, specs, pr.as_units(seed_sources))))
             results["off-topic"] = rep
             md += ["## off-topic", "", "Share of the sentences of shared PDFs that are not about the codebook's "
-                   "subject that get any mechanism >= 0.5 (trained on sims2021 + primer). Goal: <= 2 %.", "",
+                   "subject that get any mechanism >= 0.5 (trained on sims2021 as seed file + primer). Goal: <= 2 %.", "",
                    *offtopic_table(rep), ""]
             save()
         else:
