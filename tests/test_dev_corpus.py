@@ -68,3 +68,39 @@ def test_primary_default_is_untouched():
     fresh = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(fresh)
     assert fresh.PREFIX == "s21p" and fresh.CORPUS.name == "sims2021-primary" and "malawi-qi" in fresh.PAPERS
+
+
+# -- corpora/written-dev: invented papers written and coded by the team ------------------------
+
+_wspec = importlib.util.spec_from_file_location("derive_written", ROOT / "scripts" / "derive_written_dev.py")
+written = importlib.util.module_from_spec(_wspec)
+_wspec.loader.exec_module(written)
+
+
+def test_written_dev_extract_and_build_reproduce():
+    written.use_written()
+    cands = written.derive.load_jsonl(written.CORPUS / "candidates.jsonl")
+    assert written.derive.dump_jsonl(written.extract()) == (written.CORPUS / "candidates.jsonl").read_text(encoding="utf-8")
+    papers = Counter(u["paper"] for u in cands)
+    assert len(papers) == 6 and min(papers.values()) >= 70
+    for u in cands:
+        assert u["id"].startswith("wdev-") and u["text"] in u["context"] and len(u["text"].split()) >= 4
+    cb = load_codebook(ROOT / "corpora" / "sims2021" / "codebook.yaml")
+    for name in ("codes_coderA.jsonl", "codes_coderB.jsonl"):
+        codes = written.derive.load_jsonl(written.CORPUS / name)
+        assert [c["id"] for c in codes] == [u["id"] for u in cands]
+        assert all(set(c["mechanisms"]) <= {m.id for m in cb.mechanisms} and c["role"] in ROLE_IDS for c in codes)
+    rows = written.derive.build(written.CORPUS)
+    assert written.derive.dump_jsonl(rows) == (written.CORPUS / "units.jsonl").read_text(encoding="utf-8")
+    readme = (written.CORPUS / "README.md").read_text(encoding="utf-8")
+    assert written.derive.readme_with_counts(readme, rows) == readme, "README counts are stale: run build"
+    evidence = sum(r["role"] != "none" for r in rows)
+    assert 0.2 * len(rows) < evidence < 0.8 * len(rows)  # a development side with evidence in it
+
+
+def test_written_dev_is_not_copied_from_the_shared_papers():
+    """The invented papers share no sentence with the seed review or either coded primary corpus."""
+    texts = {u["text"] for u in written.derive.load_jsonl(written.CORPUS / "candidates.jsonl")}
+    for other in ("sims2021/units.jsonl", "sims2021-primary/candidates.jsonl", "sims2021-dev/candidates.jsonl"):
+        theirs = {u["text"] for u in written.derive.load_jsonl(ROOT / "corpora" / other)}
+        assert not {t for t in texts & theirs if len(t.split()) > 8}, other
