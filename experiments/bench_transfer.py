@@ -5,8 +5,8 @@ Tables (Markdown + JSON, default ``experiments/results/bench_transfer.{md,json}`
 1. ``transfer-roles``: C/M/O and 5-way role macro-F1 on the seed's box chains (leave-one-box-out,
    boxes of one study together) and on the CMO primer (leave-one-domain-out), per training size;
 2. ``primary-studies``: sentence and paper x mechanism figures on ``corpora/sims2021-primary`` (the
-   test side) and first on ``corpora/sims2021-dev`` (the development side, where relevance settings
-   may be chosen); leave-one-paper-out, trained on sims2021 as the review's seed file (``origin:
+   test side) and first on the development sides ``corpora/written-dev`` (invented papers, dense with
+   evidence) and ``corpora/sims2021-dev`` (real papers, almost none), where relevance settings may be chosen; leave-one-paper-out, trained on sims2021 as the review's seed file (``origin:
    seed``, weighted as the review page weighs a seed file) + primer + a share of the other papers;
 3. ``off-topic``: share of sentences of off-topic shared PDFs with a mechanism >= 0.5;
 4. ``simulate --target mechanism``: per-mechanism evidence finding on sims2021 (WSS@95 etc.), with
@@ -44,6 +44,7 @@ SEED = ROOT / "corpora" / "sims2021"
 PRIMER = ROOT / "corpora" / "cmo-primer" / "primer.jsonl"
 PRIMARY = ROOT / "corpora" / "sims2021-primary" / "units.jsonl"
 DEV = ROOT / "corpora" / "sims2021-dev" / "units.jsonl"
+WRITTEN = ROOT / "corpora" / "written-dev" / "units.jsonl"
 PDFS = ROOT.parent / "shared" / "pdfs"
 # shared PDFs that are not about the sims2021 codebook's subject (integrated-care leadership)
 OFF_TOPIC = ("atoms2016_positron_scattering", "rsos2015_panda_milk", "plosone2014_fanged_frog",
@@ -57,7 +58,8 @@ ASREVIEW_WSS95 = {"balancing-perspectives": 0.368, "clarifying-complexity": 0.20
                   "taking-wider-view": 0.268, "working-with-power": 0.381}
 DESIGNED_WITH = ("sims2021 (the seed review: codebook, definitions and examples come from it) and the CMO "
                  "primer (written by the team that builds the models) are data the team designed with; "
-                 "sims2021-dev (coded by the team from other shared PDFs) is the development side for relevance; "
+                 "written-dev (papers invented, written and coded by the team) and sims2021-dev (coded by the team from "
+                 "other shared PDFs) are the development sides for relevance; "
                  "sims2021-primary (coded by the team from shared PDFs, never used to choose a model "
                  "setting) and the off-topic PDFs are the closest to unseen text.")
 
@@ -137,7 +139,7 @@ def main(argv=None) -> int:
     ap.add_argument("--no-primer-as-training", action="store_true",
                     help="do not add the primer to the training data (for backends that load it themselves; the "
                          "held-out domain is still passed in MECHCODE_PRIMER_EXCLUDE)")
-    ap.add_argument("--skip", default="", help="comma-separated: roles, dev, primary, offtopic, simulate")
+    ap.add_argument("--skip", default="", help="comma-separated: roles, written, dev, primary, offtopic, simulate")
     ap.add_argument("--out", default=str(ROOT / "experiments" / "results" / "bench_transfer"))
     args = ap.parse_args(argv)
     from mechcode.codebook import load_codebook
@@ -196,14 +198,15 @@ def main(argv=None) -> int:
             md += [f"Primer, leave-one-domain-out ({len({r['domain'] for r in primer})} domains, {len(primer)} "
                    "statements); trained on sims2021 + the other domains:", "", *roles_table(rep, "primer"), ""]
             save()
-    for part, path, title in (("dev", DEV, "primary-studies, development side (sims2021-dev)"),
+    for part, path, title in (("written", WRITTEN, "primary-studies, invented papers (written-dev, designed with)"),
+                              ("dev", DEV, "primary-studies, development side (sims2021-dev)"),
                               ("primary", PRIMARY, "primary-studies")):
         if part in skip:
             continue
         if not path.is_file():
             meta["skipped"].append(f"{title}: {path} not in this checkout")
             continue
-        key = "primary-studies" if part == "primary" else "primary-studies-dev"
+        key = {"primary": "primary-studies", "dev": "primary-studies-dev", "written": "primary-studies-written"}[part]
         rep = timed(key, lambda: pr.finish_report(
             "primary-studies", specs, cb, 0.5,
             pr.primary_studies(read_units(path), cb, specs, seed_sources, fractions, log=log)))

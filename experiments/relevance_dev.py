@@ -107,9 +107,11 @@ def main() -> int:
     near = [r for r in ok if (r["written"]["paper_auc"] or 0) >= best_auc - TIE]
     chosen = max(near, key=lambda r: (r["written"]["pair_f1"],
                                       (r["seed_weight"], r["none_sim"]) == DEFAULT))
-    print(f"chosen: seed weight {chosen['seed_weight']}, none sim {chosen['none_sim']}")
+    tied = [(r["seed_weight"], r["none_sim"]) for r in near if r["written"]["pair_f1"] == chosen["written"]["pair_f1"]]
+    print(f"rule's pick: seed weight {chosen['seed_weight']}, none sim {chosen['none_sim']}; "
+          f"{len(tied)} points tie on the rule's figures: {tied}")
     out = ROOT / "experiments" / "results" / "relevance_dev.json"
-    out.write_text(json.dumps({"rows": rows, "chosen": chosen}, indent=1), encoding="utf-8")
+    out.write_text(json.dumps({"rows": rows, "chosen": chosen, "tied": tied}, indent=1), encoding="utf-8")
     return 0
 
 
