@@ -89,11 +89,11 @@ def more_decisions(svc, start: int, n: int) -> None:
 def run(svc, label: str, first, cached: bool, spent: dict, old: bool = False) -> dict:
     """One timed retrain; ``old``: holdout before the swap, every unit scored first, vocabularies
     refitted; not ``cached``: the prior and the vocabularies are fitted afresh."""
-    from mechcode.models.backends import zeroshot
     from mechcode.models.backends.features import clear_fitted
+    from mechcode.models.backends.prior_cache import clear_prior_cache
 
     if not cached:
-        zeroshot.clear_prior_cache()
+        clear_prior_cache()
         clear_fitted()
     svc.queue("paper", limit=20)  # where the reviewer is now
     svc.retrainer.first_units, svc.retrainer.defer_holdout = first, not old

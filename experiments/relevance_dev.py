@@ -84,7 +84,7 @@ def figures(units, preds, codebook) -> dict:
 def main() -> int:
     from mechcode.codebook import load_codebook
     from mechcode.experiments.data import read_units
-    from mechcode.models.backends.zeroshot import clear_prior_cache
+    from mechcode.models.backends.prior_cache import clear_prior_cache
     from mechcode.models.evaluation.protocols import as_units, paper_of
 
     cb = load_codebook(SEED / "codebook.yaml")

@@ -168,7 +168,7 @@ def test_label_lines_are_gated_in_the_prior_only():
 
 
 def test_quantize_setting_is_part_of_the_prior_cache_key(codebook, monkeypatch):
-    from mechcode.models.backends.zeroshot import clear_prior_cache, fit_prior
+    from mechcode.models.backends.prior_cache import clear_prior_cache, fit_prior
 
     clear_prior_cache()
     params = {"prior": "tfidf", "prior_roles": "classifier"}
@@ -193,7 +193,7 @@ def test_models_saved_before_the_role_classifier_say_prototypes(codebook, tmp_pa
 
 
 def test_role_classifier_is_fitted_once_per_codebook_and_primer(codebook, monkeypatch):
-    from mechcode.models.backends.zeroshot import clear_prior_cache, fit_prior
+    from mechcode.models.backends.prior_cache import clear_prior_cache, fit_prior
 
     clear_prior_cache()
     params = {"prior": "tfidf", "prior_roles": "classifier"}

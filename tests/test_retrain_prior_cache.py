@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 
 from mechcode.codebook import load_codebook
-from mechcode.models.backends import zeroshot
+from mechcode.models.backends import prior_cache, zeroshot
 from mechcode.models.base import Unit
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -21,10 +21,10 @@ PARAMS = {"prior": "tfidf"}
 def sims():
     from mechcode.models.data import read_labelled
 
-    zeroshot.clear_prior_cache()
+    prior_cache.clear_prior_cache()
     cb = load_codebook(ROOT / "corpora" / "sims2021" / "codebook.yaml")
     yield cb, read_labelled(ROOT / "corpora" / "sims2021" / "units.jsonl", cb)
-    zeroshot.clear_prior_cache()
+    prior_cache.clear_prior_cache()
 
 
 def arrays(prior, units) -> dict:
@@ -34,11 +34,11 @@ def arrays(prior, units) -> dict:
 
 def test_same_codebook_and_texts_reuse_the_prior_whatever_the_labels(sims):
     cb, units = sims
-    first = zeroshot.fit_prior(PARAMS, units, cb)
+    first = prior_cache.fit_prior(PARAMS, units, cb)
     relabelled = [dataclasses.replace(u, mechanisms=[], role="none") for u in units[::-1]]
-    assert zeroshot.fit_prior(PARAMS, relabelled, cb) is first
-    zeroshot.clear_prior_cache()
-    fresh = zeroshot.fit_prior(PARAMS, units, cb)
+    assert prior_cache.fit_prior(PARAMS, relabelled, cb) is first
+    prior_cache.clear_prior_cache()
+    fresh = prior_cache.fit_prior(PARAMS, units, cb)
     assert fresh is not first
     for key, value in arrays(first, units[:40]).items():
         np.testing.assert_allclose(value, arrays(fresh, units[:40])[key])
@@ -46,27 +46,27 @@ def test_same_codebook_and_texts_reuse_the_prior_whatever_the_labels(sims):
 
 def test_codebook_texts_or_primer_changes_refit(sims, tmp_path, monkeypatch):
     cb, units = sims
-    first = zeroshot.fit_prior(PARAMS, units, cb)
-    assert zeroshot.fit_prior(PARAMS, units[:-1], cb) is not first  # tfidf vocabulary sees the texts
+    first = prior_cache.fit_prior(PARAMS, units, cb)
+    assert prior_cache.fit_prior(PARAMS, units[:-1], cb) is not first  # tfidf vocabulary sees the texts
     edited = dataclasses.replace(cb, mechanisms=[dataclasses.replace(cb.mechanisms[0], description="Something else.")]
                                  + list(cb.mechanisms[1:]))
     assert edited.fingerprint() != cb.fingerprint()
-    changed = zeroshot.fit_prior(PARAMS, units, edited)
+    changed = prior_cache.fit_prior(PARAMS, units, edited)
     assert changed is not first and changed.sentences["mechanism"] != first.sentences["mechanism"]
     primer = tmp_path / "primer.jsonl"
     primer.write_text('{"id": "p1", "text": "Staff trusted the new manager.", "role": "mechanism-reasoning", '
                       '"domain": "x", "polarity": "+"}\n', encoding="utf-8")
     monkeypatch.setenv("MECHCODE_PRIMER", str(primer))
-    other = zeroshot.fit_prior(PARAMS, units, cb)
+    other = prior_cache.fit_prior(PARAMS, units, cb)
     assert other is not first and "Staff trusted the new manager." in other.sentences["role"]
-    assert zeroshot.fit_prior({"prior": "none"}, units, cb) is None
+    assert prior_cache.fit_prior({"prior": "none"}, units, cb) is None
 
 
 def test_cache_is_bounded(sims):
     cb, units = sims
-    for n in range(zeroshot.PRIOR_CACHE_SIZE + 2):
-        zeroshot.fit_prior(PARAMS, units[n:], cb)
-    assert len(zeroshot._PRIORS) == zeroshot.PRIOR_CACHE_SIZE
+    for n in range(prior_cache.PRIOR_CACHE_SIZE + 2):
+        prior_cache.fit_prior(PARAMS, units[n:], cb)
+    assert len(prior_cache._PRIORS) == prior_cache.PRIOR_CACHE_SIZE
 
 
 def test_retrains_refit_the_prior_only_when_its_inputs_change(tmp_path, monkeypatch):
@@ -78,7 +78,7 @@ def test_retrains_refit_the_prior_only_when_its_inputs_change(tmp_path, monkeypa
     from mechcode.loop.service import LoopService
     from mechcode.loop.training import load_seed_data
 
-    zeroshot.clear_prior_cache()
+    prior_cache.clear_prior_cache()
     rv, seed = make_review(tmp_path, n_docs=1)
     svc = LoopService(rv, retrain_every=0, seed_units=load_seed_data(seed, rv.codebook))
     fits = []
@@ -93,4 +93,4 @@ def test_retrains_refit_the_prior_only_when_its_inputs_change(tmp_path, monkeypa
     after = len(fits)
     svc.decide(unit, "correct", mechanisms=["building-trust"], role="outcome")  # same texts, new label
     assert svc.retrainer.run_once()["status"] == "ok" and len(fits) == after
-    zeroshot.clear_prior_cache()
+    prior_cache.clear_prior_cache()

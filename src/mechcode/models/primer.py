@@ -70,3 +70,39 @@ def primer_hash(path: str | os.PathLike | None = None) -> str | None:
     for f in files:
         h.update(f.read_bytes())
     return h.hexdigest()[:16]
+
+
+def none_primer_files(path: str | os.PathLike | None = None) -> list[Path]:
+    """The none primer's JSONL files: ``none/*.jsonl`` beside the primer (``$MECHCODE_PRIMER_NONE``
+    overrides: a file or a folder), or [] when there is none."""
+    raw = path or os.environ.get(ENV + "_NONE")
+    if raw:
+        p = Path(raw)
+    else:
+        files = primer_files()
+        p = (files[0].parent if files else Path(__file__).resolve().parents[3] / "corpora" / "cmo-primer") / "none"
+    if p.is_file():
+        return [p]
+    return sorted(p.glob("*.jsonl")) if p.is_dir() else []
+
+
+def load_none_primer(path: str | os.PathLike | None = None, exclude_domains: set[str] | None = None) -> list[str]:
+    """Texts of the none primer: sentences of research writing that state no context, mechanism or
+    outcome (role ``none``). ``$MECHCODE_PRIMER_EXCLUDE`` domains are left out, as for the primer."""
+    if exclude_domains is None and os.environ.get(ENV + "_EXCLUDE"):
+        exclude_domains = set(os.environ[ENV + "_EXCLUDE"].split(","))
+    out: list[str] = []
+    for f in none_primer_files(path):
+        for n, line in enumerate(f.read_text(encoding="utf-8").splitlines(), start=1):
+            if not line.strip():
+                continue
+            try:
+                d = json.loads(line)
+                text = str(d["text"]).strip()
+            except (json.JSONDecodeError, KeyError, TypeError) as exc:
+                raise DataError(f"{f}: line {n}: not a none-primer sentence ({exc})") from exc
+            if d.get("role", "none") != "none" or not text:
+                raise DataError(f"{f}: line {n}: a none-primer sentence needs a text and role none")
+            if not (exclude_domains and str(d.get("domain") or "") in exclude_domains):
+                out.append(text)
+    return out

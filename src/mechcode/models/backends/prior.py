@@ -49,6 +49,8 @@ PRIOR_DEFAULTS: dict[str, Any] = {
                                  # the sims2021 per-mechanism simulation; models/README "Choosing k")
     "prior_k_role": 150.0,
     "prior_roles": "classifier", # role part of the prior: classifier (mechcode.models.backends.role_prior) | prototypes
+    "prior_none": "classifier",  # P(role none) of the prior: classifier (role_prior's none gate) | prototypes | both
+                                 # (chosen on the development sides: experiments/none_gate_dev.py)
     "primer_weight": 0.0,        # how much a primer statement counts towards the learned role weight
 }
 

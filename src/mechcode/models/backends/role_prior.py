@@ -9,8 +9,13 @@ carried by the form of a statement rather than its topic, and dropping stopwords
 are removed first (:func:`mechcode.models.backends.features.clean`).
 
 It answers "which C/M/O role, given that the unit states one"; whether the unit states any
-role (``none``) stays with the prototype similarity of :mod:`mechcode.models.backends.zeroshot`, which
-combines both as ``P(role) = (1 - P(none)) * P_classifier(role)``.
+role (``none``) comes from the prototype similarity of :mod:`mechcode.models.backends.zeroshot`, which
+combines both as ``P(role) = (1 - P(none)) * P_classifier(role)``. With ``none_model`` other than
+``prototypes`` a second classifier of the same kind, the *none gate*, answers that question from the
+form too: every C/M/O statement against the none primer's sentences (``corpora/cmo-primer/none``:
+methods, statistics, ethics, back matter, background, signposting, written across the primer's
+domains; :func:`mechcode.models.primer.load_none_primer`). ``classifier`` takes its ``P(none)``,
+``both`` pools it with the prototypes' in log-odds; the C/M/O shares are rescaled.
 
 Settings (word 1-2-grams, no stopword list, ``C`` = 10, balanced class weights) were chosen
 on the primer's leave-one-domain-out folds, ties broken on the seed's Box chains (both data the
@@ -27,8 +32,9 @@ import numpy as np
 
 from mechcode.errors import ModelError
 
-ROLE_FILE = "role_prior.json"
-ROLE_ARRAYS = "role_prior_{}.npy"
+ROLE_STEM = "role_prior"
+GATE_STEM = "none_gate"
+NONE_MODELS = ("prototypes", "classifier", "both")
 C_ROLE = 10.0
 KEPT = 4  # fitted classifiers kept in memory (RoleClassifier.of)
 _FITTED: dict[str, "RoleClassifier | None"] = {}
@@ -46,7 +52,8 @@ def _vectorizer():
 class RoleClassifier:
     """P(role | the unit states a C/M/O role) from a statement's words."""
 
-    def __init__(self) -> None:
+    def __init__(self, stem: str = ROLE_STEM) -> None:
+        self.stem = stem
         self.classes: list[str] = []
         self.vec = _vectorizer()
         self.coef: np.ndarray | None = None
@@ -76,13 +83,46 @@ class RoleClassifier:
         roles or the primer do. A fitted classifier is only read afterwards, so priors may share it."""
         import hashlib
 
-        pairs = [(role, text) for role, text in prototypes if role != "none"]
-        key = hashlib.sha256("\x00".join(f"{r}\x01{t}" for r, t in pairs).encode()).hexdigest()
+        return cls._kept([(role, text) for role, text in prototypes if role != "none"], ROLE_STEM)
+
+    @classmethod
+    def gate_of(cls, prototypes: Sequence[tuple[str, str]], none_texts: Sequence[str]) -> "RoleClassifier | None":
+        """The none gate: every C/M/O prototype (``statement``) against ``none_texts`` (``none``);
+        None without none texts. Kept in memory as :meth:`of`."""
+        if not none_texts:
+            return None
+        pairs = [("statement", t) for role, t in prototypes if role != "none"] + [("none", t) for t in none_texts]
+        return cls._kept(pairs, GATE_STEM)
+
+    @classmethod
+    def _kept(cls, pairs: list[tuple[str, str]], stem: str) -> "RoleClassifier | None":
+        import hashlib
+
+        key = stem + hashlib.sha256("\x00".join(f"{r}\x01{t}" for r, t in pairs).encode()).hexdigest()
         if key not in _FITTED:
             while len(_FITTED) >= KEPT:
                 _FITTED.pop(next(iter(_FITTED)))
-            _FITTED[key] = cls().fit([t for _, t in pairs], [r for r, _ in pairs])
+            _FITTED[key] = cls(stem).fit([t for _, t in pairs], [r for r, _ in pairs])
         return _FITTED[key]
+
+    def gate(self, role_p: np.ndarray, texts: Sequence[str], mode: str) -> np.ndarray:
+        """``role_p`` with ``P(none)`` from this gate (``classifier``) or pooled in log-odds with
+        the prototypes' (``both``); the C/M/O probabilities rescaled to the rest."""
+        from mechcode.codebook import ROLE_IDS
+
+        none = ROLE_IDS.index("none")
+        pc = np.clip(self.proba(texts)[:, self.classes.index("none")], 1e-6, 1 - 1e-6)
+        p = pc
+        if mode == "both":
+            pp = np.clip(role_p[:, none], 1e-6, 1 - 1e-6)
+            z = (np.log(pp / (1 - pp)) + np.log(pc / (1 - pc))) / 2
+            p = 1.0 / (1.0 + np.exp(-z))
+        rest = np.array(role_p, dtype=np.float64, copy=True)
+        rest[:, none] = 0.0
+        total = rest.sum(axis=1, keepdims=True)
+        out = rest / np.where(total > 0, total, 1.0) * (1.0 - p)[:, None]
+        out[:, none] = p
+        return out
 
     def share_out(self, role_p: np.ndarray, texts: Sequence[str]) -> np.ndarray:
         """``role_p`` (n x ROLE_IDS) with ``P(none)`` kept and the rest shared out by this classifier."""
@@ -110,22 +150,22 @@ class RoleClassifier:
 
         vocab, idf = vectorizer_state(self.vec)
         for name, arr in (("coef", self.coef), ("intercept", self.intercept), ("idf", idf)):
-            np.save(Path(directory) / ROLE_ARRAYS.format(name), arr, allow_pickle=False)
-        (Path(directory) / ROLE_FILE).write_text(json.dumps({"classes": self.classes, "vocabulary": vocab}),
-                                                 encoding="utf-8")
+            np.save(Path(directory) / f"{self.stem}_{name}.npy", arr, allow_pickle=False)
+        (Path(directory) / f"{self.stem}.json").write_text(
+            json.dumps({"classes": self.classes, "vocabulary": vocab}), encoding="utf-8")
 
     @classmethod
-    def load(cls, directory: Path) -> "RoleClassifier | None":
+    def load(cls, directory: Path, stem: str = ROLE_STEM) -> "RoleClassifier | None":
         """The saved classifier, or None when the folder has none (models saved before it)."""
         from mechcode.models.io import restore_vectorizer
 
         directory = Path(directory)
-        if not (directory / ROLE_FILE).is_file():
+        if not (directory / f"{stem}.json").is_file():
             return None
-        self = cls()
+        self = cls(stem)
         try:
-            meta = json.loads((directory / ROLE_FILE).read_text(encoding="utf-8"))
-            arr = {n: np.load(directory / ROLE_ARRAYS.format(n), allow_pickle=False)
+            meta = json.loads((directory / f"{stem}.json").read_text(encoding="utf-8"))
+            arr = {n: np.load(directory / f"{stem}_{n}.npy", allow_pickle=False)
                    for n in ("coef", "intercept", "idf")}
             restore_vectorizer(self.vec, meta["vocabulary"], arr["idf"])
         except (OSError, KeyError, ValueError) as exc:

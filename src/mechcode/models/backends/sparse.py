@@ -41,7 +41,7 @@ from mechcode.models.io import load_arrays, restore_vectorizer, save_arrays, vec
 from mechcode.models.backends.linear_heads import Head, Linear, fit_head
 from mechcode.models.backends.features import Features, content_term, fit_features
 from mechcode.models.backends.prior import PRIOR_DEFAULTS, pooled, weights
-from mechcode.models.backends.zeroshot import fit_prior
+from mechcode.models.backends.prior_cache import fit_prior
 
 ARRAYS_FILE = "sparse.npz"
 META_FILE = "sparse.json"
@@ -260,7 +260,7 @@ class SparseBackend:
         directory = Path(directory)
         try:
             meta = json.loads((directory / META_FILE).read_text(encoding="utf-8"))
-            self = cls(**{"prior_roles": "prototypes", **meta["params"]})  # models saved before prior_roles
+            self = cls(**{"prior_roles": "prototypes", "prior_none": "prototypes", **meta["params"]})  # saved before them
             arrays = load_arrays(directory / ARRAYS_FILE)
             self.mechanisms, self.vocabulary = list(meta["mechanisms"]), dict(meta.get("vocabulary_fit") or {})
             self.features = Features(self.params)

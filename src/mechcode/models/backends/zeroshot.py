@@ -25,7 +25,6 @@ vocabulary in the JSON and the idf weights in ``zeroshot_idf.npy``).
 """
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 from pathlib import Path
@@ -39,7 +38,7 @@ from mechcode.models.base import LabelledUnit, Unit, check_params, label_space, 
 from mechcode.models.io import restore_vectorizer, vectorizer_state
 from mechcode.models.backends.calibration import Temperature, softmax
 from mechcode.models.backends.prior import finalize, shared_terms
-from mechcode.models.backends.role_prior import RoleClassifier
+from mechcode.models.backends.role_prior import GATE_STEM, NONE_MODELS, RoleClassifier
 
 META_FILE = "zeroshot.json"
 IDF_FILE = "zeroshot_idf.npy"
@@ -55,6 +54,7 @@ DEFAULTS: dict[str, Any] = {
     "role_k": 5,                # a role's similarity = mean of its k most similar prototypes
     "role_temperature": None,   # None = the mechanism temperature
     "role_model": "prototypes",  # prototypes | classifier (C/M/O form learned: mechcode.models.backends.role_prior)
+    "none_model": "prototypes",  # P(role none): prototypes | classifier | both (the none gate, role_prior)
 }
 ROLE_MODELS = ("prototypes", "classifier")
 NONE_DEFAULT = {"minilm": 0.30, "tfidf": 0.06}
@@ -122,8 +122,9 @@ class ZeroShotBackend:
         self.params = check_params("zeroshot", DEFAULTS, params)
         if self.params["encoder"] not in (*NONE_DEFAULT, AVG):
             raise ModelError(f"zeroshot backend: encoder must be one of {', '.join((*NONE_DEFAULT, AVG))}")
-        if self.params["role_model"] not in ROLE_MODELS:
-            raise ModelError(f"zeroshot backend: role_model must be one of {', '.join(ROLE_MODELS)}")
+        for key, allowed in (("role_model", ROLE_MODELS), ("none_model", NONE_MODELS)):
+            if self.params[key] not in allowed:
+                raise ModelError(f"zeroshot backend: {key} must be one of {', '.join(allowed)}")
         self.parts: list[ZeroShotBackend] = []       # encoder avg: the tfidf and the minilm model
         self.mechanisms: list[str] = []
         self.protos: dict[str, np.ndarray] = {}      # task -> (k, d) prototype vectors
@@ -131,7 +132,7 @@ class ZeroShotBackend:
         self.sentences: dict[str, list[str]] = {}    # task -> prototype text
         self.t = 1.0
         self._enc = None
-        self.role_clf = None                          # role_model classifier: a RoleClassifier
+        self.role_clf = self.none_clf = None          # role_model classifier, none gate: RoleClassifiers
 
     def hyperparameters(self) -> dict[str, Any]:
         return dict(self.params)
@@ -193,6 +194,10 @@ class ZeroShotBackend:
             else float(self.params["temperature"])
         if self.params["role_model"] == "classifier":
             self.role_clf = RoleClassifier.of(defs["role"])
+        if self.params["none_model"] != "prototypes":
+            from mechcode.models.primer import load_none_primer
+
+            self.none_clf = RoleClassifier.gate_of(defs["role"], load_none_primer())
         return self
 
     def _adopt(self, parts: list["ZeroShotBackend"]) -> "ZeroShotBackend":
@@ -263,6 +268,8 @@ class ZeroShotBackend:
         role_p = softmax(self._label_sims("role", sims["role"], list(ROLE_IDS), k) / rt)
         if self.role_clf is not None:
             role_p = self.role_clf.share_out(role_p, [u.text for u in units])
+        if self.none_clf is not None:
+            role_p = self.none_clf.gate(role_p, [u.text for u in units], self.params["none_model"])
         pol_p = softmax(self._label_sims("polarity", sims["polarity"], list(POLARITY_IDS), k) / rt)
         return {"mechanisms": mech_p[:, :-1], "no_mechanism": mech_p[:, -1], "role": role_p,
                 "polarity": pol_p[:, 0], "mech_sims": mech_s, "sims": sims}
@@ -312,8 +319,9 @@ class ZeroShotBackend:
             return
         for task in TASKS:
             np.save(directory / f"zeroshot_{task}.npy", self.protos[task], allow_pickle=False)
-        if self.role_clf is not None:
-            self.role_clf.save(directory)
+        for clf in (self.role_clf, self.none_clf):
+            if clf is not None:
+                clf.save(directory)
         meta = {"params": self.params, "mechanisms": self.mechanisms, "temperature": self.t,
                 "owners": self.owners, "sentences": self.sentences}
         if self.params["encoder"] == "tfidf":
@@ -339,6 +347,8 @@ class ZeroShotBackend:
         self.owners, self.sentences, self.protos = meta["owners"], meta["sentences"], protos
         if self.params["role_model"] == "classifier":
             self.role_clf = RoleClassifier.load(directory)
+        if self.params["none_model"] != "prototypes":
+            self.none_clf = RoleClassifier.load(directory, GATE_STEM)
         if self.params["encoder"] == "tfidf":
             self._enc = _Tfidf()
             try:
@@ -351,49 +361,3 @@ class ZeroShotBackend:
                              f"({meta.get('encoder_key', '?').rsplit('|', 1)[-1]} MiniLM, set MECHCODE_EMBED_QUANTIZE "
                              "to 1 for int8); or rebuild it")
         return self
-
-
-_PRIORS: dict[tuple, "ZeroShotBackend"] = {}  # fitted priors of this process, by :func:`prior_key`
-PRIOR_CACHE_SIZE = 4
-
-
-def prior_key(params: dict[str, Any], units: list, codebook: Codebook) -> tuple:
-    """What a fitted prior depends on: the codebook's fingerprint, the prior's encoder, the
-    primer's bytes (and the domains left out of it) and, for the ``tfidf`` encoder, whose
-    vocabulary is also fitted on the training texts, those texts (as a set); never the labels."""
-    from mechcode.models.primer import ENV, primer_files
-
-    h = hashlib.sha256()
-    for f in primer_files():
-        h.update(f.read_bytes())
-    h.update((os.environ.get(ENV + "_EXCLUDE", "") + "|" + os.environ.get("MECHCODE_EMBED_QUANTIZE", "")).encode())
-    texts = ""
-    if params["prior"] == "tfidf":
-        texts = hashlib.sha256("\x00".join(sorted(u.text for u in units)).encode()).hexdigest()
-    return codebook.fingerprint(), params["prior"], params.get("prior_roles", "prototypes"), h.hexdigest(), texts
-
-
-def clear_prior_cache() -> None:
-    """Forget the fitted priors of this process."""
-    _PRIORS.clear()
-
-
-def fit_prior(params: dict[str, Any], units: list, codebook: Codebook) -> "ZeroShotBackend | None":
-    """The codebook prior of a learning backend: a zeroshot model (None when ``prior`` is ``none``).
-
-    Fitted priors are kept in memory (this process only, the last ``PRIOR_CACHE_SIZE``) under
-    :func:`prior_key`, so a retrain whose codebook, primer and (tfidf) texts are unchanged does
-    not fit it again; a fitted prior is only read afterwards, so models may share one.
-    See :mod:`mechcode.models.backends.prior` for how learned scores are pooled with it.
-    """
-    if params.get("prior", "none") == "none":
-        return None
-    if params.get("prior_roles", "prototypes") not in ROLE_MODELS:
-        raise ModelError(f"prior_roles must be one of {', '.join(ROLE_MODELS)}, not {params['prior_roles']!r}")
-    key = prior_key(params, units, codebook)
-    if key not in _PRIORS:
-        while len(_PRIORS) >= PRIOR_CACHE_SIZE:
-            _PRIORS.pop(next(iter(_PRIORS)))
-        _PRIORS[key] = ZeroShotBackend(encoder=params["prior"], role_model=params.get("prior_roles", "prototypes")
-                                       ).fit(list(units), codebook)
-    return _PRIORS[key]

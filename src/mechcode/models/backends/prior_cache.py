@@ -1,0 +1,66 @@
+"""The fitted codebook priors of this process (:func:`fit_prior`), kept by what they depend on.
+
+A learning backend's prior is a :class:`~mechcode.models.backends.zeroshot.ZeroShotBackend`; fitting one
+costs a few tenths of a second (tfidf) to seconds (MiniLM), so a retrain whose codebook, primer and
+(tfidf) texts are unchanged reuses the last fit instead.
+"""
+from __future__ import annotations
+
+import hashlib
+import os
+from typing import Any
+
+from mechcode.codebook import Codebook
+from mechcode.errors import ModelError
+from mechcode.models.backends.role_prior import NONE_MODELS
+from mechcode.models.backends.zeroshot import ROLE_MODELS, ZeroShotBackend
+
+_PRIORS: dict[tuple, "ZeroShotBackend"] = {}  # fitted priors of this process, by :func:`prior_key`
+PRIOR_CACHE_SIZE = 4
+
+
+def prior_key(params: dict[str, Any], units: list, codebook: Codebook) -> tuple:
+    """What a fitted prior depends on: the codebook's fingerprint, the prior's encoder, the
+    primer's bytes (and the domains left out of it) and, for the ``tfidf`` encoder, whose
+    vocabulary is also fitted on the training texts, those texts (as a set); never the labels."""
+    from mechcode.models.primer import ENV, none_primer_files, primer_files
+
+    h = hashlib.sha256()
+    for f in primer_files():
+        h.update(f.read_bytes())
+    h.update((os.environ.get(ENV + "_EXCLUDE", "") + "|" + os.environ.get("MECHCODE_EMBED_QUANTIZE", "")).encode())
+    texts = ""
+    if params["prior"] == "tfidf":
+        texts = hashlib.sha256("\x00".join(sorted(u.text for u in units)).encode()).hexdigest()
+    for f in none_primer_files():
+        h.update(f.read_bytes())
+    return (codebook.fingerprint(), params["prior"], params.get("prior_roles", "prototypes"),
+            params.get("prior_none", "prototypes"), h.hexdigest(), texts)
+
+
+def clear_prior_cache() -> None:
+    """Forget the fitted priors of this process."""
+    _PRIORS.clear()
+
+
+def fit_prior(params: dict[str, Any], units: list, codebook: Codebook) -> "ZeroShotBackend | None":
+    """The codebook prior of a learning backend: a zeroshot model (None when ``prior`` is ``none``).
+
+    Fitted priors are kept in memory (this process only, the last ``PRIOR_CACHE_SIZE``) under
+    :func:`prior_key`, so a retrain whose codebook, primer and (tfidf) texts are unchanged does
+    not fit it again; a fitted prior is only read afterwards, so models may share one.
+    See :mod:`mechcode.models.backends.prior` for how learned scores are pooled with it.
+    """
+    if params.get("prior", "none") == "none":
+        return None
+    if params.get("prior_roles", "prototypes") not in ROLE_MODELS:
+        raise ModelError(f"prior_roles must be one of {', '.join(ROLE_MODELS)}, not {params['prior_roles']!r}")
+    if params.get("prior_none", "prototypes") not in NONE_MODELS:
+        raise ModelError(f"prior_none must be one of {', '.join(NONE_MODELS)}, not {params['prior_none']!r}")
+    key = prior_key(params, units, codebook)
+    if key not in _PRIORS:
+        while len(_PRIORS) >= PRIOR_CACHE_SIZE:
+            _PRIORS.pop(next(iter(_PRIORS)))
+        _PRIORS[key] = ZeroShotBackend(encoder=params["prior"], role_model=params.get("prior_roles", "prototypes"),
+                                       none_model=params.get("prior_none", "prototypes")).fit(list(units), codebook)
+    return _PRIORS[key]
