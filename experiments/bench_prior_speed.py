@@ -1,5 +1,6 @@
-"""Speed of the default model (sparse + tfidf codebook prior with the role classifier) beside the
-prototype role prior, no prior and (``--with-avg``) the opt-in avg prior.
+"""Speed of the default model (sparse + tfidf codebook prior with the role classifier and the none
+gate) beside the prior without the gate, the prototype role prior, no prior and (``--with-avg``) the
+opt-in avg prior.
 
     PYTHONPATH=src OMP_NUM_THREADS=1 python experiments/bench_prior_speed.py [--n 5000] [--with-avg]
 
@@ -19,8 +20,9 @@ import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
-CONFIGS = {"sparse (default: prior tfidf, role classifier)": {},
-           "sparse, prior tfidf, role prototypes": {"prior_roles": "prototypes"},
+CONFIGS = {"sparse (default: prior tfidf, role classifier, none gate)": {},
+           "sparse, prior tfidf, role classifier, none from prototypes": {"prior_none": "prototypes"},
+           "sparse, prior tfidf, role prototypes": {"prior_roles": "prototypes", "prior_none": "prototypes"},
            "sparse, no prior": {"prior": "none", "primer": False}}
 AVG = {"sparse, prior avg (opt-in; MiniLM)": {"prior": "avg"}}
 

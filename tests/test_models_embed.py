@@ -172,7 +172,9 @@ def test_embed_round_trip_tiny(tiny_model, tmp_path, context, solver):
     be.save(out)
     write_card(out, {"backend": be.name, "version": be.version})
     card = verify_dir(out)
-    assert sorted(card["files"]) == ["embed.json", "heads.npz", "prior/role_prior.json", "prior/role_prior_coef.npy",
+    assert sorted(card["files"]) == ["embed.json", "heads.npz", "prior/none_gate.json", "prior/none_gate_coef.npy",
+                                     "prior/none_gate_idf.npy", "prior/none_gate_intercept.npy",
+                                     "prior/role_prior.json", "prior/role_prior_coef.npy",
                                      "prior/role_prior_idf.npy", "prior/role_prior_intercept.npy",
                                      "prior/zeroshot.json", "prior/zeroshot_idf.npy",
                                      "prior/zeroshot_mechanism.npy", "prior/zeroshot_none.npy",
