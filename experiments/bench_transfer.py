@@ -212,8 +212,8 @@ def main(argv=None) -> int:
             pr.primary_studies(read_units(path), cb, specs, seed_sources, fractions, log=log)))
         results[key] = rep
         md += [f"## {title}", "", f"Leave-one-paper-out over {rep['n_papers']} papers "
-               f"({', '.join(rep['papers'])}); every fold trains on sims2021 as the review's seed file + primer "
-               f"({rep['n_source_units']} units) plus the given share of the *other* papers. Paper score = max over "
+               f"({', '.join(rep['papers'])}); every fold trains on sims2021 as the review's seed file"
+               f"{' + primer' if trains else ''} ({rep['n_source_units']} units) plus the given share of the *other* papers. Paper score = max over "
                "the paper's sentences (also mean of top 3); threshold 0.5 as the reviewer page.", "",
                *primary_table(rep), ""]
         save()

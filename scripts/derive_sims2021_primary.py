@@ -77,7 +77,7 @@ PAPERS: dict[str, tuple[str, tuple[str, ...]]] = {
 }
 
 # the development side: other shared health-services papers, sampled by the same rule; both coders
-# code every unit (DOUBLE_ALL), so no label rests on one coder
+# code every unit (double_subset returns all of them for this set), so no label rests on one coder
 PAPERS_DEV: dict[str, tuple[str, tuple[str, ...]]] = {
     "pmtct-workers": ("scientifica2016_pmtct_health_workers.pdf", ("3. Results", "4. Discussions")),
     "ears-recruitment": ("trials2015_ears_recruitment.pdf",

@@ -127,3 +127,16 @@ def test_none_primer_is_written_not_copied(none_rows):
     sources += [p.read_text(encoding="utf-8") for p in [SEED, *sorted(PDF_DIR.glob("*.truth.txt"))] if p.exists()]
     seen = set().union(*(_shingles(t) for t in sources))
     assert [(r["id"], s) for r in none_rows for s in _shingles(r["text"]) if s in seen] == []
+
+
+def test_no_primer_means_no_none_primer(codebook, tmp_path, monkeypatch):
+    """A primer folder without none/ has no none primer (the checkout's is not used behind its back),
+    and a model built with primer=false has no gate."""
+    monkeypatch.setenv("MECHCODE_PRIMER", str(tmp_path))
+    assert none_primer_files() == [] and load_none_primer() == []
+    (tmp_path / "none").mkdir()
+    (tmp_path / "none" / "n.jsonl").write_text('{"text": "Data were analysed in R.", "role": "none"}\n')
+    assert load_none_primer() == ["Data were analysed in R."]
+    monkeypatch.delenv("MECHCODE_PRIMER")
+    m = ZeroShotBackend(encoder="tfidf", none_model="classifier", primer=False).fit([], codebook)
+    assert m.none_clf is None

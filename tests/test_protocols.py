@@ -253,3 +253,25 @@ def test_cli_seed_data_counts_as_a_seed_file(tmp_path, monkeypatch):
     assert {u.origin for u in own} == {None} and {u.origin for u in seed} == {"seed"}
     assert evidence_weight(own, "mechanism") == 4.0
     assert evidence_weight(seed, "mechanism") == 4 * SEED_WEIGHT["mechanism"]
+
+
+def test_cli_off_topic_data_as_seed(tmp_path, monkeypatch):
+    """--data-as-seed trains off-topic on --data as the page would on a seed file (origin seed)."""
+    from mechcode.models.base import LabelledUnit
+    from mechcode.models.evaluation import protocols as pr
+
+    data, cb = md.write(tmp_path)
+    pdf = tmp_path / "other.pdf"
+    pdf.write_bytes(b"%PDF-1.4 placeholder: pdf_units is replaced below")
+    monkeypatch.setattr(pr, "pdf_units", lambda paths, cache=None: [
+        LabelledUnit(id=f"x{i}", text=f"Sentence {i} about fish.", context="", mechanisms=[], paper="other")
+        for i in range(3)])
+    seen, real = [], pr.off_topic
+    monkeypatch.setattr(pr, "off_topic", lambda units, cbk, specs, train, *a, **k:
+                        seen.append({u.origin for u in train}) or real(units, cbk, specs, train, *a, **k))
+    for extra in ([], ["--data-as-seed"]):
+        r = CliRunner().invoke(cli, ["evaluate", "--protocol", "off-topic", "--data", str(data), "--codebook", str(cb),
+                                     "--papers", str(pdf), "--backend", "keyword", "--baselines", "majority",
+                                     "--output", str(tmp_path / "o.json"), "--no-track", "-q", *extra])
+        assert r.exit_code == 0, r.output
+    assert seen == [{None}, {"seed"}]

@@ -17,9 +17,10 @@ PROTOCOL_HELP = (
     "codebook definitions only, test on the evidence units (cold start). transfer-roles: C/M/O role macro-F1 "
     "on CMO statements not trained on: leave-one-box-out on the box chains of --data, and "
     "leave-one-domain-out on --primer. primary-studies: --data is a coded primary-study corpus with paper ids; "
-    "leave-one-paper-out, trained on --train-data plus 0-100 % of the other papers; sentence and "
-    "paper x mechanism figures. off-topic: share of the sentences of the --papers PDFs that get a mechanism "
-    "at the page's threshold, trained on --data and --train-data.")
+    "leave-one-paper-out, trained on --seed-data and --train-data plus 0-100 % of the other papers; sentence "
+    "and paper x mechanism figures. off-topic: share of the sentences of the --papers PDFs that get a "
+    "mechanism at the page's threshold, trained on --data (as a seed file with --data-as-seed), --seed-data "
+    "and --train-data.")
 TRANSFER = ("transfer-roles", "primary-studies", "off-topic")
 
 
@@ -73,6 +74,9 @@ def _fractions(text: str) -> tuple[float, ...]:
               help="primary-studies, off-topic: labelled JSONL the model trains on as a review's seed file "
                    "(repeatable): marked origin seed and weighted as the review page weighs a seed file "
                    "(mechcode.models.backends.prior.SEED_WEIGHT), e.g. corpora/sims2021/units.jsonl.")
+@click.option("--data-as-seed", is_flag=True,
+              help="off-topic: train on --data as a review's seed file (origin seed), as the review page "
+                   "serves a review started with --seed-data, instead of as the review's own codes.")
 @click.option("--papers", multiple=True, type=click.Path(path_type=str),
               help="off-topic: PDF files or folders of PDFs that are not about the codebook's subject (repeatable).")
 @click.option("--extract-cache", type=click.Path(file_okay=False, path_type=str), default=None,
@@ -83,8 +87,8 @@ def _fractions(text: str) -> tuple[float, ...]:
 @tracking_opts
 @quiet_opt
 def evaluate(data, codebook_path, backend, protocol, output, folds, params, baselines, zeroshot_encoder, threshold,
-             include_definition_units, seed, primer, primer_as_training, train_data, seed_data, papers,
-             extract_cache, fractions, tracking_uri, no_track, quiet) -> None:
+             include_definition_units, seed, primer, primer_as_training, train_data, seed_data, data_as_seed,
+             papers, extract_cache, fractions, tracking_uri, no_track, quiet) -> None:
     """Measure a backend on labelled data, side by side with baselines, and write a JSON report.
 
     grouped-cv and definitions-to-evidence report macro- and per-class precision/recall/F1
@@ -101,7 +105,7 @@ def evaluate(data, codebook_path, backend, protocol, output, folds, params, base
         --backend sparse --protocol grouped-cv --output report.json
       mechcode evaluate --protocol transfer-roles --data corpora/sims2021/units.jsonl \\
         --codebook corpora/sims2021/codebook.yaml --primer corpora/cmo-primer/primer.jsonl --output roles.json
-      mechcode evaluate --protocol off-topic --data corpora/sims2021/units.jsonl \\
+      mechcode evaluate --protocol off-topic --data corpora/sims2021/units.jsonl --data-as-seed \\
         --codebook corpora/sims2021/codebook.yaml --papers ../shared/pdfs/atoms2016_positron_scattering.pdf \\
         --output offtopic.json
     """
@@ -113,8 +117,8 @@ def evaluate(data, codebook_path, backend, protocol, output, folds, params, base
     out.parent.mkdir(parents=True, exist_ok=True)
     if protocol in TRANSFER:
         report = _transfer(protocol, data, codebook, backend, parse_params(params), names, zeroshot_encoder,
-                           threshold, seed, (primer, primer_as_training), (train_data, seed_data), papers,
-                           extract_cache, _fractions(fractions), quiet)
+                           threshold, seed, (primer, primer_as_training), (train_data, seed_data, data_as_seed),
+                           papers, extract_cache, _fractions(fractions), quiet)
     else:
         report = _classic(data, codebook, backend, protocol, folds, params, names, zeroshot_encoder, threshold,
                           seed, include_definition_units, out, quiet)
@@ -160,7 +164,7 @@ def _transfer(protocol, data, codebook, backend, params, names, encoder, thresho
     rows = _rows(data, codebook)
     primer, primer_trains = primer
     primer_units = _rows(primer, codebook) if primer else []
-    train_data, seed_data = train_data
+    train_data, seed_data, data_as_seed = train_data
     sources = [r for path in train_data for r in _rows(path, codebook)]
     sources += [{**r, "origin": "seed"} for path in seed_data for r in _rows(path, codebook)]
     if primer_trains:
@@ -175,7 +179,8 @@ def _transfer(protocol, data, codebook, backend, params, names, encoder, thresho
         from mechcode.store.ingest import expand_paths
 
         units = pr.pdf_units(expand_paths(papers), cache)
-        result = pr.off_topic(units, codebook, specs, pr.as_units(rows + sources), threshold)
+        own = [{**r, "origin": "seed"} for r in rows] if data_as_seed else rows
+        result = pr.off_topic(units, codebook, specs, pr.as_units(own + sources), threshold)
     return pr.finish_report(protocol, specs, codebook, threshold, result)
 
 

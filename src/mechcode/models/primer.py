@@ -73,14 +73,15 @@ def primer_hash(path: str | os.PathLike | None = None) -> str | None:
 
 
 def none_primer_files(path: str | os.PathLike | None = None) -> list[Path]:
-    """The none primer's JSONL files: ``none/*.jsonl`` beside the primer (``$MECHCODE_PRIMER_NONE``
-    overrides: a file or a folder), or [] when there is none."""
+    """The none primer's JSONL files: ``none/*.jsonl`` in the primer's folder (``$MECHCODE_PRIMER``'s
+    folder when it is set; ``$MECHCODE_PRIMER_NONE`` overrides: a file or a folder), or [] when
+    there is none."""
     raw = path or os.environ.get(ENV + "_NONE")
     if raw:
         p = Path(raw)
-    else:
-        files = primer_files()
-        p = (files[0].parent if files else Path(__file__).resolve().parents[3] / "corpora" / "cmo-primer") / "none"
+    else:  # beside the primer: none/ in its folder (or in the folder of a primer file)
+        base = Path(os.environ[ENV]) if os.environ.get(ENV) else Path(__file__).resolve().parents[3] / "corpora" / "cmo-primer"
+        p = (base.parent if base.is_file() else base) / "none"
     if p.is_file():
         return [p]
     return sorted(p.glob("*.jsonl")) if p.is_dir() else []

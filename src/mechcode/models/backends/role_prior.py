@@ -120,7 +120,8 @@ class RoleClassifier:
         rest = np.array(role_p, dtype=np.float64, copy=True)
         rest[:, none] = 0.0
         total = rest.sum(axis=1, keepdims=True)
-        out = rest / np.where(total > 0, total, 1.0) * (1.0 - p)[:, None]
+        share = np.where(total > 0, rest / np.where(total > 0, total, 1.0), 1.0 / (rest.shape[1] - 1))
+        out = share * (1.0 - p)[:, None]
         out[:, none] = p
         return out
 

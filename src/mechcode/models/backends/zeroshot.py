@@ -194,7 +194,7 @@ class ZeroShotBackend:
             else float(self.params["temperature"])
         if self.params["role_model"] == "classifier":
             self.role_clf = RoleClassifier.of(defs["role"])
-        if self.params["none_model"] != "prototypes":
+        if self.params["none_model"] != "prototypes" and self.params["primer"]:  # primer=false: neither primer
             from mechcode.models.primer import load_none_primer
 
             self.none_clf = RoleClassifier.gate_of(defs["role"], load_none_primer())
