@@ -140,3 +140,22 @@ def test_no_primer_means_no_none_primer(codebook, tmp_path, monkeypatch):
     monkeypatch.delenv("MECHCODE_PRIMER")
     m = ZeroShotBackend(encoder="tfidf", none_model="classifier", primer=False).fit([], codebook)
     assert m.none_clf is None
+
+
+def test_own_mechanism_codes_take_over_the_gate(codebook):
+    """With a review's own codes, prior_gate=mechanism lets the learned "no mechanism" decide the
+    gate at the mechanism weight: evidence units the none gate reads as "none" get their mechanism
+    probabilities back, and no-evidence units are not lifted (sims2021, its own units as codes)."""
+    from mechcode.models.backends.sparse import SparseBackend
+    from mechcode.models.data import read_labelled
+
+    units = read_labelled(ROOT / "corpora" / "sims2021" / "units.jsonl", codebook)
+    top = {}
+    for gate in ("role", "mechanism"):
+        m = SparseBackend(prior_gate=gate, cal_folds=1).fit(units, codebook)
+        a = m.predict_arrays(units)
+        top[gate] = a["mechanisms"].max(axis=1)
+    evidence = np.array([bool(u.mechanisms) for u in units])
+    assert top["mechanism"][evidence].mean() > top["role"][evidence].mean() + 0.05, \
+        (top["mechanism"][evidence].mean(), top["role"][evidence].mean())
+    assert top["mechanism"][~evidence].mean() < 0.05

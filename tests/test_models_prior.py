@@ -159,10 +159,13 @@ def test_prior_dominates_with_few_labels(sims):
 
     cb, units = sims
     params = SparseBackend().params
-    assert weights([], params) == {"mechanism": 0.0, "role": 0.0}
+    assert weights([], params) == {"mechanism": 0.0, "role": 0.0, "gate": 0.0}
     seed = [LabelledUnit(**{**u.__dict__, "origin": "seed"}) for u in units]
     w_seed, w_own = weights(seed, params), weights(units * 20, params)
     assert w_seed["mechanism"] < 0.2 and w_own["mechanism"] > 0.9
+    # the mechanism gate is taken over at the mechanism weight (prior_gate=mechanism), not the role weight
+    assert w_own["gate"] == w_own["mechanism"] > w_own["role"]
+    assert "gate" not in weights(units, {**params, "prior_gate": "role"})
 
 
 # -- training sources through the loop ------------------------------------------------------

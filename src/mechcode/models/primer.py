@@ -80,7 +80,8 @@ def none_primer_files(path: str | os.PathLike | None = None) -> list[Path]:
     if raw:
         p = Path(raw)
     else:  # beside the primer: none/ in its folder (or in the folder of a primer file)
-        base = Path(os.environ[ENV]) if os.environ.get(ENV) else Path(__file__).resolve().parents[3] / "corpora" / "cmo-primer"
+        default = Path(__file__).resolve().parents[3] / "corpora" / "cmo-primer"
+        base = Path(os.environ[ENV]) if os.environ.get(ENV) else default
         p = (base.parent if base.is_file() else base) / "none"
     if p.is_file():
         return [p]

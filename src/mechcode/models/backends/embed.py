@@ -40,7 +40,7 @@ from mechcode.codebook import POLARITY_IDS, ROLE_IDS, Codebook
 from mechcode.errors import ModelError
 from mechcode.models.base import LabelledUnit, Unit, check_params, label_space, prediction, unit_group
 from mechcode.models.backends.calibration import Platt, Temperature
-from mechcode.models.backends.prior import PRIOR_DEFAULTS, pooled, weights
+from mechcode.models.backends.prior import LEGACY_PRIOR, PRIOR_DEFAULTS, pooled, weights
 from mechcode.models.backends.prior_cache import fit_prior
 from mechcode.models.backends.embed_heads import EPS, SOLVERS, decision, fit_heads, prior_shift
 from mechcode.models.embedding_cache import Encoder, compute_threads, default_model_path
@@ -315,7 +315,7 @@ class EmbedBackend:
         directory = Path(directory)
         meta = read_meta(directory / META, cls.name, cls.version)
         arrays = load_arrays(directory / HEADS)
-        self = cls(**{"prior_roles": "prototypes", "prior_none": "prototypes", **meta["hyperparameters"]})  # saved before them
+        self = cls(**{**LEGACY_PRIOR, **meta["hyperparameters"]})  # models saved before these settings
         self.arrays, self.calibrators = arrays, meta["calibrators"]
         self.mechanism_ids, self.examples = meta["mechanism_ids"], meta["examples"]
         self.encoder_key = meta["encoder_key"]

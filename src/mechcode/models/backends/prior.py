@@ -22,7 +22,10 @@ over. Roles pool as a log-linear mixture (geometric, renormalised).
 - **a mechanism only with a role**: mechanism probabilities are scaled by ``1 - P(role none)``
   (a mechanism is suggested for a C/M/O statement), and where the top role is still ``none``
   they are capped below the page threshold, so a suggested mechanism always comes with a
-  C/M/O role.
+  C/M/O role. With ``prior_gate=mechanism`` (the default) the ``P(role none)`` of that scaling
+  is the prior's pooled with the learned "no mechanism" at the *mechanism* weight (``gate_none``
+  from :func:`blend`): a review's own mechanism codes take over whether a sentence is evidence as
+  fast as they take over which mechanism it is; ``role`` uses the pooled role distribution.
 """
 from __future__ import annotations
 
@@ -51,8 +54,12 @@ PRIOR_DEFAULTS: dict[str, Any] = {
     "prior_roles": "classifier", # role part of the prior: classifier (mechcode.models.backends.role_prior) | prototypes
     "prior_none": "classifier",  # P(role none) of the prior: classifier (role_prior's none gate) | prototypes | both
                                  # (chosen on the development sides: experiments/none_gate_dev.py)
+    "prior_gate": "mechanism",   # the P(role none) that scales mechanisms: pooled at the mechanism weight with the
+                                 # learned "no mechanism" | role: the pooled roles (experiments/gate_weight_dev.py)
     "primer_weight": 0.0,        # how much a primer statement counts towards the learned role weight
 }
+# what a model saved before a prior setting existed did: it loads with these unless it says otherwise
+LEGACY_PRIOR: dict[str, Any] = {"prior_roles": "prototypes", "prior_none": "prototypes", "prior_gate": "role"}
 
 
 def evidence_weight(units: Sequence[Any], task: str, primer_weight: float = 0.0) -> float:
@@ -81,6 +88,8 @@ def weights(units: Sequence[Any], params: dict[str, Any]) -> dict[str, float]:
         n = evidence_weight(units, task, float(params.get("primer_weight", 0.0)) if params.get("primer") else 0.0)
         k = float(params[f"prior_k_{task}"])
         out[task] = n / (n + k) if n + k > 0 else 0.0
+    if params.get("prior_gate", "role") == "mechanism":
+        out["gate"] = out["mechanism"]
     return out
 
 
@@ -104,6 +113,10 @@ def blend(prior: dict[str, np.ndarray], learned: dict[str, np.ndarray], w: dict[
     r = np.exp(logr)
     out["role"] = r / r.sum(axis=1, keepdims=True)
     out["polarity"] = _sigmoid((1 - wr) * _logit(prior["polarity"]) + wr * _logit(learned["polarity"]))
+    if "gate" in w:  # prior_gate=mechanism: the mechanism gate's P(none), see finalize
+        wg = w["gate"]
+        out["gate_none"] = _sigmoid((1 - wg) * _logit(prior["role"][:, NONE_ROLE])
+                                    + wg * _logit(learned["no_mechanism"]))
     for key in ("sims", "mech_sims"):
         if key in prior:
             out[key] = prior[key]
@@ -139,6 +152,10 @@ def suppress(a: dict[str, np.ndarray], rows: np.ndarray) -> dict[str, np.ndarray
     if rows.any():
         mech[rows] *= BOILERPLATE_FACTOR
         none[rows] = 1 - (1 - none[rows]) * BOILERPLATE_FACTOR
+        if "gate_none" in a:
+            gate = np.array(a["gate_none"], dtype=np.float64, copy=True)
+            gate[rows] = 1 - (1 - gate[rows]) * BOILERPLATE_FACTOR
+            a["gate_none"] = gate
         role[rows] = role[rows] * 0.05
         role[rows, NONE_ROLE] = 0.0
         role[rows, NONE_ROLE] = 1.0 - role[rows].sum(axis=1)
@@ -157,7 +174,7 @@ def finalize(a: dict[str, np.ndarray], units: Sequence[Any], labels: bool = True
         bp |= label_mask(units)
     a = suppress(a, bp)
     mech, role, none = a["mechanisms"], a["role"], a["no_mechanism"]
-    keep = 1.0 - role[:, NONE_ROLE]
+    keep = 1.0 - (a["gate_none"] if "gate_none" in a else role[:, NONE_ROLE])
     mech *= keep[:, None]
     none = 1.0 - (1.0 - none) * keep
     if mech.shape[1]:

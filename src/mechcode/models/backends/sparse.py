@@ -40,7 +40,7 @@ from mechcode.models.base import (Example, LabelledUnit, Unit, check_params, lab
 from mechcode.models.io import load_arrays, restore_vectorizer, save_arrays, vectorizer_state
 from mechcode.models.backends.linear_heads import Head, Linear, fit_head
 from mechcode.models.backends.features import Features, content_term, fit_features
-from mechcode.models.backends.prior import PRIOR_DEFAULTS, pooled, weights
+from mechcode.models.backends.prior import LEGACY_PRIOR, PRIOR_DEFAULTS, pooled, weights
 from mechcode.models.backends.prior_cache import fit_prior
 
 ARRAYS_FILE = "sparse.npz"
@@ -260,7 +260,7 @@ class SparseBackend:
         directory = Path(directory)
         try:
             meta = json.loads((directory / META_FILE).read_text(encoding="utf-8"))
-            self = cls(**{"prior_roles": "prototypes", "prior_none": "prototypes", **meta["params"]})  # saved before them
+            self = cls(**{**LEGACY_PRIOR, **meta["params"]})  # models saved before these settings
             arrays = load_arrays(directory / ARRAYS_FILE)
             self.mechanisms, self.vocabulary = list(meta["mechanisms"]), dict(meta.get("vocabulary_fit") or {})
             self.features = Features(self.params)
