@@ -156,8 +156,9 @@
         bar.append(M.el("button", { type: "button", class: "small", id: "undo-batch", onclick: async () => {
           try {
             const u = await M.api(`/api/batches/${encodeURIComponent(r.batch)}/undo`, { method: "POST", body: { reviewer: M.S.reviewer } });
+            await M.openPaper(paper.id);  // the paper shows the undo before the bar says so
             bar.textContent = `Undone: ${u.undone} rejections.`;
-            await M.openPaper(paper.id);
+            bar.hidden = false;
             M.refreshCounts();
           } catch (err) { M.toast(err.message, "error"); }
         } }, "Undo"));
