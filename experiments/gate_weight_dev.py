@@ -32,20 +32,15 @@ MODES = ("role", "mechanism")
 
 def main() -> int:
     from none_gate_dev import any_auc, learned
-    from relevance_dev import REAL, SEED, WRITTEN, figures
+    from relevance_dev import dev_data, figures
 
-    from mechcode.codebook import load_codebook
-    from mechcode.experiments.data import drop_definition_units, read_units
+    from mechcode.experiments.data import drop_definition_units
     from mechcode.experiments.mechanism_target import run_target
-    from mechcode.models.evaluation import protocols as pr
     from mechcode.models.evaluation.transfer import Spec, fit_predict
 
-    cb = load_codebook(SEED / "codebook.yaml")
-    seed_rows = read_units(SEED / "units.jsonl")
-    seed = pr.as_units([{**r, "origin": "seed"} for r in seed_rows])
-    written = pr.as_units([{**r, "paper": pr.paper_of(r)} for r in read_units(WRITTEN)])
-    real = pr.as_units([{**r, "paper": pr.paper_of(r)} for r in read_units(REAL)])
-    sim_rows, _ = drop_definition_units(seed_rows, cb)
+    d = dev_data()
+    cb, seed, written, real = d["codebook"], d["seed"], d["written"], d["real"]
+    sim_rows, _ = drop_definition_units(d["seed_rows"], cb)
     rows = {}
     for mode in MODES:
         spec = Spec(f"sparse-gate-{mode}", "sparse", {"prior_gate": mode})

@@ -6,7 +6,8 @@ gate of ``mechcode.models.backends.role_prior``: C/M/O statements of the primer 
 the none primer ``corpora/cmo-primer/none``) or ``both`` (the two pooled in log-odds). P(role none)
 scales every mechanism probability (``prior.finalize``), so it decides relevance at the cold start.
 
-Each mode is scored on the served cold start (``sparse`` defaults but ``prior_none``, sims2021 as
+Each mode is scored on the served cold start (``sparse`` defaults but ``prior_none``, and
+``prior_gate=role`` as at the time of this choice; sims2021 as
 the review's seed file, no in-domain codes) and once with learning (leave-one-paper-out, the other
 papers as own codes):
 
@@ -65,21 +66,17 @@ def learned(units, seed, codebook, spec) -> list[dict]:
 
 
 def main() -> int:
-    from relevance_dev import REAL, SEED, WRITTEN, figures
+    from relevance_dev import dev_data, figures
 
-    from mechcode.codebook import load_codebook
-    from mechcode.experiments.data import read_units
     from mechcode.models.evaluation import protocols as pr
     from mechcode.models.evaluation.transfer import Spec, fit_predict
 
-    cb = load_codebook(SEED / "codebook.yaml")
-    seed_rows = read_units(SEED / "units.jsonl")
-    seed = pr.as_units([{**r, "origin": "seed"} for r in seed_rows])
-    written = pr.as_units([{**r, "paper": pr.paper_of(r)} for r in read_units(WRITTEN)])
-    real = pr.as_units([{**r, "paper": pr.paper_of(r)} for r in read_units(REAL)])
+    d = dev_data()
+    cb, seed_rows, seed, written, real = d["codebook"], d["seed_rows"], d["seed"], d["written"], d["real"]
     rows = {}
     for mode in MODES:
-        spec = Spec(f"sparse-none-{mode}", "sparse", {"prior_none": mode})
+        # prior_gate=role: the gate as it was when this choice was made (gate_weight_dev.py came after)
+        spec = Spec(f"sparse-none-{mode}", "sparse", {"prior_none": mode, "prior_gate": "role"})
         cold = fit_predict(spec, list(seed), written, cb)[0]
         w0 = {**figures(written, cold, cb), "any_auc": any_auc(written, cold, cb)}
         warm = learned(written, seed, cb, spec)

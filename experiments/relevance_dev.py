@@ -5,7 +5,8 @@ What is chosen: how much a review's seed file counts towards the learned part
 "no mechanism" option (``mechcode.models.backends.zeroshot.NONE_DEFAULT["tfidf"]``): the two
 settings that decide how readily the default suggests a mechanism on a new paper.
 
-The model is the one the page serves at the cold start: ``sparse`` with its defaults, trained on
+The model is the one the page served at the cold start when this ran: ``sparse`` with the defaults
+of that time (``AT_THE_TIME``: no none gate), trained on
 sims2021 as the review's seed file (``origin: seed``) -- no in-domain codes. Each grid point is scored on
 
 - ``corpora/written-dev`` (six invented papers written and coded by the team: designed with), all
@@ -39,6 +40,8 @@ SEED_WEIGHTS = (0.00625, 0.05, 0.25, 1.0)
 NONE_SIMS = (0.04, 0.06, 0.08, 0.10)
 TIE = 0.01
 DEFAULT = (0.00625, 0.06)  # the settings before this experiment
+# the prior as it was when this grid ran (before experiments/none_gate_dev.py and gate_weight_dev.py)
+AT_THE_TIME = {"prior_none": "prototypes", "prior_gate": "role"}
 
 
 @contextlib.contextmanager
@@ -57,7 +60,7 @@ def cold_start(units, seed, codebook) -> list[dict]:
     """Predictions for ``units`` of the default model fitted on the seed file alone."""
     from mechcode.models.evaluation.transfer import Spec, fit_predict
 
-    return fit_predict(Spec("sparse", "sparse", {}), list(seed), list(units), codebook)[0]
+    return fit_predict(Spec("sparse", "sparse", AT_THE_TIME), list(seed), list(units), codebook)[0]
 
 
 def figures(units, preds, codebook) -> dict:
@@ -81,16 +84,25 @@ def figures(units, preds, codebook) -> dict:
             "false_alarms": round(float((P[none].max(axis=1) >= 0.5).mean()), 4) if none else None}
 
 
-def main() -> int:
+def dev_data() -> dict:
+    """What the development experiments read: the codebook, sims2021 (rows, and units marked as a
+    review's seed file), and the written-dev and sims2021-dev units with their paper ids."""
     from mechcode.codebook import load_codebook
     from mechcode.experiments.data import read_units
-    from mechcode.models.backends.prior_cache import clear_prior_cache
     from mechcode.models.evaluation.protocols import as_units, paper_of
 
-    cb = load_codebook(SEED / "codebook.yaml")
-    seed = as_units([{**r, "origin": "seed"} for r in read_units(SEED / "units.jsonl")])
-    written = as_units([{**r, "paper": paper_of(r)} for r in read_units(WRITTEN)])
-    real = as_units([{**r, "paper": paper_of(r)} for r in read_units(REAL)])
+    seed_rows = read_units(SEED / "units.jsonl")
+    return {"codebook": load_codebook(SEED / "codebook.yaml"), "seed_rows": seed_rows,
+            "seed": as_units([{**r, "origin": "seed"} for r in seed_rows]),
+            **{name: as_units([{**r, "paper": paper_of(r)} for r in read_units(path)])
+               for name, path in (("written", WRITTEN), ("real", REAL))}}
+
+
+def main() -> int:
+    from mechcode.models.backends.prior_cache import clear_prior_cache
+
+    d = dev_data()
+    cb, seed, written, real = d["codebook"], d["seed"], d["written"], d["real"]
     rows = []
     for sw in SEED_WEIGHTS:
         for ns in NONE_SIMS:

@@ -77,7 +77,7 @@ PAPERS: dict[str, tuple[str, tuple[str, ...]]] = {
 }
 
 # the development side: other shared health-services papers, sampled by the same rule; both coders
-# code every unit (double_subset returns all of them for this set), so no label rests on one coder
+# code every unit (DOUBLE_ALL), so no label rests on one coder
 PAPERS_DEV: dict[str, tuple[str, tuple[str, ...]]] = {
     "pmtct-workers": ("scientifica2016_pmtct_health_workers.pdf", ("3. Results", "4. Discussions")),
     "ears-recruitment": ("trials2015_ears_recruitment.pdf",
@@ -88,13 +88,15 @@ PAPERS_DEV: dict[str, tuple[str, tuple[str, ...]]] = {
     "limit-trial": ("bmcmed2014_limit_trial.pdf",
                     ("Lifestyle Advice group", "Walking group (nested randomised controlled trial)")),
 }
-SETS = {"primary": (CORPUS, PREFIX, PAPERS), "dev": (ROOT / "corpora" / "sims2021-dev", "s21d", PAPERS_DEV)}
+SETS = {"primary": (CORPUS, PREFIX, PAPERS, False),
+        "dev": (ROOT / "corpora" / "sims2021-dev", "s21d", PAPERS_DEV, True)}
+DOUBLE_ALL = False  # both coders code every unit (the dev sets) instead of the seeded subset
 
 
 def use_set(name: str) -> None:
     """Point the module at corpus set ``name`` (``primary`` or ``dev``)."""
-    global CORPUS, PREFIX, PAPERS
-    CORPUS, PREFIX, PAPERS = SETS[name]
+    global CORPUS, PREFIX, PAPERS, DOUBLE_ALL
+    CORPUS, PREFIX, PAPERS, DOUBLE_ALL = SETS[name]
 
 
 def _is_focus(section: str | None, focus: tuple[str, ...]) -> bool:
@@ -173,7 +175,7 @@ def double_subset(units: list[dict], seed: int = DOUBLE_SEED) -> list[dict]:
     Focus units are over-drawn because they hold most of the mechanism evidence; a draw of the
     whole corpus would give the agreement figures only a handful of non-"none" units.
     """
-    if PAPERS is PAPERS_DEV:
+    if DOUBLE_ALL:
         return list(units)
     rng = random.Random(seed)
     picked: set[str] = set()

@@ -42,8 +42,8 @@ def paragraphs(corpus: Path = CORPUS) -> list[dict]:
 def use_written(corpus: Path = CORPUS) -> None:
     """Point the shared derive module at this corpus (its papers, folder, prefix; every unit double-coded)."""
     names = list(dict.fromkeys(r["paper"] for r in paragraphs(corpus)))
-    derive.CORPUS, derive.PREFIX = corpus, PREFIX
-    derive.PAPERS = derive.PAPERS_DEV = {n: ("", ()) for n in names}
+    derive.CORPUS, derive.PREFIX, derive.DOUBLE_ALL = corpus, PREFIX, True
+    derive.PAPERS = {n: ("", ()) for n in names}
 
 
 def extract(corpus: Path = CORPUS) -> list[dict]:

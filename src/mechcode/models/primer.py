@@ -38,26 +38,18 @@ def load_primer(path: str | os.PathLike | None = None,
                 exclude_domains: set[str] | None = None) -> list[LabelledUnit]:
     """Primer statements as role-labelled units (no mechanism labels: ``mechanisms`` is empty
     and the unit is used for role and polarity only; ``group`` is the domain)."""
-    if exclude_domains is None and os.environ.get(ENV + "_EXCLUDE"):  # leave-one-domain-out runs
-        exclude_domains = set(os.environ[ENV + "_EXCLUDE"].split(","))
+    exclude_domains = _excluded(exclude_domains)
     out: list[LabelledUnit] = []
-    for f in primer_files(path):
-        for n, line in enumerate(f.read_text(encoding="utf-8").splitlines(), start=1):
-            if not line.strip():
-                continue
-            try:
-                d = json.loads(line)
-                text, role = str(d["text"]).strip(), d["role"]
-            except (json.JSONDecodeError, KeyError, TypeError) as exc:
-                raise DataError(f"{f}: line {n}: not a primer statement ({exc})") from exc
-            if role not in ROLE_IDS or not text:
-                raise DataError(f"{f}: line {n}: role {role!r} must be one of {', '.join(ROLE_IDS)}")
-            dom = str(d.get("domain") or "")
-            if exclude_domains and dom in exclude_domains:
-                continue
-            pol = d.get("polarity") if d.get("polarity") in POLARITY_IDS else None
-            out.append(LabelledUnit(id=f"primer:{d.get('id', n)}", text=text, context=text, mechanisms=[],
-                                    role=role, polarity=pol, group=f"primer:{dom}", origin="primer"))
+    for f, n, d in _lines(primer_files(path), "a primer statement", ("text", "role")):
+        text, role = str(d["text"]).strip(), d["role"]
+        if role not in ROLE_IDS or not text:
+            raise DataError(f"{f}: line {n}: role {role!r} must be one of {', '.join(ROLE_IDS)}")
+        dom = str(d.get("domain") or "")
+        if exclude_domains and dom in exclude_domains:
+            continue
+        pol = d.get("polarity") if d.get("polarity") in POLARITY_IDS else None
+        out.append(LabelledUnit(id=f"primer:{d.get('id', n)}", text=text, context=text, mechanisms=[],
+                                role=role, polarity=pol, group=f"primer:{dom}", origin="primer"))
     return out
 
 
@@ -91,20 +83,36 @@ def none_primer_files(path: str | os.PathLike | None = None) -> list[Path]:
 def load_none_primer(path: str | os.PathLike | None = None, exclude_domains: set[str] | None = None) -> list[str]:
     """Texts of the none primer: sentences of research writing that state no context, mechanism or
     outcome (role ``none``). ``$MECHCODE_PRIMER_EXCLUDE`` domains are left out, as for the primer."""
-    if exclude_domains is None and os.environ.get(ENV + "_EXCLUDE"):
-        exclude_domains = set(os.environ[ENV + "_EXCLUDE"].split(","))
+    exclude_domains = _excluded(exclude_domains)
     out: list[str] = []
-    for f in none_primer_files(path):
+    for f, n, d in _lines(none_primer_files(path), "a none-primer sentence", ("text",)):
+        text = str(d["text"]).strip()
+        if d.get("role", "none") != "none" or not text:
+            raise DataError(f"{f}: line {n}: a none-primer sentence needs a text and role none")
+        if not (exclude_domains and str(d.get("domain") or "") in exclude_domains):
+            out.append(text)
+    return out
+
+
+def _lines(files: list[Path], what: str, keys: tuple[str, ...]):
+    """(file, line number, object) for each non-empty JSONL line of ``files``; a line that is not a
+    JSON object with ``keys`` is one DataError naming the file and line."""
+    for f in files:
         for n, line in enumerate(f.read_text(encoding="utf-8").splitlines(), start=1):
             if not line.strip():
                 continue
             try:
                 d = json.loads(line)
-                text = str(d["text"]).strip()
+                missing = [k for k in keys if k not in d] if isinstance(d, dict) else list(keys)
+                if missing:
+                    raise KeyError(missing[0])
             except (json.JSONDecodeError, KeyError, TypeError) as exc:
-                raise DataError(f"{f}: line {n}: not a none-primer sentence ({exc})") from exc
-            if d.get("role", "none") != "none" or not text:
-                raise DataError(f"{f}: line {n}: a none-primer sentence needs a text and role none")
-            if not (exclude_domains and str(d.get("domain") or "") in exclude_domains):
-                out.append(text)
-    return out
+                raise DataError(f"{f}: line {n}: not {what} ({exc})") from exc
+            yield f, n, d
+
+
+def _excluded(domains: set[str] | None) -> set[str] | None:
+    """``domains``, or in leave-one-domain-out runs the ones ``$MECHCODE_PRIMER_EXCLUDE`` names."""
+    if domains is None and os.environ.get(ENV + "_EXCLUDE"):
+        return set(os.environ[ENV + "_EXCLUDE"].split(","))
+    return domains

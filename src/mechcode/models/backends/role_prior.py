@@ -81,8 +81,6 @@ class RoleClassifier:
         Kept in memory by the prototypes' hash (the last ``KEPT``): the tfidf prior is refitted
         whenever a review's training texts change, its role classifier only when the codebook's
         roles or the primer do. A fitted classifier is only read afterwards, so priors may share it."""
-        import hashlib
-
         return cls._kept([(role, text) for role, text in prototypes if role != "none"], ROLE_STEM)
 
     @classmethod
