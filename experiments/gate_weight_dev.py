@@ -32,7 +32,7 @@ MODES = ("role", "mechanism")
 
 def main() -> int:
     from none_gate_dev import any_auc, learned
-    from relevance_dev import dev_data, figures
+    from relevance_dev import BEFORE_CONTEXT, dev_data, figures
 
     from mechcode.experiments.data import drop_definition_units
     from mechcode.experiments.mechanism_target import run_target
@@ -43,7 +43,7 @@ def main() -> int:
     sim_rows, _ = drop_definition_units(d["seed_rows"], cb)
     rows = {}
     for mode in MODES:
-        spec = Spec(f"sparse-gate-{mode}", "sparse", {"prior_gate": mode})
+        spec = Spec(f"sparse-gate-{mode}", "sparse", {"prior_gate": mode, **BEFORE_CONTEXT})
         cold = fit_predict(spec, list(seed), written, cb)[0]
         warm = learned(written, seed, cb, spec)
         w0 = {**figures(written, cold, cb), "any_auc": any_auc(written, cold, cb)}
@@ -51,7 +51,7 @@ def main() -> int:
         alarms = figures(real, fit_predict(spec, list(seed), real, cb)[0], cb)["false_alarms"]
         runs = run_target(sim_rows, cb, ROOT / "experiments" / ".cache" / f"gate_{mode}", backends=["sparse"],
                           strategies=["max"], seeds=[0, 1, 2], batch=10, retrain_every=10,
-                          params={"sparse": {"cal_folds": 1, "prior_gate": mode}}, log=lambda m: None)
+                          params={"sparse": {"cal_folds": 1, "prior_gate": mode, **BEFORE_CONTEXT}}, log=lambda m: None)
         wss = runs[0]["mean"]["wss@95"]
         rows[mode] = {"written_cold": w0, "written_learned": w1, "real_false_alarms": alarms, "simulate_wss95": wss}
         print(f"{mode:<9} cold any AUC {w0['any_auc']} mech AUC {w0['mechanism_auc']} ECE {w0['ece_suggested']} | "

@@ -66,7 +66,7 @@ def learned(units, seed, codebook, spec) -> list[dict]:
 
 
 def main() -> int:
-    from relevance_dev import dev_data, figures
+    from relevance_dev import BEFORE_CONTEXT, dev_data, figures
 
     from mechcode.models.evaluation import protocols as pr
     from mechcode.models.evaluation.transfer import Spec, fit_predict
@@ -76,7 +76,7 @@ def main() -> int:
     rows = {}
     for mode in MODES:
         # prior_gate=role: the gate as it was when this choice was made (gate_weight_dev.py came after)
-        spec = Spec(f"sparse-none-{mode}", "sparse", {"prior_none": mode, "prior_gate": "role"})
+        spec = Spec(f"sparse-none-{mode}", "sparse", {"prior_none": mode, "prior_gate": "role", **BEFORE_CONTEXT})
         cold = fit_predict(spec, list(seed), written, cb)[0]
         w0 = {**figures(written, cold, cb), "any_auc": any_auc(written, cold, cb)}
         warm = learned(written, seed, cb, spec)

@@ -41,7 +41,9 @@ NONE_SIMS = (0.04, 0.06, 0.08, 0.10)
 TIE = 0.01
 DEFAULT = (0.00625, 0.06)  # the settings before this experiment
 # the prior as it was when this grid ran (before experiments/none_gate_dev.py and gate_weight_dev.py)
-AT_THE_TIME = {"prior_none": "prototypes", "prior_gate": "role"}
+# the paragraph weights before experiments/context_dev.py (every earlier development experiment ran with them)
+BEFORE_CONTEXT = {"prior_context": 0.25, "context_weight": 0.5}
+AT_THE_TIME = {"prior_none": "prototypes", "prior_gate": "role", **BEFORE_CONTEXT}
 
 
 @contextlib.contextmanager

@@ -57,9 +57,12 @@ PRIOR_DEFAULTS: dict[str, Any] = {
     "prior_gate": "mechanism",   # the P(role none) that scales mechanisms: pooled at the mechanism weight with the
                                  # learned "no mechanism" | role: the pooled roles (experiments/gate_weight_dev.py)
     "primer_weight": 0.0,        # how much a primer statement counts towards the learned role weight
+    "prior_context": 0.5,        # weight of the paragraph vector added to the sentence's in the prior
+                                 # (chosen on the development sides: experiments/context_dev.py)
 }
 # what a model saved before a prior setting existed did: it loads with these unless it says otherwise
-LEGACY_PRIOR: dict[str, Any] = {"prior_roles": "prototypes", "prior_none": "prototypes", "prior_gate": "role"}
+LEGACY_PRIOR: dict[str, Any] = {"prior_roles": "prototypes", "prior_none": "prototypes", "prior_gate": "role",
+                                 "prior_context": 0.25}
 
 
 def evidence_weight(units: Sequence[Any], task: str, primer_weight: float = 0.0) -> float:

@@ -17,6 +17,7 @@ from mechcode.models.backends.zeroshot import ROLE_MODELS, ZeroShotBackend
 
 _PRIORS: dict[tuple, "ZeroShotBackend"] = {}  # fitted priors of this process, by :func:`prior_key`
 PRIOR_CACHE_SIZE = 4
+CONTEXT_BEFORE = 0.25  # the prior's paragraph weight before ``prior_context`` existed
 
 
 def prior_key(params: dict[str, Any], units: list, codebook: Codebook) -> tuple:
@@ -35,7 +36,8 @@ def prior_key(params: dict[str, Any], units: list, codebook: Codebook) -> tuple:
     for f in none_primer_files():
         h.update(f.read_bytes())
     return (codebook.fingerprint(), params["prior"], params.get("prior_roles", "prototypes"),
-            params.get("prior_none", "prototypes"), h.hexdigest(), texts)
+            params.get("prior_none", "prototypes"), float(params.get("prior_context", CONTEXT_BEFORE)), h.hexdigest(),
+            texts)
 
 
 def clear_prior_cache() -> None:
@@ -55,6 +57,9 @@ def fit_prior(params: dict[str, Any], units: list, codebook: Codebook) -> "ZeroS
         return None
     if params.get("prior_roles", "prototypes") not in ROLE_MODELS:
         raise ModelError(f"prior_roles must be one of {', '.join(ROLE_MODELS)}, not {params['prior_roles']!r}")
+    ctx = params.get("prior_context", CONTEXT_BEFORE)
+    if isinstance(ctx, bool) or not isinstance(ctx, (int, float)) or not 0.0 <= ctx <= 10.0:
+        raise ModelError(f"prior_context must be a number between 0 and 10, not {ctx!r}")
     if params.get("prior_none", "prototypes") not in NONE_MODELS:
         raise ModelError(f"prior_none must be one of {', '.join(NONE_MODELS)}, not {params['prior_none']!r}")
     key = prior_key(params, units, codebook)
@@ -62,5 +67,7 @@ def fit_prior(params: dict[str, Any], units: list, codebook: Codebook) -> "ZeroS
         while len(_PRIORS) >= PRIOR_CACHE_SIZE:
             _PRIORS.pop(next(iter(_PRIORS)))
         _PRIORS[key] = ZeroShotBackend(encoder=params["prior"], role_model=params.get("prior_roles", "prototypes"),
-                                       none_model=params.get("prior_none", "prototypes")).fit(list(units), codebook)
+                                       none_model=params.get("prior_none", "prototypes"),
+                                       context_weight=float(params.get("prior_context", CONTEXT_BEFORE))
+                                       ).fit(list(units), codebook)
     return _PRIORS[key]

@@ -50,7 +50,8 @@ DEFAULTS: dict[str, Any] = {
     "C": 8.0,                  # inverse regularisation of the mechanism / any / polarity heads
     "role_C": 8.0,             # ... of the role head
     "class_weight": "balanced",
-    "context_weight": 0.5,     # scale of the paragraph (context) features; 0 = sentence only
+    "context_weight": 1.0,     # scale of the paragraph (context) features; 0 = sentence only
+                               # (0.5 until chosen on the development sides: experiments/context_dev.py)
     "word_ngrams": [1, 2],
     "char_ngrams": [2, 5],     # null = no character n-grams
     "min_df": 1,

@@ -1,0 +1,69 @@
+"""Paragraph context in the default model: the prior's paragraph weight (``prior_context``) and the
+sparse backend's ``context_weight`` (both chosen on the development sides: experiments/context_dev.py)."""
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+import _model_data as md
+from mechcode.codebook import load_codebook, parse_codebook
+from mechcode.errors import ModelError
+from mechcode.models.backends.prior_cache import fit_prior
+from mechcode.models.backends.sparse import SparseBackend
+from mechcode.models.base import LabelledUnit, Unit
+
+ROOT = Path(__file__).resolve().parents[1]
+# A sentence that says little by itself, in a paragraph that is about one of the codebook's mechanisms.
+SENTENCE = "This changed over the following year."
+PARAGRAPH = ("Managers said that power and influence over the budget sat with one partner, and how they "
+             "used that power shaped every meeting. " + SENTENCE)
+
+
+@pytest.fixture(scope="module")
+def codebook():
+    return load_codebook(ROOT / "corpora" / "sims2021" / "codebook.yaml")
+
+
+def _mech(prior, context: str) -> np.ndarray:
+    return prior.predict_arrays([Unit(id="u", text=SENTENCE, context=context)])["mech_sims"][0]
+
+
+def test_prior_context_reaches_the_prior(codebook):
+    alone = fit_prior({"prior": "tfidf", "prior_context": 0.0}, [], codebook)
+    read = fit_prior({"prior": "tfidf", "prior_context": 0.5}, [], codebook)
+    assert alone is not read and read.params["context_weight"] == 0.5
+    power = alone.mechanisms.index("working-with-power")
+    assert np.allclose(_mech(alone, PARAGRAPH), _mech(alone, SENTENCE))  # weight 0: the paragraph is not read
+    assert _mech(read, PARAGRAPH)[power] > _mech(read, SENTENCE)[power]
+    assert int(np.argmax(_mech(read, PARAGRAPH))) == power
+
+
+@pytest.mark.parametrize("bad", ["a lot", -1, 11, True])
+def test_bad_prior_context_is_one_clear_error(codebook, bad):
+    with pytest.raises(ModelError, match="prior_context must be a number between 0 and 10"):
+        fit_prior({"prior": "tfidf", "prior_context": bad}, [], codebook)
+
+
+def test_defaults_and_models_saved_before(tmp_path):
+    cb, units = parse_codebook(md.CODEBOOK), [LabelledUnit.from_dict(d) for d in md.units()]
+    model = SparseBackend(max_features=5000, cal_folds=2).fit(units, cb)
+    assert model.params["context_weight"] == 1.0 and model.params["prior_context"] == 0.5
+    assert model.prior.params["context_weight"] == 0.5
+    test = [Unit(id=u.id, text=u.text, context=u.context) for u in units[:8]]
+    before = model.predict(test)
+    model.save(tmp_path)
+    meta = json.loads((tmp_path / "sparse.json").read_text(encoding="utf-8"))
+    del meta["params"]["prior_context"]  # a model saved before the setting existed
+    meta["params"]["context_weight"] = 0.5
+    (tmp_path / "sparse.json").write_text(json.dumps(meta), encoding="utf-8")
+    prior_meta = json.loads((tmp_path / "prior" / "zeroshot.json").read_text(encoding="utf-8"))
+    prior_meta["params"]["context_weight"] = 0.25
+    (tmp_path / "prior" / "zeroshot.json").write_text(json.dumps(prior_meta), encoding="utf-8")
+    old = SparseBackend.load(tmp_path, {})
+    assert old.params["prior_context"] == 0.25 and old.params["context_weight"] == 0.5
+    assert old.prior.params["context_weight"] == 0.25
+    after = old.predict(test)
+    assert [p["id"] for p in after] == [p["id"] for p in before]
