@@ -49,21 +49,29 @@ def test_bad_prior_context_is_one_clear_error(codebook, bad):
 
 def test_defaults_and_models_saved_before(tmp_path):
     cb, units = parse_codebook(md.CODEBOOK), [LabelledUnit.from_dict(d) for d in md.units()]
-    model = SparseBackend(max_features=5000, cal_folds=2).fit(units, cb)
-    assert model.params["context_weight"] == 1.0 and model.params["prior_context"] == 0.5
-    assert model.prior.params["context_weight"] == 0.5
+    new = SparseBackend(max_features=5000, cal_folds=2)
+    assert new.params["context_weight"] == 1.0 and new.params["prior_context"] == 0.5
+    # a model as it was trained before the setting existed: the old weights, and no prior_context in its file
+    model = SparseBackend(max_features=5000, cal_folds=2, context_weight=0.5, prior_context=0.25).fit(units, cb)
+    assert model.prior.params["context_weight"] == 0.25
     test = [Unit(id=u.id, text=u.text, context=u.context) for u in units[:8]]
     before = model.predict(test)
     model.save(tmp_path)
     meta = json.loads((tmp_path / "sparse.json").read_text(encoding="utf-8"))
-    del meta["params"]["prior_context"]  # a model saved before the setting existed
-    meta["params"]["context_weight"] = 0.5
+    del meta["params"]["prior_context"]
     (tmp_path / "sparse.json").write_text(json.dumps(meta), encoding="utf-8")
-    prior_meta = json.loads((tmp_path / "prior" / "zeroshot.json").read_text(encoding="utf-8"))
-    prior_meta["params"]["context_weight"] = 0.25
-    (tmp_path / "prior" / "zeroshot.json").write_text(json.dumps(prior_meta), encoding="utf-8")
     old = SparseBackend.load(tmp_path, {})
     assert old.params["prior_context"] == 0.25 and old.params["context_weight"] == 0.5
     assert old.prior.params["context_weight"] == 0.25
     after = old.predict(test)
-    assert [p["id"] for p in after] == [p["id"] for p in before]
+    for a, b in zip(before, after):
+        assert a["mechanisms"] == pytest.approx(b["mechanisms"]) and a["role"] == pytest.approx(b["role"])
+
+
+def test_embed_shares_the_setting_and_old_embed_models_keep_theirs():
+    from mechcode.models.backends.embed import EmbedBackend
+    from mechcode.models.backends.prior import LEGACY_PRIOR
+
+    assert EmbedBackend().prior_params["prior_context"] == 0.5
+    saved = {k: v for k, v in EmbedBackend().hyperparameters().items() if k != "prior_context"}
+    assert EmbedBackend(**{**LEGACY_PRIOR, **saved}).prior_params["prior_context"] == 0.25

@@ -12,12 +12,13 @@ from typing import Any
 
 from mechcode.codebook import Codebook
 from mechcode.errors import ModelError
+from mechcode.models.backends.prior import LEGACY_PRIOR
 from mechcode.models.backends.role_prior import NONE_MODELS
 from mechcode.models.backends.zeroshot import ROLE_MODELS, ZeroShotBackend
 
 _PRIORS: dict[tuple, "ZeroShotBackend"] = {}  # fitted priors of this process, by :func:`prior_key`
 PRIOR_CACHE_SIZE = 4
-CONTEXT_BEFORE = 0.25  # the prior's paragraph weight before ``prior_context`` existed
+CONTEXT_BEFORE = LEGACY_PRIOR["prior_context"]  # the prior's paragraph weight before the setting existed
 
 
 def prior_key(params: dict[str, Any], units: list, codebook: Codebook) -> tuple:
