@@ -1,0 +1,101 @@
+"""The learned part's features and regularisation, chosen for new papers on development data only.
+
+The sparse backend's ``C`` (8.0) and character n-grams (2-5) were set on sims2021 (grouped CV and
+the per-mechanism simulation), where sentences are labelled by the section they sit in. What a review
+needs is that codes on some papers find evidence in the *next* paper. Candidates: ``C`` in
+{1, 2, 8} x ``char_ngrams`` in {[2, 5], none}; everything else the served default.
+
+Scored on ``corpora/written-dev`` (designed with) by leave-one-paper-out learning: sims2021 as the
+review's seed file plus the own codes of two of the other five papers (``FEW``; fixed random
+choice per fold) or of all five; mechanism macro AUC over sentences, and paper x mechanism AUC for
+the record. Checked on ``corpora/sims2021-dev`` (false alarms at the cold start) and the sims2021
+per-mechanism simulation (designed with; 3 seeds).
+
+Rule, fixed before the run: among points with sims2021-dev false alarms <= 2 % and simulation WSS@95
+no more than 0.02 below the current default's, the highest mean of the two learned mechanism AUCs;
+a point other than the default (8, [2, 5]) must beat it by >= 0.01. The test sides are never read.
+
+Run: ``python experiments/learned_features_dev.py`` (about 15 minutes on 2 cores); writes
+``experiments/results/learned_features_dev.json``.
+"""
+from __future__ import annotations
+
+import json
+import random
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT / "src"))
+sys.path.insert(0, str(ROOT / "experiments"))
+CS = (1.0, 2.0, 8.0)
+CHARS = ([2, 5], None)
+DEFAULT = (8.0, [2, 5])
+FEW = 2
+MARGIN = 0.01
+
+
+def learned(units, seed, codebook, spec, few: int | None) -> list[dict]:
+    """Leave-one-paper-out with the seed file plus ``few`` (None: all) of the other papers as own codes."""
+    from mechcode.models.evaluation.transfer import fit_predict
+
+    preds: list = [None] * len(units)
+    for paper in sorted({u.paper for u in units}):
+        idx = [i for i, u in enumerate(units) if u.paper == paper]
+        others = sorted({u.paper for u in units if u.paper != paper})
+        keep = set(others if few is None else random.Random(paper).sample(others, few))
+        out, _ = fit_predict(spec, list(seed) + [u for u in units if u.paper in keep], [units[i] for i in idx],
+                             codebook)
+        for i, p in zip(idx, out):
+            preds[i] = p
+    return preds
+
+
+def point(d: dict, c: float, chars) -> dict:
+    from relevance_dev import figures
+
+    from mechcode.experiments.data import drop_definition_units
+    from mechcode.experiments.mechanism_target import run_target
+    from mechcode.models.evaluation.transfer import Spec, fit_predict
+
+    cb, seed, written, real = d["codebook"], d["seed"], d["written"], d["real"]
+    params = {"C": c, "char_ngrams": chars}
+    spec = Spec(f"sparse-C{c}-chars{chars}", "sparse", params)
+    few = figures(written, learned(written, seed, cb, spec, FEW), cb)
+    all_ = figures(written, learned(written, seed, cb, spec, None), cb)
+    alarms = figures(real, fit_predict(spec, list(seed), real, cb)[0], cb)["false_alarms"]
+    sim_rows, _ = drop_definition_units(d["seed_rows"], cb)
+    tag = "none" if chars is None else "-".join(map(str, chars))
+    runs = run_target(sim_rows, cb, ROOT / "experiments" / ".cache" / f"feat_{c}_{tag}", backends=["sparse"],
+                      strategies=["max"], seeds=[0, 1, 2], batch=10, retrain_every=10,
+                      params={"sparse": {"cal_folds": 1, **params}}, log=lambda m: None)
+    return {"C": c, "char_ngrams": chars, "few_mechanism_auc": few["mechanism_auc"],
+            "all_mechanism_auc": all_["mechanism_auc"], "few_paper_auc": few["paper_auc"],
+            "all_paper_auc": all_["paper_auc"], "real_false_alarms": alarms,
+            "simulate_wss95": runs[0]["mean"]["wss@95"]["mean"]}
+
+
+def main() -> int:
+    from relevance_dev import dev_data
+
+    d = dev_data()
+    rows = []
+    for c in CS:
+        for chars in CHARS:
+            r = point(d, c, chars)
+            r["score"] = round((r["few_mechanism_auc"] + r["all_mechanism_auc"]) / 2, 4)
+            rows.append(r)
+            print(json.dumps(r), flush=True)
+    base = next(r for r in rows if (r["C"], r["char_ngrams"]) == DEFAULT)
+    ok = [r for r in rows if r["real_false_alarms"] <= 0.02 and r["simulate_wss95"] >= base["simulate_wss95"] - 0.02]
+    best = max(ok, key=lambda r: r["score"])
+    chosen = best if best["score"] >= base["score"] + MARGIN else base
+    print(f"chosen: C {chosen['C']}, char_ngrams {chosen['char_ngrams']}")
+    out = ROOT / "experiments" / "results" / "learned_features_dev.json"
+    out.write_text(json.dumps({"rows": rows, "chosen": [chosen["C"], chosen["char_ngrams"]]}, indent=1),
+                   encoding="utf-8")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
