@@ -75,3 +75,18 @@ def test_embed_shares_the_setting_and_old_embed_models_keep_theirs():
     assert EmbedBackend().prior_params["prior_context"] == 0.5
     saved = {k: v for k, v in EmbedBackend().hyperparameters().items() if k != "prior_context"}
     assert EmbedBackend(**{**LEGACY_PRIOR, **saved}).prior_params["prior_context"] == 0.25
+
+
+@pytest.mark.parametrize("key, bad, message", [
+    ("prior_gate", "sometimes", "prior_gate must be one of mechanism, role, not 'sometimes'"),
+    ("prior_context", -1, "prior_context must be a number between 0 and 10"),
+    ("prior_k_mechanism", -5.0, "prior_k_mechanism must be a number at least 0"),
+    ("prior", "bert", "prior must be one of tfidf, avg, minilm, none"),
+])
+def test_bad_prior_settings_fail_when_the_backend_is_built(key, bad, message):
+    """Before any fit (a bad --param must not cost a long training run first); sparse and embed alike."""
+    from mechcode.models.backends.embed import EmbedBackend
+
+    for backend in (SparseBackend, EmbedBackend):
+        with pytest.raises(ModelError, match=message):
+            backend(**{key: bad})

@@ -40,7 +40,7 @@ from mechcode.codebook import POLARITY_IDS, ROLE_IDS, Codebook
 from mechcode.errors import ModelError
 from mechcode.models.base import LabelledUnit, Unit, check_params, label_space, prediction, unit_group
 from mechcode.models.backends.calibration import Platt, Temperature
-from mechcode.models.backends.prior import LEGACY_PRIOR, PRIOR_DEFAULTS, pooled, weights
+from mechcode.models.backends.prior import LEGACY_PRIOR, PRIOR_DEFAULTS, check_prior, pooled, weights
 from mechcode.models.backends.prior_cache import fit_prior
 from mechcode.models.backends.embed_heads import EPS, SOLVERS, decision, fit_heads, prior_shift
 from mechcode.models.embedding_cache import Encoder, compute_threads, default_model_path
@@ -96,6 +96,7 @@ class EmbedBackend:
 
     def __init__(self, cache_dir: str | os.PathLike | None = None, **params: Any):
         p = check_params(self.name, self.DEFAULTS, params)
+        check_prior(p)
         if p["context"] not in CONTEXT_MODES:
             raise ModelError(f"context must be one of {', '.join(CONTEXT_MODES)}, not {p['context']!r}")
         if p["solver"] not in SOLVERS:

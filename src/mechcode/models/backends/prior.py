@@ -65,6 +65,31 @@ LEGACY_PRIOR: dict[str, Any] = {"prior_roles": "prototypes", "prior_none": "prot
                                  "prior_context": 0.25}
 
 
+PRIOR_ENCODERS = ("tfidf", "avg", "minilm", "none")
+GATES = ("mechanism", "role")
+
+
+def check_prior(params: dict[str, Any]) -> None:
+    """ModelError (one line) for a prior setting a backend cannot use; called when a backend is built,
+    so a bad ``--param`` fails before a long fit."""
+    from mechcode.errors import ModelError
+    from mechcode.models.backends.role_prior import NONE_MODELS
+    from mechcode.models.backends.zeroshot import ROLE_MODELS
+
+    choices = {"prior": PRIOR_ENCODERS, "prior_roles": ROLE_MODELS, "prior_none": NONE_MODELS,
+               "prior_gate": GATES}
+    for key, allowed in choices.items():
+        if key in params and params[key] not in allowed:
+            raise ModelError(f"{key} must be one of {', '.join(allowed)}, not {params[key]!r}")
+    bounds = {"prior_context": (0.0, 10.0), "prior_k_mechanism": (0.0, 1e9), "prior_k_role": (0.0, 1e9),
+              "primer_weight": (0.0, 1e9)}
+    for key, (lo, hi) in bounds.items():
+        v = params.get(key, lo)
+        if isinstance(v, bool) or not isinstance(v, (int, float)) or not lo <= v <= hi:
+            what = f"between {lo:g} and {hi:g}" if hi < 1e9 else f"at least {lo:g}"
+            raise ModelError(f"{key} must be a number {what}, not {v!r}")
+
+
 def evidence_weight(units: Sequence[Any], task: str, primer_weight: float = 0.0) -> float:
     """How much labelled data the learned part has for ``task`` (see the module docstring)."""
     n = 0.0

@@ -11,10 +11,8 @@ import os
 from typing import Any
 
 from mechcode.codebook import Codebook
-from mechcode.errors import ModelError
-from mechcode.models.backends.prior import LEGACY_PRIOR
-from mechcode.models.backends.role_prior import NONE_MODELS
-from mechcode.models.backends.zeroshot import ROLE_MODELS, ZeroShotBackend
+from mechcode.models.backends.prior import LEGACY_PRIOR, check_prior
+from mechcode.models.backends.zeroshot import ZeroShotBackend
 
 _PRIORS: dict[tuple, "ZeroShotBackend"] = {}  # fitted priors of this process, by :func:`prior_key`
 PRIOR_CACHE_SIZE = 4
@@ -54,15 +52,9 @@ def fit_prior(params: dict[str, Any], units: list, codebook: Codebook) -> "ZeroS
     not fit it again; a fitted prior is only read afterwards, so models may share one.
     See :mod:`mechcode.models.backends.prior` for how learned scores are pooled with it.
     """
+    check_prior(params)
     if params.get("prior", "none") == "none":
         return None
-    if params.get("prior_roles", "prototypes") not in ROLE_MODELS:
-        raise ModelError(f"prior_roles must be one of {', '.join(ROLE_MODELS)}, not {params['prior_roles']!r}")
-    ctx = params.get("prior_context", CONTEXT_BEFORE)
-    if isinstance(ctx, bool) or not isinstance(ctx, (int, float)) or not 0.0 <= ctx <= 10.0:
-        raise ModelError(f"prior_context must be a number between 0 and 10, not {ctx!r}")
-    if params.get("prior_none", "prototypes") not in NONE_MODELS:
-        raise ModelError(f"prior_none must be one of {', '.join(NONE_MODELS)}, not {params['prior_none']!r}")
     key = prior_key(params, units, codebook)
     if key not in _PRIORS:
         while len(_PRIORS) >= PRIOR_CACHE_SIZE:

@@ -40,7 +40,7 @@ from mechcode.models.base import (Example, LabelledUnit, Unit, check_params, lab
 from mechcode.models.io import load_arrays, restore_vectorizer, save_arrays, vectorizer_state
 from mechcode.models.backends.linear_heads import Head, Linear, fit_head
 from mechcode.models.backends.features import Features, content_term, fit_features
-from mechcode.models.backends.prior import LEGACY_PRIOR, PRIOR_DEFAULTS, pooled, weights
+from mechcode.models.backends.prior import LEGACY_PRIOR, PRIOR_DEFAULTS, check_prior, pooled, weights
 from mechcode.models.backends.prior_cache import fit_prior
 
 ARRAYS_FILE = "sparse.npz"
@@ -80,6 +80,7 @@ class SparseBackend:
 
     def __init__(self, **params: Any):
         self.params = check_params("sparse", DEFAULTS, params, nullable=("class_weight", "char_ngrams"))
+        check_prior(self.params)
         self.mechanisms: list[str] = []
         self.features: Features | None = None
         self.heads: dict[str, Head] = {}
