@@ -73,8 +73,7 @@ def check_prior(params: dict[str, Any]) -> None:
     """ModelError (one line) for a prior setting a backend cannot use; called when a backend is built,
     so a bad ``--param`` fails before a long fit."""
     from mechcode.errors import ModelError
-    from mechcode.models.backends.role_prior import NONE_MODELS
-    from mechcode.models.backends.zeroshot import ROLE_MODELS
+    from mechcode.models.backends.role_prior import NONE_MODELS, ROLE_MODELS
 
     choices = {"prior": PRIOR_ENCODERS, "prior_roles": ROLE_MODELS, "prior_none": NONE_MODELS,
                "prior_gate": GATES}

@@ -35,6 +35,7 @@ from mechcode.errors import ModelError
 ROLE_STEM = "role_prior"
 GATE_STEM = "none_gate"
 NONE_MODELS = ("prototypes", "classifier", "both")
+ROLE_MODELS = ("prototypes", "classifier")  # the prior's role part: the prototypes alone, or this classifier
 C_ROLE = 10.0
 KEPT = 4  # fitted classifiers kept in memory (RoleClassifier.of)
 _FITTED: dict[str, "RoleClassifier | None"] = {}

@@ -38,7 +38,7 @@ from mechcode.models.base import LabelledUnit, Unit, check_params, label_space, 
 from mechcode.models.io import restore_vectorizer, vectorizer_state
 from mechcode.models.backends.calibration import Temperature, softmax
 from mechcode.models.backends.prior import finalize, shared_terms
-from mechcode.models.backends.role_prior import GATE_STEM, NONE_MODELS, RoleClassifier
+from mechcode.models.backends.role_prior import GATE_STEM, NONE_MODELS, ROLE_MODELS, RoleClassifier
 
 META_FILE = "zeroshot.json"
 IDF_FILE = "zeroshot_idf.npy"
@@ -56,7 +56,6 @@ DEFAULTS: dict[str, Any] = {
     "role_model": "prototypes",  # prototypes | classifier (C/M/O form learned: mechcode.models.backends.role_prior)
     "none_model": "prototypes",  # P(role none): prototypes | classifier | both (the none gate, role_prior)
 }
-ROLE_MODELS = ("prototypes", "classifier")
 NONE_DEFAULT = {"minilm": 0.30, "tfidf": 0.06}
 AVG = "avg"                     # the encoder that averages a tfidf and a minilm model
 AVG_PARTS = ("tfidf", "minilm")
