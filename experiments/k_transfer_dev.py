@@ -5,7 +5,7 @@ chosen as 10 on the per-mechanism simulation on sims2021 alone (models/README "C
 article whose sentences are labelled by the section they sit in, so the learned part is right
 within a few codes there. A reviewer's real question is whether codes on some papers find evidence
 in the *next* paper, where ``experiments/learned_features_dev.py`` saw two papers' codes give no
-more than the cold start (written-dev mechanism AUC 0.697 vs 0.700).
+more than the cold start (written-dev mechanism AUC 0.696 vs 0.700).
 
 Candidates: k in {10, 30, 100, 300}; everything else the served default. Scored on
 ``corpora/written-dev`` (designed with) by leave-one-paper-out learning with sims2021 as the

@@ -80,12 +80,13 @@ def check_prior(params: dict[str, Any]) -> None:
     for key, allowed in choices.items():
         if key in params and params[key] not in allowed:
             raise ModelError(f"{key} must be one of {', '.join(allowed)}, not {params[key]!r}")
-    bounds = {"prior_context": (0.0, 10.0), "prior_k_mechanism": (0.0, 1e9), "prior_k_role": (0.0, 1e9),
-              "primer_weight": (0.0, 1e9)}
+    inf = float("inf")  # k = inf: the prior alone, whatever was learned
+    bounds = {"prior_context": (0.0, 10.0), "prior_k_mechanism": (0.0, inf), "prior_k_role": (0.0, inf),
+              "primer_weight": (0.0, inf)}
     for key, (lo, hi) in bounds.items():
         v = params.get(key, lo)
-        if isinstance(v, bool) or not isinstance(v, (int, float)) or not lo <= v <= hi:
-            what = f"between {lo:g} and {hi:g}" if hi < 1e9 else f"at least {lo:g}"
+        if isinstance(v, bool) or not isinstance(v, (int, float)) or not lo <= v <= hi:  # NaN fails too
+            what = f"between {lo:g} and {hi:g}" if hi < inf else f"at least {lo:g}"
             raise ModelError(f"{key} must be a number {what}, not {v!r}")
 
 
