@@ -43,11 +43,8 @@ MARGIN = 0.01
 
 
 def point(d: dict, pc: float, sc: float) -> dict:
-    from none_gate_dev import any_auc, learned
-    from relevance_dev import figures
+    from relevance_dev import any_auc, figures, learned, simulate_wss95
 
-    from mechcode.experiments.data import drop_definition_units
-    from mechcode.experiments.mechanism_target import run_target
     from mechcode.models.evaluation.transfer import Spec, fit_predict
 
     cb, seed, written, real = d["codebook"], d["seed"], d["written"], d["real"]
@@ -56,16 +53,13 @@ def point(d: dict, pc: float, sc: float) -> dict:
     cold = fit_predict(spec, list(seed), written, cb)[0]
     warm = learned(written, seed, cb, spec)
     alarms = figures(real, fit_predict(spec, list(seed), real, cb)[0], cb)["false_alarms"]
-    sim_rows, _ = drop_definition_units(d["seed_rows"], cb)
-    runs = run_target(sim_rows, cb, ROOT / "experiments" / ".cache" / f"ctx_{pc}_{sc}", backends=["sparse"],
-                      strategies=["max"], seeds=[0, 1, 2], batch=10, retrain_every=10,
-                      params={"sparse": {"cal_folds": 1, **params}}, log=lambda m: None)
+    wss = simulate_wss95(d, params, f"ctx_{pc}_{sc}")
     w0 = figures(written, cold, cb)
     w1 = figures(written, warm, cb)
     return {"prior_context": pc, "sparse_context": sc, "cold_mechanism_auc": w0["mechanism_auc"],
             "learned_mechanism_auc": w1["mechanism_auc"], "cold_any_auc": any_auc(written, cold, cb),
             "cold_paper_auc": w0["paper_auc"], "learned_paper_auc": w1["paper_auc"],
-            "real_false_alarms": alarms, "simulate_wss95": runs[0]["mean"]["wss@95"]["mean"]}
+            "real_false_alarms": alarms, "simulate_wss95": wss["mean"]}
 
 
 def main() -> int:

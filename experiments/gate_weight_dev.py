@@ -31,16 +31,12 @@ MODES = ("role", "mechanism")
 
 
 def main() -> int:
-    from none_gate_dev import any_auc, learned
-    from relevance_dev import BEFORE_CONTEXT, dev_data, figures
+    from relevance_dev import BEFORE_CONTEXT, any_auc, dev_data, figures, learned, simulate_wss95
 
-    from mechcode.experiments.data import drop_definition_units
-    from mechcode.experiments.mechanism_target import run_target
     from mechcode.models.evaluation.transfer import Spec, fit_predict
 
     d = dev_data()
     cb, seed, written, real = d["codebook"], d["seed"], d["written"], d["real"]
-    sim_rows, _ = drop_definition_units(d["seed_rows"], cb)
     rows = {}
     for mode in MODES:
         spec = Spec(f"sparse-gate-{mode}", "sparse", {"prior_gate": mode, **BEFORE_CONTEXT})
@@ -49,10 +45,7 @@ def main() -> int:
         w0 = {**figures(written, cold, cb), "any_auc": any_auc(written, cold, cb)}
         w1 = {**figures(written, warm, cb), "any_auc": any_auc(written, warm, cb)}
         alarms = figures(real, fit_predict(spec, list(seed), real, cb)[0], cb)["false_alarms"]
-        runs = run_target(sim_rows, cb, ROOT / "experiments" / ".cache" / f"gate_{mode}", backends=["sparse"],
-                          strategies=["max"], seeds=[0, 1, 2], batch=10, retrain_every=10,
-                          params={"sparse": {"cal_folds": 1, "prior_gate": mode, **BEFORE_CONTEXT}}, log=lambda m: None)
-        wss = runs[0]["mean"]["wss@95"]
+        wss = simulate_wss95(d, {"prior_gate": mode, **BEFORE_CONTEXT}, f"gate_{mode}")
         rows[mode] = {"written_cold": w0, "written_learned": w1, "real_false_alarms": alarms, "simulate_wss95": wss}
         print(f"{mode:<9} cold any AUC {w0['any_auc']} mech AUC {w0['mechanism_auc']} ECE {w0['ece_suggested']} | "
               f"learned any AUC {w1['any_auc']} mech AUC {w1['mechanism_auc']} pairs R/P {w1['pair_recall']}/"

@@ -15,7 +15,6 @@ Run: ``python experiments/k_new_paper_explore.py`` (about 3 minutes on 2 cores);
 from __future__ import annotations
 
 import json
-import random
 import sys
 from pathlib import Path
 
@@ -27,7 +26,7 @@ SIZES = (1, 2, None)  # other papers whose codes the review has (None: all five)
 
 
 def main() -> int:
-    from relevance_dev import dev_data, figures
+    from relevance_dev import dev_data, figures, kept_papers
 
     from mechcode.models.backends.prior import evidence_weight
     from mechcode.models.backends.sparse import SparseBackend
@@ -39,8 +38,7 @@ def main() -> int:
         preds = {k: [None] * len(written) for k in KS}
         for paper in sorted({u.paper for u in written}):
             idx = [i for i, u in enumerate(written) if u.paper == paper]
-            others = sorted({u.paper for u in written if u.paper != paper})
-            keep = set(others if few is None else random.Random(paper).sample(others, few))
+            keep = kept_papers(written, paper, few)
             train = list(seed) + [u for u in written if u.paper in keep]
             model = SparseBackend().fit(train, cb)
             n = evidence_weight(train, "mechanism")

@@ -37,12 +37,9 @@ FLOOR = 0.60
 
 
 def point(d: dict, k: float) -> dict:
-    from learned_features_dev import FEW, learned
-    from none_gate_dev import any_auc
-    from relevance_dev import figures
+    from learned_features_dev import FEW
+    from relevance_dev import any_auc, figures, learned, simulate_wss95
 
-    from mechcode.experiments.data import drop_definition_units
-    from mechcode.experiments.mechanism_target import run_target
     from mechcode.models.evaluation.transfer import Spec, fit_predict
 
     cb, seed, written, real = d["codebook"], d["seed"], d["written"], d["real"]
@@ -53,15 +50,12 @@ def point(d: dict, k: float) -> dict:
     few = figures(written, learned(written, seed, cb, spec, FEW), cb)
     all_ = figures(written, learned(written, seed, cb, spec, None), cb)
     alarms = figures(real, fit_predict(spec, list(seed), real, cb)[0], cb)["false_alarms"]
-    sim_rows, _ = drop_definition_units(d["seed_rows"], cb)
-    runs = run_target(sim_rows, cb, ROOT / "experiments" / ".cache" / f"k_{k:g}", backends=["sparse"],
-                      strategies=["max"], seeds=[0, 1, 2], batch=10, retrain_every=10,
-                      params={"sparse": {"cal_folds": 1, **params}}, log=lambda m: None)
+    wss = simulate_wss95(d, params, f"k_{k:g}")
     return {"k": k, "cold_mechanism_auc": cold["mechanism_auc"], "cold_any_auc": any_auc(written, cold_preds, cb),
             "cold_paper_auc": cold["paper_auc"], "few_mechanism_auc": few["mechanism_auc"],
             "all_mechanism_auc": all_["mechanism_auc"], "few_paper_auc": few["paper_auc"],
             "all_paper_auc": all_["paper_auc"], "real_false_alarms": alarms,
-            "simulate_wss95": runs[0]["mean"]["wss@95"]["mean"]}
+            "simulate_wss95": wss["mean"]}
 
 
 def main() -> int:

@@ -21,7 +21,6 @@ Run: ``python experiments/learned_features_dev.py`` (about 15 minutes on 2 cores
 from __future__ import annotations
 
 import json
-import random
 import sys
 from pathlib import Path
 
@@ -35,27 +34,9 @@ FEW = 2
 MARGIN = 0.01
 
 
-def learned(units, seed, codebook, spec, few: int | None) -> list[dict]:
-    """Leave-one-paper-out with the seed file plus ``few`` (None: all) of the other papers as own codes."""
-    from mechcode.models.evaluation.transfer import fit_predict
-
-    preds: list = [None] * len(units)
-    for paper in sorted({u.paper for u in units}):
-        idx = [i for i, u in enumerate(units) if u.paper == paper]
-        others = sorted({u.paper for u in units if u.paper != paper})
-        keep = set(others if few is None else random.Random(paper).sample(others, few))
-        out, _ = fit_predict(spec, list(seed) + [u for u in units if u.paper in keep], [units[i] for i in idx],
-                             codebook)
-        for i, p in zip(idx, out):
-            preds[i] = p
-    return preds
-
-
 def point(d: dict, c: float, chars) -> dict:
-    from relevance_dev import figures
+    from relevance_dev import figures, learned, simulate_wss95
 
-    from mechcode.experiments.data import drop_definition_units
-    from mechcode.experiments.mechanism_target import run_target
     from mechcode.models.evaluation.transfer import Spec, fit_predict
 
     cb, seed, written, real = d["codebook"], d["seed"], d["written"], d["real"]
@@ -64,15 +45,12 @@ def point(d: dict, c: float, chars) -> dict:
     few = figures(written, learned(written, seed, cb, spec, FEW), cb)
     all_ = figures(written, learned(written, seed, cb, spec, None), cb)
     alarms = figures(real, fit_predict(spec, list(seed), real, cb)[0], cb)["false_alarms"]
-    sim_rows, _ = drop_definition_units(d["seed_rows"], cb)
     tag = "none" if chars is None else "-".join(map(str, chars))
-    runs = run_target(sim_rows, cb, ROOT / "experiments" / ".cache" / f"feat_{c}_{tag}", backends=["sparse"],
-                      strategies=["max"], seeds=[0, 1, 2], batch=10, retrain_every=10,
-                      params={"sparse": {"cal_folds": 1, **params}}, log=lambda m: None)
+    wss = simulate_wss95(d, params, f"feat_{c}_{tag}")
     return {"C": c, "char_ngrams": chars, "few_mechanism_auc": few["mechanism_auc"],
             "all_mechanism_auc": all_["mechanism_auc"], "few_paper_auc": few["paper_auc"],
             "all_paper_auc": all_["paper_auc"], "real_false_alarms": alarms,
-            "simulate_wss95": runs[0]["mean"]["wss@95"]["mean"]}
+            "simulate_wss95": wss["mean"]}
 
 
 def main() -> int:

@@ -32,7 +32,6 @@ import json
 import sys
 from pathlib import Path
 
-import numpy as np
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "src"))
@@ -40,33 +39,8 @@ sys.path.insert(0, str(ROOT / "experiments"))
 MODES = ("prototypes", "classifier", "both")
 
 
-def any_auc(units, preds, codebook) -> float:
-    from sklearn.metrics import roc_auc_score
-
-    from mechcode.models.base import label_space
-
-    ids = label_space(codebook)
-    y = np.array([bool(u.mechanisms) for u in units])
-    s = np.array([max([p["mechanisms"].get(m, 0.0) for m in ids] or [0.0]) for p in preds])
-    return round(float(roc_auc_score(y, s)), 4)
-
-
-def learned(units, seed, codebook, spec) -> list[dict]:
-    """Leave-one-paper-out: the seed file plus the other papers as own codes."""
-    from mechcode.models.evaluation.transfer import fit_predict
-
-    preds: list = [None] * len(units)
-    for paper in sorted({u.paper for u in units}):
-        idx = [i for i, u in enumerate(units) if u.paper == paper]
-        out, _ = fit_predict(spec, list(seed) + [u for u in units if u.paper != paper], [units[i] for i in idx],
-                             codebook)
-        for i, p in zip(idx, out):
-            preds[i] = p
-    return preds
-
-
 def main() -> int:
-    from relevance_dev import BEFORE_CONTEXT, dev_data, figures
+    from relevance_dev import BEFORE_CONTEXT, any_auc, dev_data, figures, learned
 
     from mechcode.models.evaluation import protocols as pr
     from mechcode.models.evaluation.transfer import Spec, fit_predict

@@ -86,6 +86,55 @@ def figures(units, preds, codebook) -> dict:
             "false_alarms": round(float((P[none].max(axis=1) >= 0.5).mean()), 4) if none else None}
 
 
+def any_auc(units, preds, codebook) -> float:
+    """ROC AUC of "any mechanism" (the highest mechanism probability) against "the unit has a code"."""
+    from sklearn.metrics import roc_auc_score
+
+    from mechcode.models.base import label_space
+
+    ids = label_space(codebook)
+    y = np.array([bool(u.mechanisms) for u in units])
+    s = np.array([max([p["mechanisms"].get(m, 0.0) for m in ids] or [0.0]) for p in preds])
+    return round(float(roc_auc_score(y, s)), 4)
+
+
+def kept_papers(units, paper: str, few: int | None) -> set:
+    """The other papers whose codes a fold trains on: all of them, or ``few`` (a fixed random choice per fold)."""
+    import random
+
+    others = sorted({u.paper for u in units if u.paper != paper})
+    return set(others if few is None else random.Random(paper).sample(others, few))
+
+
+def learned(units, seed, codebook, spec, few: int | None = None) -> list[dict]:
+    """Leave-one-paper-out with the seed file plus ``few`` (None: all) of the other papers as own codes."""
+    from mechcode.models.evaluation.transfer import fit_predict
+
+    preds: list = [None] * len(units)
+    for paper in sorted({u.paper for u in units}):
+        idx = [i for i, u in enumerate(units) if u.paper == paper]
+        keep = kept_papers(units, paper, few)
+        out, _ = fit_predict(spec, list(seed) + [u for u in units if u.paper in keep], [units[i] for i in idx],
+                             codebook)
+        for i, p in zip(idx, out):
+            preds[i] = p
+    return preds
+
+
+def simulate_wss95(d: dict, params: dict, tag: str) -> dict:
+    """WSS@95 (mean, std) of the per-mechanism simulation on sims2021 with the sparse ``params``:
+    strategy max, batch 10, retrain every 10, 3 seeds, no out-of-fold calibration (as
+    ``bench_transfer.py``); runs kept in ``experiments/.cache/TAG``."""
+    from mechcode.experiments.data import drop_definition_units
+    from mechcode.experiments.mechanism_target import run_target
+
+    sim_rows, _ = drop_definition_units(d["seed_rows"], d["codebook"])
+    runs = run_target(sim_rows, d["codebook"], ROOT / "experiments" / ".cache" / tag, backends=["sparse"],
+                      strategies=["max"], seeds=[0, 1, 2], batch=10, retrain_every=10,
+                      params={"sparse": {"cal_folds": 1, **params}}, log=lambda m: None)
+    return runs[0]["mean"]["wss@95"]
+
+
 def dev_data() -> dict:
     """What the development experiments read: the codebook, sims2021 (rows, and units marked as a
     review's seed file), and the written-dev and sims2021-dev units with their paper ids."""

@@ -38,8 +38,7 @@ def roles(units, preds, codebook) -> dict:
 
 
 def main() -> int:
-    from none_gate_dev import learned
-    from relevance_dev import dev_data, figures
+    from relevance_dev import dev_data, figures, learned
 
     from mechcode.models.evaluation import protocols as pr
     from mechcode.models.evaluation.transfer import Spec, fit_predict
