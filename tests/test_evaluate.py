@@ -191,7 +191,7 @@ def test_train_holdout_leaves_out_definition_units_and_groups_by_paper(units, co
 
     defs = [LabelledUnit(f"d{i}", split_sentences(m["description"])[0], group=f"def{i}", mechanisms=[m["id"]])
             for i, m in enumerate(md.CODEBOOK["mechanisms"][:3])]
-    data = [LabelledUnit(u.id, u.text, u.context, u.mechanisms, u.role, u.polarity, u.group, f"P{k % 6}")
+    data = [LabelledUnit(u.id, u.text, u.context, u.mechanisms, u.role, u.polarity, u.group, paper=f"P{k % 6}")
             for k, u in enumerate(units)] + defs
     for seed in range(5):
         tr, te = holdout_split(data, codebook, seed)

@@ -129,8 +129,9 @@ def init_worker(single_thread: bool = True) -> None:
 
 
 # ----------------------------------------------------------------------------- worker
-def paper_units(doc) -> list:
-    """The units the store will create for ``doc``, as model inputs with id ``start:end``."""
+def paper_units(doc, paper: str | None = None) -> list:
+    """The units the store will create for ``doc``, as model inputs with id ``start:end``; ``paper``
+    names the paper for the model (a paper the review has not coded, see ``other_paper_weight``)."""
     from mechcode.models.base import Unit
     from mechcode.store.documents import unit_offsets
 
@@ -138,7 +139,7 @@ def paper_units(doc) -> list:
     for i, offsets in unit_offsets(doc).items():
         p = doc.passages[i]
         for s, e in offsets:
-            out.append(Unit(id=f"{p.start + s}:{p.start + e}", text=p.text[s:e], context=p.text))
+            out.append(Unit(id=f"{p.start + s}:{p.start + e}", text=p.text[s:e], context=p.text, paper=paper))
     return out
 
 
@@ -151,7 +152,7 @@ def code_paper(path: str, model_path: str, cache_dir: str | None = None) -> dict
         from mechcode.ingest import extract_pdf
 
         doc = extract_pdf(Path(path), cache_dir=cache_dir)
-        units = paper_units(doc)
+        units = paper_units(doc, f"file:{name}")
         preds = _load(model_path).predict(units) if units else []
     except ModelError as exc:  # the model, not this paper, is at fault: stop the batch
         return {"ok": False, "fatal": True, "path": path, "error": str(exc)}

@@ -253,14 +253,14 @@ def _build_for_review(rv, backend: str, uri: str | None, quiet: bool) -> dict[st
 def _store_suggestions(rv, model, version: str, batch_size: int, quiet: bool) -> int:
     from tqdm import tqdm
 
-    from mechcode.models.base import Unit
+    from mechcode.loop.serving import to_model_units
     from mechcode.models.train import batched
 
     units = rv.units()
     n = 0
     with tqdm(total=len(units), desc="suggesting", unit="unit", disable=quiet) as bar:
         for chunk in batched(units, batch_size):
-            preds = model.predict([Unit(str(u["id"]), u["text"], u.get("context") or "") for u in chunk])
+            preds = model.predict(to_model_units(chunk))
             n += rv.add_suggestions(version, [{**p, "unit_id": int(p["id"])} for p in preds])
             bar.update(len(chunk))
     return n

@@ -24,10 +24,12 @@ SCORE_BATCH = 256
 
 
 def to_model_units(units: Iterable[dict[str, Any]]) -> list:
-    """Store unit rows as :class:`mechcode.models.base.Unit` (id as string)."""
+    """Store unit rows as :class:`mechcode.models.base.Unit` (id as string; paper ``doc<document id>``,
+    as the review's training codes name it, :func:`mechcode.store.decisions.labelled_units`)."""
     from mechcode.models.base import Unit
 
-    return [Unit(id=str(u["id"]), text=u["text"], context=u.get("context") or "") for u in units]
+    return [Unit(id=str(u["id"]), text=u["text"], context=u.get("context") or "",
+                 paper=None if u.get("document_id") is None else f"doc{u['document_id']}") for u in units]
 
 
 def score_units(review, version: str, backend, units: list[dict[str, Any]],

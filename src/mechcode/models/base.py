@@ -27,11 +27,13 @@ from mechcode.errors import ModelError
 
 @dataclass
 class Unit:
-    """One unit to predict (``context`` is its paragraph, may be empty)."""
+    """One unit to predict (``context`` is its paragraph, may be empty; ``paper``, keyword only:
+    the paper (document) it comes from, where known)."""
 
     id: str
     text: str
     context: str = ""
+    paper: str | None = field(default=None, kw_only=True)
 
 
 @dataclass
@@ -40,7 +42,6 @@ class LabelledUnit(Unit):
     role: str | None = None
     polarity: str | None = None
     group: str | None = None
-    paper: str | None = None  # the paper (document) the unit comes from, where known
     origin: str | None = None  # training source: "decision", "seed", "primer", ... (None = given data)
 
     @classmethod

@@ -64,11 +64,15 @@ def _unit_fields(path: Path, n: int, obj: dict[str, Any], seen: dict[str, int]) 
     return uid, text, ctx or ""
 
 
+def _paper(obj: dict[str, Any]) -> str | None:
+    return None if obj.get("paper") is None else str(obj["paper"])
+
+
 def read_units(path: str | Path) -> list[Unit]:
-    """Units to predict from a JSONL file (``id``, ``text``, optional ``context``)."""
+    """Units to predict from a JSONL file (``id``, ``text``, optional ``context`` and ``paper``)."""
     path = Path(path)
     seen: dict[str, int] = {}
-    out = [Unit(*_unit_fields(path, n, obj, seen)) for n, obj in jsonl_records(path)]
+    out = [Unit(*_unit_fields(path, n, obj, seen), paper=_paper(obj)) for n, obj in jsonl_records(path)]
     if not out:
         raise DataError(f"{path}: no units (the file is empty)")
     return out
@@ -82,9 +86,7 @@ def read_labelled(path: str | Path, codebook: Codebook | None = None) -> list[La
     out = []
     for n, obj in jsonl_records(path):
         uid, text, ctx = _unit_fields(path, n, obj, seen)
-        paper = obj.get("paper")
-        out.append(LabelledUnit(uid, text, ctx, *_labels(path, n, obj, known),
-                                paper=None if paper is None else str(paper)))
+        out.append(LabelledUnit(uid, text, ctx, *_labels(path, n, obj, known), paper=_paper(obj)))
     if not out:
         raise DataError(f"{path}: no labelled units (the file is empty)")
     return out

@@ -11,7 +11,9 @@ and given files count 1 per unit, seed files ``SEED_WEIGHT[task]`` -- they come 
 review -- and the primer and the codebook count 0: they are the prior), ``k`` the number of
 units at which learning and prior weigh the same (``prior_k_mechanism`` / ``prior_k_role``).
 With a handful of codes the prior dominates; as a review's own codes grow, learning takes
-over. Roles pool as a log-linear mixture (geometric, renormalised).
+over. Roles pool as a log-linear mixture (geometric, renormalised). Codes on *other* papers may
+count less for a unit of a paper the review has not coded (``other_paper_weight``, :func:`unit_weights`):
+a unit whose paper is unknown (no ``paper``) gets the review-wide share.
 
 :func:`finalize` then makes the output one consistent answer, for every backend:
 
@@ -59,6 +61,8 @@ PRIOR_DEFAULTS: dict[str, Any] = {
     "primer_weight": 0.0,        # how much a primer statement counts towards the learned role weight
     "prior_context": 0.5,        # weight of the paragraph vector added to the sentence's in the prior
                                  # (chosen on the development sides: experiments/context_dev.py)
+    "other_paper_weight": 1.0,   # how much a code on another paper counts towards the mechanism weight of a
+                                 # unit whose paper the review has not coded (experiments/other_paper_dev.py)
 }
 # what a model saved before a prior setting existed did: it loads with these unless it says otherwise
 LEGACY_PRIOR: dict[str, Any] = {"prior_roles": "prototypes", "prior_none": "prototypes", "prior_gate": "role",
@@ -82,7 +86,7 @@ def check_prior(params: dict[str, Any]) -> None:
             raise ModelError(f"{key} must be one of {', '.join(allowed)}, not {params[key]!r}")
     inf = float("inf")  # k = inf: the prior alone, whatever was learned
     bounds = {"prior_context": (0.0, 10.0), "prior_k_mechanism": (0.0, inf), "prior_k_role": (0.0, inf),
-              "primer_weight": (0.0, inf)}
+              "primer_weight": (0.0, inf), "other_paper_weight": (0.0, 1.0)}
     for key, (lo, hi) in bounds.items():
         v = params.get(key, lo)
         if isinstance(v, bool) or not isinstance(v, (int, float)) or not lo <= v <= hi:  # NaN fails too
@@ -107,17 +111,50 @@ def evidence_weight(units: Sequence[Any], task: str, primer_weight: float = 0.0)
     return n
 
 
-def weights(units: Sequence[Any], params: dict[str, Any]) -> dict[str, float]:
-    """The learned share ``w`` per task (1.0 everywhere when the prior is switched off)."""
+def weights(units: Sequence[Any], params: dict[str, Any]) -> dict[str, Any]:
+    """The learned share ``w`` per task (1.0 everywhere when the prior is switched off).
+
+    With ``other_paper_weight`` d < 1 it also holds the mechanism (and gate) share for a unit of a
+    paper the review has not coded (``mechanism_new``: seed units as always, own codes at d each)
+    and the papers it has coded (``coded_papers``); :func:`unit_weights` picks per unit."""
     if params.get("prior", "none") == "none":
         return {"mechanism": 1.0, "role": 1.0}
-    out = {}
+    out: dict[str, Any] = {}
     for task in ("mechanism", "role"):
         n = evidence_weight(units, task, float(params.get("primer_weight", 0.0)) if params.get("primer") else 0.0)
         k = float(params[f"prior_k_{task}"])
         out[task] = n / (n + k) if n + k > 0 else 0.0
+    d = float(params.get("other_paper_weight", 1.0))
+    if d < 1.0:
+        seed = evidence_weight([u for u in units if getattr(u, "origin", None) == "seed"], "mechanism")
+        n = seed + d * (evidence_weight(units, "mechanism") - seed)
+        k = float(params["prior_k_mechanism"])
+        out["mechanism_new"] = n / (n + k) if n + k > 0 else 0.0
+        out["coded_papers"] = coded_papers(units)
     if params.get("prior_gate", "role") == "mechanism":
         out["gate"] = out["mechanism"]
+        if "mechanism_new" in out:
+            out["gate_new"] = out["mechanism_new"]
+    return out
+
+
+def coded_papers(units: Sequence[Any]) -> list[str]:
+    """The papers a review's own codes (not seed files, not the primer) come from."""
+    return sorted({u.paper for u in units if getattr(u, "paper", None) is not None
+                   and getattr(u, "origin", None) not in ("seed", "primer")})
+
+
+def unit_weights(w: dict[str, Any], units: Sequence[Any]) -> dict[str, Any]:
+    """``w`` with the mechanism (and gate) share per unit: ``mechanism_new`` for a unit whose paper
+    is known and not among ``coded_papers``; a unit with no paper keeps the review-wide share."""
+    if "mechanism_new" not in w:
+        return w
+    done = set(w.get("coded_papers") or ())
+    new = np.array([getattr(u, "paper", None) is not None and u.paper not in done for u in units], dtype=bool)
+    out = dict(w)
+    for task in ("mechanism", "gate"):
+        if task in w:
+            out[task] = np.where(new, float(w[f"{task}_new"]), float(w[task]))
     return out
 
 
@@ -130,11 +167,12 @@ def _sigmoid(z: np.ndarray) -> np.ndarray:
     return 1.0 / (1.0 + np.exp(-np.clip(z, -50, 50)))
 
 
-def blend(prior: dict[str, np.ndarray], learned: dict[str, np.ndarray], w: dict[str, float]) -> dict:
+def blend(prior: dict[str, np.ndarray], learned: dict[str, np.ndarray], w: dict[str, Any]) -> dict:
     """Pool prior and learned probabilities (arrays as :meth:`ZeroShotBackend.predict_arrays`)."""
-    wm, wr = w["mechanism"], w["role"]
+    wm, wr = np.asarray(w["mechanism"], dtype=np.float64), w["role"]
+    wc = wm[:, None] if wm.ndim else wm  # per unit (unit_weights) or one share
     out = dict(learned)
-    out["mechanisms"] = _sigmoid((1 - wm) * _logit(prior["mechanisms"]) + wm * _logit(learned["mechanisms"]))
+    out["mechanisms"] = _sigmoid((1 - wc) * _logit(prior["mechanisms"]) + wc * _logit(learned["mechanisms"]))
     out["no_mechanism"] = _sigmoid((1 - wm) * _logit(prior["no_mechanism"]) + wm * _logit(learned["no_mechanism"]))
     logr = (1 - wr) * np.log(np.clip(prior["role"], EPS, 1)) + wr * np.log(np.clip(learned["role"], EPS, 1))
     logr -= logr.max(axis=1, keepdims=True)
@@ -142,7 +180,7 @@ def blend(prior: dict[str, np.ndarray], learned: dict[str, np.ndarray], w: dict[
     out["role"] = r / r.sum(axis=1, keepdims=True)
     out["polarity"] = _sigmoid((1 - wr) * _logit(prior["polarity"]) + wr * _logit(learned["polarity"]))
     if "gate" in w:  # prior_gate=mechanism: the mechanism gate's P(none), see finalize
-        wg = w["gate"]
+        wg = np.asarray(w["gate"], dtype=np.float64)
         out["gate_none"] = _sigmoid((1 - wg) * _logit(prior["role"][:, NONE_ROLE])
                                     + wg * _logit(learned["no_mechanism"]))
     for key in ("sims", "mech_sims"):
@@ -151,7 +189,7 @@ def blend(prior: dict[str, np.ndarray], learned: dict[str, np.ndarray], w: dict[
     return out
 
 
-def pooled(prior, learned: dict[str, np.ndarray], w: dict[str, float], units: Sequence[Any],
+def pooled(prior, learned: dict[str, np.ndarray], w: dict[str, Any], units: Sequence[Any],
            **extra: Any) -> dict[str, np.ndarray]:
     """A learning backend's output: ``learned`` pooled with ``prior`` (a zeroshot model, or None:
     no prior), then :func:`finalize`, with ``extra`` arrays (features, embeddings) added. Label
@@ -161,7 +199,7 @@ def pooled(prior, learned: dict[str, np.ndarray], w: dict[str, float], units: Se
         a = learned
     else:
         p = prior.predict_arrays(units)
-        a = blend(suppress(p, label_mask(units)), learned, w)
+        a = blend(suppress(p, label_mask(units)), learned, unit_weights(w, units))
     return {**finalize(a, units, labels=False), **extra}
 
 
