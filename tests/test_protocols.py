@@ -56,6 +56,9 @@ def test_paper_scores_by_hand():
     # vs false {0.35, 0.2}: 3 of 4 pairs won -> 0.75; nothing reaches 0.5 but 0.55
     assert s["top3"]["auc"] == 0.75 and s["top3"]["recall"] == 0.5 and s["top3"]["precision"] == 1.0
     assert (s["n_papers"], s["n_pairs"], s["n_true_pairs"]) == (2, 4, 2)
+    # papers resampled: p1 twice or p2 twice separate perfectly (AUC 1), one of each gives 0.75
+    assert s["max"]["auc_ci"] == [0.75, 1.0]
+    assert paper_scores(["p1", "p1"], truth[:2], probs[:2], ids, 0.5)["max"]["auc_ci"] is None  # one paper
 
 
 def _box_rows():

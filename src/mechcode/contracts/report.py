@@ -229,6 +229,8 @@ class PaperFigures(TypedDict):
     __pydantic_config__ = CLOSED
     auc: float | None
     """ROC AUC over the (paper, mechanism) pairs (null when only one class occurs)."""
+    auc_ci: list[float] | None
+    """95 % interval of that AUC with the papers resampled (null with fewer than 2 papers)."""
     precision: float
     """Precision of the pairs at or above the threshold."""
     recall: float

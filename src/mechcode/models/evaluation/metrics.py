@@ -166,7 +166,9 @@ def paper_scores(papers: Sequence[str], truth: Sequence[set[str]], probs: np.nda
 
     Scores per (paper, mechanism): ``max`` = the highest probability over the paper's units;
     ``top3`` = the mean of its three highest. For each: ROC AUC over all pairs (null when
-    only one class occurs), and recall / precision of the pairs at or above ``threshold``.
+    only one class occurs), its 95 % interval with the papers resampled (``auc_ci``,
+    :func:`paper_auc_interval`: with a handful of papers the AUC moves a lot with which papers
+    were coded), and recall / precision of the pairs at or above ``threshold``.
     """
     from sklearn.metrics import roc_auc_score
 
@@ -181,10 +183,28 @@ def paper_scores(papers: Sequence[str], truth: Sequence[set[str]], probs: np.nda
         auc = float(roc_auc_score(flat_y, flat_s)) if 0 < flat_y.sum() < flat_y.size else None
         hit = flat_s >= threshold
         tp = int((hit & flat_y).sum())
-        out[how] = {"auc": None if auc is None else round(auc, 4),
+        out[how] = {"auc": None if auc is None else round(auc, 4), "auc_ci": paper_auc_interval(y, S),
                     **{k: v for k, v in prf(tp, int((hit & ~flat_y).sum()), int((~hit & flat_y).sum())).items()
                        if k != "support"}}
     return out
+
+
+def paper_auc_interval(y: np.ndarray, scores: np.ndarray, n: int = 1000, seed: int = 0) -> list[float] | None:
+    """95 % percentile interval of the pooled pair AUC when the papers (rows of ``y`` / ``scores``)
+    are resampled with replacement (resamples with one class only are skipped); None with < 2 papers."""
+    from sklearn.metrics import roc_auc_score
+
+    if len(y) < 2:
+        return None
+    rng, aucs = np.random.default_rng(seed), []
+    for _ in range(n):
+        rows = rng.integers(0, len(y), len(y))
+        yy = y[rows].ravel()
+        if 0 < yy.sum() < yy.size:
+            aucs.append(roc_auc_score(yy, scores[rows].ravel()))
+    if len(aucs) < n // 2:
+        return None
+    return [round(float(v), 3) for v in np.percentile(aucs, [2.5, 97.5])]
 
 
 def plot_confusions(scores: dict[str, Any], out_dir: Path, prefix: str = "") -> list[Path]:
