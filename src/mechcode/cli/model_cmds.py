@@ -151,7 +151,7 @@ def _print_card(card: ModelCard, out_dir: Path) -> None:
 @click.option("--model", "model_dir", required=True, type=click.Path(file_okay=False, path_type=str),
               help="Model directory written by mechcode train (its file hashes are verified first).")
 @click.option("--input", "input_path", required=True, type=click.Path(dir_okay=False, path_type=str),
-              help='JSONL, one unit a line: {"id": ..., "text": ..., "context": optional}.')
+              help='JSONL, one unit a line: {"id": ..., "text": ..., "context": optional, "paper": optional}.')
 @click.option("--output", "output_path", required=True, type=click.Path(dir_okay=False, path_type=str),
               help="JSONL to write (replaced atomically; nothing is written on error).")
 @click.option("--batch-size", default=512, show_default=True, type=click.IntRange(1), help="Units per batch.")
