@@ -118,3 +118,31 @@ def test_units_carry_their_paper(tmp_path):
     path = tmp_path / "in.jsonl"
     path.write_text('{"id": 1, "text": "Leaders met.", "paper": "P7"}\n{"id": 2, "text": "Staff agreed."}\n')
     assert [u.paper for u in read_units(path)] == ["P7", None]
+
+
+def test_review_settings_reach_the_first_model_and_every_retrain(tmp_path):
+    """`mechcode review --param` (and --zeroshot-encoder) set the first model and the retrains alike;
+    without them the page's first model has the default prior, as its retrains do."""
+    from click.testing import CliRunner
+
+    from mechcode.cli import cli
+    from mechcode.store.review import Review
+    from mechcode.web.server import ServerOptions, build
+    from test_model_cli import _document
+
+    _, cbp = md.write(tmp_path)
+    rv = Review.init(tmp_path / "rv", cbp)
+    rv.add_document(_document([[u["text"] for u in md.units()[:4]]]))
+    _, plain, _ = build(ServerOptions(review_dir=str(tmp_path / "rv")))
+    _, first = plain.serving.ensure()
+    assert first.hyperparameters()["prior"] == "tfidf" and plain.retrainer.params == {}
+    r = CliRunner().invoke(cli, ["review", str(tmp_path / "rv"), "--param", "other_paper_weight=1.5"])
+    assert r.exit_code != 0 and "other_paper_weight must be a number between 0 and 1" in r.output
+    assert len(r.output.strip().splitlines()) == 1
+    from mechcode.cli.web_cmds import initial_params
+
+    hp = {"other_paper_weight": 0.3}
+    assert initial_params("sparse", {}, None) == {}  # the CLI default: the backend's own prior (tfidf)
+    assert initial_params("sparse", hp, None) == hp and initial_params("embed", hp, "tfidf") == {"encoder": "tfidf"}
+    _, svc, _ = build(ServerOptions(review_dir=str(tmp_path / "rv"), params=hp, initial_params=hp))
+    assert svc.retrainer.params == hp and svc.serving.initial_params == hp

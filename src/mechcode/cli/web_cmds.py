@@ -5,6 +5,7 @@ import getpass
 
 import click
 
+from mechcode.cli.model_cmds import param_opt, parse_params
 from mechcode.cli.options import review_dir_arg
 
 
@@ -13,6 +14,16 @@ def _default_reviewer() -> str:
         return getpass.getuser() or "reviewer"
     except (KeyError, OSError):
         return "reviewer"
+
+
+def initial_params(backend: str, params: dict, encoder: str | None) -> dict:
+    """Settings of a review's first model (the loop's initial backend): the retrain settings when
+    the retrain backend is that backend, else only the prior's encoder."""
+    from mechcode.loop.serving import INITIAL_BACKEND
+
+    if backend == INITIAL_BACKEND:
+        return dict(params)
+    return {"encoder": encoder} if encoder else {}
 
 
 @click.command("review")
@@ -36,10 +47,12 @@ def _default_reviewer() -> str:
               help="Model backend used for retraining (see `mechcode train --help`).")
 @click.option("--seed-data", type=click.Path(exists=True, dir_okay=False), default=None, metavar="FILE.jsonl",
               help="Extra labelled units (units.jsonl shape) added to every retrain.")
-@click.option("--zeroshot-encoder", type=click.Choice(["minilm", "tfidf"]), default="minilm", show_default=True,
-              help="Encoder of the zeroshot model a review without any model starts from.")
+@param_opt
+@click.option("--zeroshot-encoder", type=click.Choice(["minilm", "tfidf"]), default=None,
+              help="Encoder of the codebook prior of the review's first model and of every retrain "
+                   "(default: the backend's, tfidf; minilm is slower). Same as --param prior=ENCODER.")
 def review(review_dir: str, reviewer: str | None, host: str, port: int, token: str | None, retrain_every: int,
-           backend: str, seed_data: str | None, zeroshot_encoder: str) -> None:
+           backend: str, seed_data: str | None, params: tuple[str, ...], zeroshot_encoder: str | None) -> None:
     """Code the review's passages in your browser, with model suggestions that improve as you go.
 
     Starts a local web server and prints its URL with an access token (as Jupyter does):
@@ -51,7 +64,9 @@ def review(review_dir: str, reviewer: str | None, host: str, port: int, token: s
     side panel shows how much evidence is found and estimated to remain, with a stopping
     hint. Every decision is saved before the page moves on. The model
     retrains in the background every --retrain-every decisions; a review with no model
-    starts from the zeroshot backend (suggestions from the codebook definitions).
+    starts from the default model trained on what the review has (with no codes: the codebook
+    prior). --param settings apply to that first model and to every retrain, e.g. --param
+    other_paper_weight=0.3.
 
     Team coding: besides the printed token, each reviewer's personal token (`mechcode
     reviewer add`) opens the page as that reviewer. Double-coded units stay blind (nobody
@@ -63,8 +78,11 @@ def review(review_dir: str, reviewer: str | None, host: str, port: int, token: s
     """
     from mechcode.web.server import ServerOptions, serve
 
+    hp = parse_params(params)
+    if zeroshot_encoder:
+        hp.setdefault("encoder" if backend == "zeroshot" else "prior", zeroshot_encoder)
     opts = ServerOptions(review_dir=review_dir, host=host, port=port, token=token,
                          reviewer=reviewer or _default_reviewer(), retrain_every=retrain_every,
-                         backend=backend, seed_data=seed_data,
-                         initial_params={"encoder": zeroshot_encoder})
+                         backend=backend, seed_data=seed_data, params=hp,
+                         initial_params=initial_params(backend, hp, zeroshot_encoder))
     serve(opts, echo=lambda line: click.echo(line))

@@ -69,7 +69,7 @@ class ServerOptions:
     backend: str = "sparse"
     seed_data: str | None = None
     params: dict[str, Any] = field(default_factory=dict)  # retrain backend hyperparameters
-    initial_params: dict[str, Any] = field(default_factory=dict)  # zeroshot hyperparameters (encoder)
+    initial_params: dict[str, Any] = field(default_factory=dict)  # the first model's (loop.serving.initial_settings)
 
 
 def build(opts: ServerOptions):
@@ -80,7 +80,7 @@ def build(opts: ServerOptions):
     from mechcode.store.review import Review
     from mechcode.web.app import create_app
 
-    get_backend(opts.backend)  # unknown backend -> a clear error before anything starts
+    get_backend(opts.backend)(**opts.params)  # unknown backend or bad setting -> a clear error before anything starts
     review = Review.open(opts.review_dir)
     seed = load_seed_data(opts.seed_data, review.codebook) if opts.seed_data else []
     service = LoopService(review, reviewer=opts.reviewer, retrain_every=opts.retrain_every,
