@@ -11,7 +11,7 @@ import pytest
 
 import _model_data as md
 from mechcode.codebook import parse_codebook
-from mechcode.errors import ModelError
+from mechcode.errors import DataError, ModelError
 from mechcode.models.backends.prior import coded_papers, unit_weights, weights
 from mechcode.models.backends.sparse import SparseBackend
 from mechcode.models.base import LabelledUnit, Unit
@@ -118,6 +118,9 @@ def test_units_carry_their_paper(tmp_path):
     path = tmp_path / "in.jsonl"
     path.write_text('{"id": 1, "text": "Leaders met.", "paper": "P7"}\n{"id": 2, "text": "Staff agreed."}\n')
     assert [u.paper for u in read_units(path)] == ["P7", None]
+    path.write_text('{"id": 1, "text": "Leaders met.", "paper": true}\n')
+    with pytest.raises(DataError, match="line 1: 'paper' must be a string, an integer or null"):
+        read_units(path)
 
 
 def test_review_settings_reach_the_first_model_and_every_retrain(tmp_path):
@@ -139,10 +142,32 @@ def test_review_settings_reach_the_first_model_and_every_retrain(tmp_path):
     r = CliRunner().invoke(cli, ["review", str(tmp_path / "rv"), "--param", "other_paper_weight=1.5"])
     assert r.exit_code != 0 and "other_paper_weight must be a number between 0 and 1" in r.output
     assert len(r.output.strip().splitlines()) == 1
-    from mechcode.cli.web_cmds import initial_params
+    from mechcode.cli.web_cmds import loop_settings
 
     hp = {"other_paper_weight": 0.3}
-    assert initial_params("sparse", {}, None) == {}  # the CLI default: the backend's own prior (tfidf)
-    assert initial_params("sparse", hp, None) == hp and initial_params("embed", hp, "tfidf") == {"encoder": "tfidf"}
-    _, svc, _ = build(ServerOptions(review_dir=str(tmp_path / "rv"), params=hp, initial_params=hp))
-    assert svc.retrainer.params == hp and svc.serving.initial_params == hp
+    assert loop_settings("sparse", {}, None) == ({}, {})  # the CLI default: each backend's own prior (tfidf)
+    assert loop_settings("sparse", hp, "minilm") == ({**hp, "prior": "minilm"},) * 2
+    assert loop_settings("embed", {**hp, "C": 2.0}, "tfidf") == ({**hp, "C": 2.0, "prior": "tfidf"},
+                                                                {**hp, "prior": "tfidf"})
+    assert loop_settings("finetune", {"epochs": 1}, "tfidf") == ({"epochs": 1}, {"prior": "tfidf"})
+    assert loop_settings("zeroshot", {}, "tfidf") == ({"encoder": "tfidf"}, {"prior": "tfidf"})
+    # the whole command path: settings reach the retrains and the first model; finetune starts too
+    seen = {}
+    import mechcode.web.server as server
+
+    def fake_serve(opts, echo=None):
+        seen["app"] = build(opts)
+
+    orig, server.serve = server.serve, fake_serve
+    try:
+        for args in (["--param", "other_paper_weight=0.3", "--zeroshot-encoder", "tfidf"],
+                     ["--backend", "finetune", "--zeroshot-encoder", "tfidf"]):
+            r = CliRunner().invoke(cli, ["review", str(tmp_path / "rv"), *args])
+            assert r.exit_code == 0, r.output
+            _, svc, _ = seen.pop("app")
+            assert svc.serving.initial_params["prior"] == "tfidf"
+            if "--param" in args:
+                assert svc.retrainer.params == {"other_paper_weight": 0.3, "prior": "tfidf"}
+                assert svc.serving.initial_params["other_paper_weight"] == 0.3
+    finally:
+        server.serve = orig

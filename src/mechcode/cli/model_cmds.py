@@ -21,7 +21,7 @@ BACKEND_HELP = ("Backend: sparse (default; the codebook prior + TF-IDF calibrate
 param_opt = click.option(
     "--param", "params", multiple=True, metavar="KEY=VALUE",
     help="Backend hyperparameter, repeatable; VALUE is read as JSON when it parses (4, 0.5, true, null, [1,2]) "
-         "and as a string otherwise. Example: --param C=4 --param encoder=tfidf.")
+         "and as a string otherwise. Example: --param C=4 --param prior=minilm.")
 def parse_params(items: tuple[str, ...]) -> dict[str, Any]:
     """``("C=4", "encoder=tfidf")`` -> ``{"C": 4, "encoder": "tfidf"}``."""
     out: dict[str, Any] = {}

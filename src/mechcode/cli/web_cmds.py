@@ -16,14 +16,27 @@ def _default_reviewer() -> str:
         return "reviewer"
 
 
-def initial_params(backend: str, params: dict, encoder: str | None) -> dict:
-    """Settings of a review's first model (the loop's initial backend): the retrain settings when
-    the retrain backend is that backend, else only the prior's encoder."""
-    from mechcode.loop.serving import INITIAL_BACKEND
+PRIOR_BACKENDS = ("sparse", "embed")  # the backends with a codebook prior (prior, prior_k_*, other_paper_weight...)
 
-    if backend == INITIAL_BACKEND:
-        return dict(params)
-    return {"encoder": encoder} if encoder else {}
+
+def loop_settings(backend: str, params: dict, encoder: str | None) -> tuple[dict, dict]:
+    """(retrain settings, first-model settings) from ``review --param`` and ``--zeroshot-encoder``.
+
+    The first model (the loop's initial backend, sparse) gets every setting when the retrains use
+    sparse too, else only the prior's settings; the encoder is the prior's (a zeroshot retrain:
+    its ``encoder``; finetune has no prior, so it reaches the first model only)."""
+    from mechcode.loop.serving import INITIAL_BACKEND
+    from mechcode.models.backends.prior import PRIOR_DEFAULTS
+
+    retrain = dict(params)
+    if encoder and backend == "zeroshot":
+        retrain.setdefault("encoder", encoder)
+    elif encoder and backend in PRIOR_BACKENDS:
+        retrain.setdefault("prior", encoder)
+    first = dict(retrain) if backend == INITIAL_BACKEND else {k: v for k, v in params.items() if k in PRIOR_DEFAULTS}
+    if encoder:
+        first.setdefault("prior", encoder)
+    return retrain, first
 
 
 @click.command("review")
@@ -49,8 +62,9 @@ def initial_params(backend: str, params: dict, encoder: str | None) -> dict:
               help="Extra labelled units (units.jsonl shape) added to every retrain.")
 @param_opt
 @click.option("--zeroshot-encoder", type=click.Choice(["minilm", "tfidf"]), default=None,
-              help="Encoder of the codebook prior of the review's first model and of every retrain "
-                   "(default: the backend's, tfidf; minilm is slower). Same as --param prior=ENCODER.")
+              help="Encoder of the codebook prior of the review's first model and of sparse / embed "
+                   "retrains (--param prior=ENCODER), or of zeroshot retrains (encoder=ENCODER). "
+                   "Default: each backend's own (tfidf for the prior; minilm is slower).")
 def review(review_dir: str, reviewer: str | None, host: str, port: int, token: str | None, retrain_every: int,
            backend: str, seed_data: str | None, params: tuple[str, ...], zeroshot_encoder: str | None) -> None:
     """Code the review's passages in your browser, with model suggestions that improve as you go.
@@ -64,9 +78,10 @@ def review(review_dir: str, reviewer: str | None, host: str, port: int, token: s
     side panel shows how much evidence is found and estimated to remain, with a stopping
     hint. Every decision is saved before the page moves on. The model
     retrains in the background every --retrain-every decisions; a review with no model
-    starts from the default model trained on what the review has (with no codes: the codebook
-    prior). --param settings apply to that first model and to every retrain, e.g. --param
-    other_paper_weight=0.3.
+    starts from the default model (sparse) trained on what the review has (with no codes: the
+    codebook prior). --param settings apply to every retrain, and to that first model when
+    --backend is sparse (with another backend, only the prior's settings reach it), e.g.
+    --param other_paper_weight=0.3.
 
     Team coding: besides the printed token, each reviewer's personal token (`mechcode
     reviewer add`) opens the page as that reviewer. Double-coded units stay blind (nobody
@@ -78,11 +93,8 @@ def review(review_dir: str, reviewer: str | None, host: str, port: int, token: s
     """
     from mechcode.web.server import ServerOptions, serve
 
-    hp = parse_params(params)
-    if zeroshot_encoder:
-        hp.setdefault("encoder" if backend == "zeroshot" else "prior", zeroshot_encoder)
+    retrain, first = loop_settings(backend, parse_params(params), zeroshot_encoder)
     opts = ServerOptions(review_dir=review_dir, host=host, port=port, token=token,
                          reviewer=reviewer or _default_reviewer(), retrain_every=retrain_every,
-                         backend=backend, seed_data=seed_data, params=hp,
-                         initial_params=initial_params(backend, hp, zeroshot_encoder))
+                         backend=backend, seed_data=seed_data, params=retrain, initial_params=first)
     serve(opts, echo=lambda line: click.echo(line))

@@ -64,15 +64,18 @@ def _unit_fields(path: Path, n: int, obj: dict[str, Any], seen: dict[str, int]) 
     return uid, text, ctx or ""
 
 
-def _paper(obj: dict[str, Any]) -> str | None:
-    return None if obj.get("paper") is None else str(obj["paper"])
+def _paper(path: Path, n: int, obj: dict[str, Any]) -> str | None:
+    paper = obj.get("paper")
+    if paper is not None and (isinstance(paper, bool) or not isinstance(paper, (str, int))):
+        raise DataError(f"{path}: line {n}: 'paper' must be a string, an integer or null")
+    return None if paper is None else str(paper)
 
 
 def read_units(path: str | Path) -> list[Unit]:
     """Units to predict from a JSONL file (``id``, ``text``, optional ``context`` and ``paper``)."""
     path = Path(path)
     seen: dict[str, int] = {}
-    out = [Unit(*_unit_fields(path, n, obj, seen), paper=_paper(obj)) for n, obj in jsonl_records(path)]
+    out = [Unit(*_unit_fields(path, n, obj, seen), paper=_paper(path, n, obj)) for n, obj in jsonl_records(path)]
     if not out:
         raise DataError(f"{path}: no units (the file is empty)")
     return out
@@ -86,7 +89,7 @@ def read_labelled(path: str | Path, codebook: Codebook | None = None) -> list[La
     out = []
     for n, obj in jsonl_records(path):
         uid, text, ctx = _unit_fields(path, n, obj, seen)
-        out.append(LabelledUnit(uid, text, ctx, *_labels(path, n, obj, known), paper=_paper(obj)))
+        out.append(LabelledUnit(uid, text, ctx, *_labels(path, n, obj, known), paper=_paper(path, n, obj)))
     if not out:
         raise DataError(f"{path}: no labelled units (the file is empty)")
     return out

@@ -3,12 +3,19 @@
 MLflow logs this file as the model's code and the mechcode model directory as the artifact
 ``model``; loading it through ``mlflow.pyfunc.load_model`` verifies the directory's hashes and
 loads it with :func:`mechcode.models.train.load_model`. Input: a DataFrame (or list of dicts)
-with ``id``, ``text`` and optional ``context``; output: predict-contract dicts.
+with ``id``, ``text`` and optional ``context`` and ``paper``; output: predict-contract dicts.
 """
 from __future__ import annotations
 
 import mlflow
 from mlflow.pyfunc import PythonModel
+
+
+def _paper(value) -> str | None:
+    """A row's paper id; None when absent or missing in a DataFrame (NaN)."""
+    if value is None or (isinstance(value, float) and value != value):
+        return None
+    return str(value)
 
 
 class MechcodeModel(PythonModel):
@@ -23,7 +30,8 @@ class MechcodeModel(PythonModel):
         from mechcode.models.base import Unit
 
         rows = model_input.to_dict("records") if hasattr(model_input, "to_dict") else list(model_input)
-        units = [Unit(str(r["id"]), str(r["text"]), str(r.get("context") or "")) for r in rows]
+        units = [Unit(str(r["id"]), str(r["text"]), str(r.get("context") or ""), paper=_paper(r.get("paper")))
+                 for r in rows]
         return self.model.predict(units)
 
 

@@ -74,6 +74,7 @@ class ServerOptions:
 
 def build(opts: ServerOptions):
     """(app, service, token): the review opened, the loop service and the guarded ASGI app."""
+    from mechcode.loop.serving import INITIAL_BACKEND, initial_settings
     from mechcode.loop.training import load_seed_data
     from mechcode.loop.service import LoopService
     from mechcode.models.registry import get_backend
@@ -81,6 +82,7 @@ def build(opts: ServerOptions):
     from mechcode.web.app import create_app
 
     get_backend(opts.backend)(**opts.params)  # unknown backend or bad setting -> a clear error before anything starts
+    get_backend(INITIAL_BACKEND)(**initial_settings(INITIAL_BACKEND, opts.initial_params))
     review = Review.open(opts.review_dir)
     seed = load_seed_data(opts.seed_data, review.codebook) if opts.seed_data else []
     service = LoopService(review, reviewer=opts.reviewer, retrain_every=opts.retrain_every,
