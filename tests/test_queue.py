@@ -116,12 +116,15 @@ def test_paper_queue_order_coded_and_skipped():
         q.select(state, "paper", 10, paper=99)
 
 
-def test_mechanism_queue_sorted_with_floor():
+def test_mechanism_queue_ranks_everything_and_marks_the_unlikely():
     us = units()
     sg = {u["id"]: sugg({"learning": u["id"] / 10}) for u in us}
-    state = q.QueueState(units=us, suggestions=sg, coded={10}, mechanisms=MECHS)
+    state = q.QueueState(units=us, suggestions=sg, coded={10}, skipped={8}, mechanisms=MECHS)
     picks = q.select(state, "mechanism", 50, mechanism="learning")
-    assert [p.unit_id for p in picks] == [9, 8, 7, 6, 5, 4, 3, 2]  # 1 is under the 0.2 floor, 10 coded
+    assert [p.unit_id for p in picks] == [9, 7, 6, 5, 4, 3, 2, 1, 8]  # 10 coded, the skipped 8 last
+    # 1 is under the 0.2 floor: still listed (the ranking is the reading order), marked as unlikely
+    assert [p.reason for p in picks] == ["mechanism"] * 7 + ["mechanism:below 0.2", "mechanism"]
+    assert [p.unit_id for p in q.select(state, "mechanism", 3, mechanism="learning")] == [9, 7, 6]
     with pytest.raises(q.QueueError, match="needs"):
         q.select(state, "mechanism", 5)
     with pytest.raises(q.QueueError, match="unknown mechanism"):

@@ -2,7 +2,10 @@
 
 - ``paper``: a paper in reading order (the first paper with uncoded units unless one is given);
 - ``uncertain``: active learning (see :func:`mechcode.loop.active.select_uncertain`);
-- ``mechanism``: all likely evidence for one mechanism, most likely first;
+- ``mechanism``: every open unit ranked by one mechanism's probability, most likely first; units
+  under ``MECHANISM_FLOOR`` come after the likely ones, marked as such (at the cold start on a new
+  paper few units reach it, and the ranking is still the best reading order for that mechanism:
+  it is what ``simulate --target mechanism`` measures);
 - ``adjudicate``: double-coded units whose two coders disagree (team coding);
 - ``recode``: units whose code waits for re-coding after a codebook split.
 
@@ -21,7 +24,8 @@ from mechcode.loop.active import Pick, select_uncertain
 
 MODES = ("paper", "uncertain", "mechanism", "adjudicate", "recode")
 LIST_MODES = ("adjudicate", "recode")  # the store lists the units; the queue only orders them
-MECHANISM_FLOOR = 0.2  # ``mechanism`` mode lists units whose probability reaches this
+MECHANISM_FLOOR = 0.2  # ``mechanism`` mode: units under this are listed after the likely ones, marked
+BELOW_FLOOR = f"mechanism:below {MECHANISM_FLOOR:g}"
 MAX_LIMIT = 200
 
 
@@ -65,7 +69,8 @@ def paper_queue(state: QueueState, limit: int, paper: int | None = None) -> list
 
 
 def mechanism_queue(state: QueueState, limit: int, mechanism: str | None) -> list[Pick]:
-    """Uncoded units most likely to show ``mechanism`` (probability at least ``MECHANISM_FLOOR``)."""
+    """Uncoded units by their probability of ``mechanism``, most likely first; those under
+    ``MECHANISM_FLOOR`` follow with reason :data:`BELOW_FLOOR`; skipped units last."""
     if not mechanism:
         raise QueueError("mode 'mechanism' needs &mechanism=ID")
     if mechanism not in state.mechanisms:
@@ -73,10 +78,10 @@ def mechanism_queue(state: QueueState, limit: int, mechanism: str | None) -> lis
     scored = []
     for u in _open_units(state):
         p = float(((state.suggestions.get(u["id"]) or {}).get("mechanisms") or {}).get(mechanism, 0.0))
-        if p >= MECHANISM_FLOOR:
-            scored.append((u["id"] in state.skipped, -p, u["id"]))
+        scored.append((u["id"] in state.skipped, -p, u["id"]))
     scored.sort()
-    return [Pick(uid, "mechanism", -negp) for _, negp, uid in scored[:limit]]
+    return [Pick(uid, "mechanism" if -negp >= MECHANISM_FLOOR else BELOW_FLOOR, -negp)
+            for _, negp, uid in scored[:limit]]
 
 
 def uncertain_queue(state: QueueState, limit: int) -> list[Pick]:
