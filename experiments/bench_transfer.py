@@ -88,16 +88,18 @@ def interval(ci) -> str:
 
 
 def primary_table(report: dict) -> list[str]:
-    head = ("| backend @ share of other papers | train units | mechanism macro-F1 | role macro-F1 (5-way) | "
+    head = ("| backend @ share of other papers | train units | mechanism macro-F1 | mechanism ranking AUC | "
+            "role macro-F1 (5-way) | "
             "C/M/O macro-F1 | paper AUC (max) | 95 % interval, papers resampled | recall @0.5 | precision @0.5 | "
             "paper AUC (top-3 mean) | ECE suggested pairs |")
-    lines = [head, "|" + "---|" * 11]
+    lines = [head, "|" + "---|" * 12]
     for spec in report["backends"]:
         for point in report["curve"]:
             r = point["results"][spec["label"]]
             pm, p3 = r["paper"]["max"], r["paper"]["top3"]
             lines.append("| " + " | ".join([f"{spec['label']} @ {point['fraction']:g}", f"{point['train_units']:.0f}",
-                                            fmt(r["mechanism_macro_f1"]), fmt(r["role_macro_f1"]),
+                                            fmt(r["mechanism_macro_f1"]), fmt(r.get("mechanism_auc")),
+                                            fmt(r["role_macro_f1"]),
                                             fmt(r["cmo_macro_f1"]), fmt(pm["auc"]), interval(pm.get("auc_ci")),
                                             fmt(pm["recall"], 2),
                                             fmt(pm["precision"], 2), fmt(p3["auc"]),

@@ -61,6 +61,17 @@ def test_paper_scores_by_hand():
     assert paper_scores(["p1", "p1"], truth[:2], probs[:2], ids, 0.5)["max"]["auc_ci"] is None  # one paper
 
 
+def test_evidence_ranking_by_hand():
+    from mechcode.models.evaluation.protocols import evidence_ranking
+
+    truth = [{"a"}, set(), {"a", "b"}, set()]
+    probs = np.array([[0.9, 0.1], [0.2, 0.6], [0.1, 0.4], [0.3, 0.2]])
+    # a: coded units score 0.9, 0.1 against 0.2, 0.3 -> 2 of 4 pairs won -> 0.5; b: 0.4 against 0.1, 0.6, 0.2 -> 2/3
+    r = evidence_ranking(truth, probs, ["a", "b", "c"])  # c has no coded unit: left out
+    assert r == {"mechanism_auc": round((0.5 + 2 / 3) / 2, 4), "n_mechanisms_ranked": 2}
+    assert evidence_ranking([set(), set()], probs[:2], ["a", "b"]) == {"mechanism_auc": None, "n_mechanisms_ranked": 0}
+
+
 def _box_rows():
     rows = []
     for box, ref in ((1, "10"), (2, "20"), (3, "10")):

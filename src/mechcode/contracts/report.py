@@ -259,6 +259,11 @@ class PrimaryScore(Headline):
     __pydantic_config__ = CLOSED
     mechanism_micro_f1: float
     """Mechanism micro-F1."""
+    mechanism_auc: float | None
+    """Per-mechanism evidence finding: mean over mechanisms of the ROC AUC of ranking units by that
+    mechanism's probability (null when no mechanism has both coded and uncoded units)."""
+    n_mechanisms_ranked: int
+    """Mechanisms in that mean."""
     no_mechanism: PRF
     """The "no mechanism" class."""
     cmo_macro_f1: float | None

@@ -135,11 +135,23 @@ def primary_score(codebook: Codebook, threshold: float) -> Callable:
         papers = paper_scores([u.paper or "" for u in test], [set(map_labels(u.mechanisms, codebook)) for u in test],
                               probs, ids, threshold)
         roles = _role_score(test, preds)
-        return {**summary(s), "mechanism_micro_f1": s["mechanism"]["micro_f1"],
+        ranked = evidence_ranking([set(map_labels(test[i].mechanisms, codebook)) for i in keep], probs[keep], ids)
+        return {**summary(s), "mechanism_micro_f1": s["mechanism"]["micro_f1"], **ranked,
                 "no_mechanism": s["mechanism"]["no_mechanism"], "cmo_macro_f1": roles["cmo_macro_f1"],
                 "role5_macro_f1": roles["role5_macro_f1"], "paper": papers,
                 "n_mechanism_units": len(keep), "n_unsuggested_only": len(test) - len(keep)}
     return fn
+
+
+def evidence_ranking(truth: Sequence[set[str]], probs: np.ndarray, ids: list[str]) -> dict[str, Any]:
+    """Per-mechanism evidence finding: for each mechanism, ROC AUC of ranking the units by its
+    probability against "the unit is coded with it"; ``mechanism_auc`` = their mean over the
+    mechanisms with both classes (``n_mechanisms_ranked``; null when none has)."""
+    from sklearn.metrics import roc_auc_score
+
+    aucs = [roc_auc_score(y, probs[:, j]) for j, m in enumerate(ids)
+            if 0 < (y := np.array([m in t for t in truth], dtype=bool)).sum() < len(y)]
+    return {"mechanism_auc": round(float(np.mean(aucs)), 4) if aucs else None, "n_mechanisms_ranked": len(aucs)}
 
 
 def primary_studies(rows: Sequence[dict[str, Any]], codebook: Codebook, specs: Sequence[Spec],
