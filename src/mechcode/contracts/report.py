@@ -260,8 +260,9 @@ class PrimaryScore(Headline):
     mechanism_micro_f1: float
     """Mechanism micro-F1."""
     mechanism_auc: float | None
-    """Per-mechanism evidence finding: mean over mechanisms of the ROC AUC of ranking units by that
-    mechanism's probability (null when no mechanism has both coded and uncoded units)."""
+    """Per-mechanism evidence finding: mean over mechanisms of the ROC AUC, within each paper, of
+    ranking its units by that mechanism's probability (null when no paper has both coded and
+    uncoded units of any mechanism)."""
     n_mechanisms_ranked: int
     """Mechanisms in that mean."""
     no_mechanism: PRF

@@ -135,7 +135,8 @@ def primary_score(codebook: Codebook, threshold: float) -> Callable:
         papers = paper_scores([u.paper or "" for u in test], [set(map_labels(u.mechanisms, codebook)) for u in test],
                               probs, ids, threshold)
         roles = _role_score(test, preds)
-        ranked = evidence_ranking([set(map_labels(test[i].mechanisms, codebook)) for i in keep], probs[keep], ids)
+        ranked = evidence_ranking([test[i].paper or "" for i in keep],
+                                  [set(map_labels(test[i].mechanisms, codebook)) for i in keep], probs[keep], ids)
         return {**summary(s), "mechanism_micro_f1": s["mechanism"]["micro_f1"], **ranked,
                 "no_mechanism": s["mechanism"]["no_mechanism"], "cmo_macro_f1": roles["cmo_macro_f1"],
                 "role5_macro_f1": roles["role5_macro_f1"], "paper": papers,
@@ -143,15 +144,29 @@ def primary_score(codebook: Codebook, threshold: float) -> Callable:
     return fn
 
 
-def evidence_ranking(truth: Sequence[set[str]], probs: np.ndarray, ids: list[str]) -> dict[str, Any]:
-    """Per-mechanism evidence finding: for each mechanism, ROC AUC of ranking the units by its
-    probability against "the unit is coded with it"; ``mechanism_auc`` = their mean over the
-    mechanisms with both classes (``n_mechanisms_ranked``; null when none has)."""
+def evidence_ranking(papers: Sequence[str], truth: Sequence[set[str]], probs: np.ndarray,
+                     ids: list[str]) -> dict[str, Any]:
+    """Per-mechanism evidence finding: within each paper, the ROC AUC of ranking its units by a
+    mechanism's probability against "the unit is coded with it"; a mechanism's figure is the mean
+    over the papers where it has both classes, ``mechanism_auc`` the mean over those mechanisms
+    (``n_mechanisms_ranked``; null when none). Within a paper, because leave-one-paper-out scores
+    each paper with a different model: pooled, a model's per-fold offsets would be ranked too (a
+    constant predictor scores well below 0.5 that way, its training share of a mechanism being
+    lowest where the held-out paper has most of it)."""
     from sklearn.metrics import roc_auc_score
 
-    aucs = [roc_auc_score(y, probs[:, j]) for j, m in enumerate(ids)
-            if 0 < (y := np.array([m in t for t in truth], dtype=bool)).sum() < len(y)]
-    return {"mechanism_auc": round(float(np.mean(aucs)), 4) if aucs else None, "n_mechanisms_ranked": len(aucs)}
+    per = {}
+    for j, m in enumerate(ids):
+        aucs = []
+        for paper in sorted(set(papers)):
+            rows = [i for i, q in enumerate(papers) if q == paper]
+            y = np.array([m in truth[i] for i in rows], dtype=bool)
+            if 0 < y.sum() < len(y):
+                aucs.append(roc_auc_score(y, probs[rows, j]))
+        if aucs:
+            per[m] = float(np.mean(aucs))
+    return {"mechanism_auc": round(float(np.mean(list(per.values()))), 4) if per else None,
+            "n_mechanisms_ranked": len(per)}
 
 
 def primary_studies(rows: Sequence[dict[str, Any]], codebook: Codebook, specs: Sequence[Spec],
