@@ -30,7 +30,7 @@ def main() -> int:
     from other_paper_dev import SIZES, fold_predictions
     from relevance_dev import dev_data, figures
 
-    from mechcode.models.base import label_space, map_labels
+    from mechcode.models.base import label_space, map_labels, unit_mechanisms
     from mechcode.models.evaluation.protocols import evidence_ranking
     from mechcode.models.evaluation.transfer import Spec, fit_predict
 
@@ -38,10 +38,14 @@ def main() -> int:
     cb, seed, written = d["codebook"], d["seed"], d["written"]
     ids = label_space(cb)
 
+    keep = [i for i, u in enumerate(written) if unit_mechanisms(u.mechanisms, cb) is not None]
+
     def both(preds) -> dict:
+        """Pooled over all units (as relevance_dev.figures); within papers over the units the
+        benchmark keeps (those with a suggestable code or none)."""
         P = np.array([[p["mechanisms"].get(m, 0.0) for m in ids] for p in preds])
-        within = evidence_ranking([u.paper for u in written], [set(map_labels(u.mechanisms, cb)) for u in written],
-                                  P, ids)["mechanism_auc"]
+        within = evidence_ranking([written[i].paper for i in keep],
+                                  [set(map_labels(written[i].mechanisms, cb)) for i in keep], P[keep], ids)["mechanism_auc"]
         return {"pooled": figures(written, preds, cb)["mechanism_auc"], "within_paper": within}
 
     rows = [{"other_papers": 0, "d": None, **both(fit_predict(Spec("sparse", "sparse", {}), list(seed),

@@ -66,12 +66,16 @@ def test_evidence_ranking_by_hand():
 
     papers = ["p", "p", "p", "p", "q", "q"]
     truth = [{"a"}, set(), {"a", "b"}, set(), {"a"}, set()]
-    probs = np.array([[0.9, 0.1], [0.2, 0.6], [0.1, 0.4], [0.3, 0.2], [0.05, 0.0], [0.01, 0.0]])
+    probs = np.array([[0.9, 0.1, 0.5], [0.2, 0.6, 0.5], [0.1, 0.4, 0.5], [0.3, 0.2, 0.5], [0.05, 0.0, 0.5],
+                      [0.01, 0.0, 0.5]])
     # a in p: 0.9, 0.1 against 0.2, 0.3 -> 2 of 4 pairs won -> 0.5; a in q: 0.05 > 0.01 -> 1; a = 0.75
     # b in p: 0.4 against 0.1, 0.6, 0.2 -> 2/3; q has no b; c is never coded: left out
-    r = evidence_ranking(papers, truth, probs, ["a", "b"])
+    r = evidence_ranking(papers, truth, probs, ["a", "b", "c"])
     assert r == {"mechanism_auc": round((0.75 + 2 / 3) / 2, 4), "n_mechanisms_ranked": 2}
-    # pooled, q's low scores (another fold's model) would count against a; within papers they do not
+    # pooled, q's low scores (another fold's model) would count against a (5 of 9 pairs); within papers not
+    from sklearn.metrics import roc_auc_score
+
+    assert roc_auc_score([bool(t & {"a"}) for t in truth], probs[:, 0]) == pytest.approx(5 / 9)
     assert evidence_ranking(papers, [set()] * 6, probs, ["a", "b"]) == {"mechanism_auc": None,
                                                                         "n_mechanisms_ranked": 0}
 

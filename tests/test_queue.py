@@ -125,6 +125,11 @@ def test_mechanism_queue_ranks_everything_and_marks_the_unlikely():
     # 1 is under the 0.2 floor: still listed (the ranking is the reading order), marked as unlikely
     assert [p.reason for p in picks] == ["mechanism"] * 7 + ["mechanism:below 0.2", "mechanism"]
     assert [p.unit_id for p in q.select(state, "mechanism", 3, mechanism="learning")] == [9, 7, 6]
+    del sg[4], sg[5]  # not scored yet (a large review, or no model): after the scored ones, said so
+    picks = q.select(state, "mechanism", 50, mechanism="learning")
+    assert [(p.unit_id, p.reason) for p in picks][4:] == [(2, "mechanism"), (1, "mechanism:below 0.2"),
+                                                          (4, "mechanism:unscored"), (5, "mechanism:unscored"),
+                                                          (8, "mechanism")]
     with pytest.raises(q.QueueError, match="needs"):
         q.select(state, "mechanism", 5)
     with pytest.raises(q.QueueError, match="unknown mechanism"):

@@ -70,18 +70,20 @@ def paper_queue(state: QueueState, limit: int, paper: int | None = None) -> list
 
 def mechanism_queue(state: QueueState, limit: int, mechanism: str | None) -> list[Pick]:
     """Uncoded units by their probability of ``mechanism``, most likely first; those under
-    ``MECHANISM_FLOOR`` follow with reason :data:`BELOW_FLOOR`; skipped units last."""
+    ``MECHANISM_FLOOR`` follow with reason :data:`BELOW_FLOOR`, units the model has not scored yet
+    come after them (reason ``mechanism:unscored``), skipped units last."""
     if not mechanism:
         raise QueueError("mode 'mechanism' needs &mechanism=ID")
     if mechanism not in state.mechanisms:
         raise QueueError(f"unknown mechanism {mechanism!r}; expected one of {', '.join(state.mechanisms)}")
-    scored = []
+    ranked = []
     for u in _open_units(state):
-        p = float(((state.suggestions.get(u["id"]) or {}).get("mechanisms") or {}).get(mechanism, 0.0))
-        scored.append((u["id"] in state.skipped, -p, u["id"]))
-    scored.sort()
-    return [Pick(uid, "mechanism" if -negp >= MECHANISM_FLOOR else BELOW_FLOOR, -negp)
-            for _, negp, uid in scored[:limit]]
+        sugg = state.suggestions.get(u["id"])
+        p = float(((sugg or {}).get("mechanisms") or {}).get(mechanism, 0.0))
+        ranked.append((u["id"] in state.skipped, sugg is None, -p, u["id"]))
+    ranked.sort()
+    return [Pick(uid, "mechanism:unscored" if unscored else "mechanism" if -negp >= MECHANISM_FLOOR else BELOW_FLOOR,
+                 -negp) for _, unscored, negp, uid in ranked[:limit]]
 
 
 def uncertain_queue(state: QueueState, limit: int) -> list[Pick]:
