@@ -125,6 +125,10 @@ def test_evaluate_reports_of_every_protocol_validate(tiny, tmp_path):
     rep = _evaluate(tmp_path, "--protocol", "primary-studies", "--data", primary, *cb, "--backend", "keyword",
                     "--baselines", "majority", "--train-data", tiny["data"])
     assert rep["n_papers"] == 3 and set(rep["summary"]["backend"]) == {"cold", "full"}
+    from mechcode.cli.evaluate_cmd import summary_lines
+
+    line = summary_lines(rep)[0]  # the command's summary names per-mechanism evidence finding
+    assert f"mechanism_auc {rep['summary']['backend']['cold']['mechanism_auc']}" in line
 
 
 def test_off_topic_report_validates(tiny):

@@ -202,7 +202,7 @@ def summary_lines(report: EvaluationReport) -> list[str]:
     s = report["summary"]
     labels = [report["backend"], *report["baselines"]]
     keys = {"transfer-roles": ("cmo_macro_f1", "role5_macro_f1"),
-            "primary-studies": ("mechanism_macro_f1", "role_macro_f1", "cmo_macro_f1"),
+            "primary-studies": ("mechanism_macro_f1", "mechanism_auc", "role_macro_f1", "cmo_macro_f1"),
             "off-topic": ("share",)}.get(report["protocol"])
     lines = []
     for label, key in zip(labels, ["backend", *report["baselines"]]):
