@@ -7,9 +7,10 @@ also ranks the folds' offsets; a constant predictor scores well below 0.5 that w
 share of a mechanism is lowest where the held-out paper has most of it). The benchmark's
 per-mechanism evidence finding (``protocols.evidence_ranking``) ranks within each paper instead.
 This script re-scores ``other_paper_dev``'s predictions both ways (cold start; own codes of 1, 2 or
-5 other papers; d = 1, 0.3, 0.03) to see whether the pooled figure changed any conclusion.
+5 other papers; d = 1, 0.3, 0.03), and ``k_transfer_dev``'s k grid (cold start, 2 and 5 papers; the
+pooled figures must equal that file's), to see whether the pooled figure changed any conclusion.
 
-Run: ``python experiments/within_paper_check.py`` (about 4 minutes on 2 cores); writes
+Run: ``python experiments/within_paper_check.py`` (about 7 minutes on 2 cores); writes
 ``experiments/results/within_paper_check.json``.
 """
 from __future__ import annotations
@@ -24,6 +25,28 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "src"))
 sys.path.insert(0, str(ROOT / "experiments"))
 DS = (1.0, 0.3, 0.03)
+KS = (10.0, 30.0, 100.0, 300.0)
+
+
+def k_predictions(units, seed, cb, few) -> dict[float, list]:
+    """Leave-one-paper-out predictions per ``prior_k_mechanism`` (few = 0: the cold start, one model
+    for every paper); k only sets the weights, so one fit per fold."""
+    from relevance_dev import kept_papers
+
+    from mechcode.models.backends.prior import weights
+    from mechcode.models.backends.sparse import SparseBackend
+
+    preds = {k: [None] * len(units) for k in KS}
+    folds = [(None, list(range(len(units))))] if few == 0 else \
+        [(p, [i for i, u in enumerate(units) if u.paper == p]) for p in sorted({u.paper for u in units})]
+    for paper, idx in folds:
+        train = list(seed) + ([] if paper is None else [u for u in units if u.paper in kept_papers(units, paper, few)])
+        model = SparseBackend().fit(train, cb)
+        for k in KS:
+            model.w = weights(train, {**model.params, "prior_k_mechanism": k})
+            for i, p in zip(idx, model.predict([units[i] for i in idx])):
+                preds[k][i] = p
+    return preds
 
 
 def main() -> int:
@@ -55,6 +78,11 @@ def main() -> int:
         preds = fold_predictions(written, seed, cb, few)
         for w in DS:
             rows.append({"other_papers": few or 5, "d": w, **both(preds[w])})
+            print(json.dumps(rows[-1]), flush=True)
+    for few in (0, 2, None):
+        preds = k_predictions(written, seed, cb, few)
+        for k in KS:
+            rows.append({"other_papers": 5 if few is None else few, "prior_k_mechanism": k, **both(preds[k])})
             print(json.dumps(rows[-1]), flush=True)
     out = ROOT / "experiments" / "results" / "within_paper_check.json"
     out.write_text(json.dumps({"rows": rows}, indent=1), encoding="utf-8")
