@@ -5,8 +5,8 @@ from pathlib import Path
 
 import click
 
-from mechcode.cli.model_cmds import BACKEND_HELP, param_opt, parse_params
-from mechcode.cli.options import default_tracking_uri, tracking_opts
+from mechcode.cli.model_cmds import BACKEND_HELP
+from mechcode.cli.options import default_tracking_uri, param_opt, parse_params, tracking_opts
 from mechcode.files import write_json_atomic
 from mechcode.cli.options import quiet_opt
 from mechcode.contracts import ClassicReport, EvaluationReport

@@ -1,7 +1,6 @@
 """``mechcode train | predict | suggest | mlflow-ui``: the suggestion models (``evaluate``: evaluate_cmd)."""
 from __future__ import annotations
 
-import json
 import os
 import re
 import subprocess
@@ -11,31 +10,13 @@ from typing import Any
 
 import click
 
-from mechcode.cli.options import default_tracking_uri, quiet_opt, tracking_opts
+from mechcode.cli.options import default_tracking_uri, param_opt, parse_params, quiet_opt, tracking_opts
 from mechcode.contracts import ModelCard
 from mechcode.errors import DataError, ModelError
 
 BACKEND_HELP = ("Backend: sparse (default; the codebook prior + TF-IDF calibrated linear models), "
                 "zeroshot (codebook only, no labels), embed, "
                 "finetune (experimental: scores below the majority baseline on the bundled corpus).")
-param_opt = click.option(
-    "--param", "params", multiple=True, metavar="KEY=VALUE",
-    help="Backend hyperparameter, repeatable; VALUE is read as JSON when it parses (4, 0.5, true, null, [1,2]) "
-         "and as a string otherwise. Example: --param C=4 --param prior=minilm.")
-def parse_params(items: tuple[str, ...]) -> dict[str, Any]:
-    """``("C=4", "encoder=tfidf")`` -> ``{"C": 4, "encoder": "tfidf"}``."""
-    out: dict[str, Any] = {}
-    for item in items:
-        key, sep, raw = item.partition("=")
-        if not sep or not key.strip():
-            raise click.BadParameter(f"{item!r} is not KEY=VALUE", param_hint="--param")
-        try:
-            out[key.strip()] = json.loads(raw)
-        except json.JSONDecodeError:
-            out[key.strip()] = raw
-    return out
-
-
 def _slug(text: str) -> str:
     return re.sub(r"[^A-Za-z0-9_-]+", "-", text).strip("-").lower() or "review"
 

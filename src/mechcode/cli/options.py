@@ -1,6 +1,9 @@
 """Options shared by several commands (one definition, reused)."""
 from __future__ import annotations
 
+import json
+from typing import Any
+
 import click
 
 review_dir_arg = click.argument(
@@ -28,3 +31,23 @@ def default_tracking_uri(base) -> str:
     from mechcode.models.tracking import default_uri
 
     return default_uri(base)
+
+
+param_opt = click.option(
+    "--param", "params", multiple=True, metavar="KEY=VALUE",
+    help="Backend hyperparameter, repeatable; VALUE is read as JSON when it parses (4, 0.5, true, null, [1,2]) "
+         "and as a string otherwise. Example: --param C=4 --param prior=minilm.")
+
+
+def parse_params(items: tuple[str, ...]) -> dict[str, Any]:
+    """``("C=4", "encoder=tfidf")`` -> ``{"C": 4, "encoder": "tfidf"}``."""
+    out: dict[str, Any] = {}
+    for item in items:
+        key, sep, raw = item.partition("=")
+        if not sep or not key.strip():
+            raise click.BadParameter(f"{item!r} is not KEY=VALUE", param_hint="--param")
+        try:
+            out[key.strip()] = json.loads(raw)
+        except json.JSONDecodeError:
+            out[key.strip()] = raw
+    return out

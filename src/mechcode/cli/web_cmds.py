@@ -5,8 +5,7 @@ import getpass
 
 import click
 
-from mechcode.cli.model_cmds import param_opt, parse_params
-from mechcode.cli.options import review_dir_arg
+from mechcode.cli.options import param_opt, parse_params, review_dir_arg
 
 
 def _default_reviewer() -> str:
