@@ -118,6 +118,9 @@ def test_units_carry_their_paper(tmp_path):
     path = tmp_path / "in.jsonl"
     path.write_text('{"id": 1, "text": "Leaders met.", "paper": "P7"}\n{"id": 2, "text": "Staff agreed."}\n')
     assert [u.paper for u in read_units(path)] == ["P7", None]
+    from mechcode.models.base import paper_id  # the MLflow pyfunc's DataFrame: a missing paper is NaN
+
+    assert (paper_id(float("nan")), paper_id(None), paper_id(7)) == (None, None, "7")
     path.write_text('{"id": 1, "text": "Leaders met.", "paper": true}\n')
     with pytest.raises(DataError, match="line 1: 'paper' must be a string, an integer or null"):
         read_units(path)

@@ -74,10 +74,10 @@ def labelled(rows: Sequence[Mapping[str, Any]]):
 def plain(rows: Sequence[Mapping[str, Any]]):
     """The rows as :class:`mechcode.models.base.Unit` objects (for ``Backend.predict``), with their
     paper where a row names one (as the units the page scores)."""
-    from mechcode.models.base import Unit
+    from mechcode.models.base import Unit, paper_id
 
-    return [Unit(id=str(r["id"]), text=r["text"], context=r.get("context") or "",
-                 paper=None if r.get("paper") is None else str(r["paper"])) for r in rows]
+    return [Unit(id=str(r["id"]), text=r["text"], context=r.get("context") or "", paper=paper_id(r.get("paper")))
+            for r in rows]
 
 
 BackendSpec = str | type | Callable[..., Any]

@@ -4,8 +4,7 @@
 - ``uncertain``: active learning (see :func:`mechcode.loop.active.select_uncertain`);
 - ``mechanism``: every open unit ranked by one mechanism's probability, most likely first; units
   under ``MECHANISM_FLOOR`` come after the likely ones, marked as such (at the cold start on a new
-  paper few units reach it, and the ranking is still the best reading order for that mechanism:
-  it is what ``simulate --target mechanism`` measures);
+  paper few units reach it; the ranking is the order ``simulate --target mechanism`` measures);
 - ``adjudicate``: double-coded units whose two coders disagree (team coding);
 - ``recode``: units whose code waits for re-coding after a codebook split.
 
@@ -82,8 +81,13 @@ def mechanism_queue(state: QueueState, limit: int, mechanism: str | None) -> lis
         p = float(((sugg or {}).get("mechanisms") or {}).get(mechanism, 0.0))
         ranked.append((u["id"] in state.skipped, sugg is None, -p, u["id"]))
     ranked.sort()
-    return [Pick(uid, "mechanism:unscored" if unscored else "mechanism" if -negp >= MECHANISM_FLOOR else BELOW_FLOOR,
-                 -negp) for _, unscored, negp, uid in ranked[:limit]]
+    return [Pick(uid, _mechanism_reason(unscored, -negp), -negp) for _, unscored, negp, uid in ranked[:limit]]
+
+
+def _mechanism_reason(unscored: bool, p: float) -> str:
+    if unscored:
+        return "mechanism:unscored"
+    return "mechanism" if p >= MECHANISM_FLOOR else BELOW_FLOOR
 
 
 def uncertain_queue(state: QueueState, limit: int) -> list[Pick]:

@@ -36,6 +36,13 @@ class Unit:
     paper: str | None = field(default=None, kw_only=True)
 
 
+def paper_id(value: Any) -> str | None:
+    """A unit's paper as given in a row: None when absent (or a DataFrame's NaN), else a string."""
+    if value is None or (isinstance(value, float) and value != value):
+        return None
+    return str(value)
+
+
 @dataclass
 class LabelledUnit(Unit):
     mechanisms: list[str] = field(default_factory=list)

@@ -17,7 +17,7 @@ from typing import Any, Iterable
 
 from mechcode.codebook import POLARITY_IDS, ROLE_IDS, Codebook
 from mechcode.errors import DataError
-from mechcode.models.base import LabelledUnit, Unit
+from mechcode.models.base import LabelledUnit, Unit, paper_id
 
 
 def jsonl_records(path: str | Path) -> Iterable[tuple[int, dict[str, Any]]]:
@@ -68,7 +68,7 @@ def _paper(path: Path, n: int, obj: dict[str, Any]) -> str | None:
     paper = obj.get("paper")
     if paper is not None and (isinstance(paper, bool) or not isinstance(paper, (str, int))):
         raise DataError(f"{path}: line {n}: 'paper' must be a string, an integer or null")
-    return None if paper is None else str(paper)
+    return paper_id(paper)
 
 
 def read_units(path: str | Path) -> list[Unit]:

@@ -11,13 +11,6 @@ import mlflow
 from mlflow.pyfunc import PythonModel
 
 
-def _paper(value) -> str | None:
-    """A row's paper id; None when absent or missing in a DataFrame (NaN)."""
-    if value is None or (isinstance(value, float) and value != value):
-        return None
-    return str(value)
-
-
 class MechcodeModel(PythonModel):
     """A mechcode suggestion model served through MLflow's pyfunc interface."""
 
@@ -27,10 +20,10 @@ class MechcodeModel(PythonModel):
         self.model, self.card = load_model(context.artifacts["model"])
 
     def predict(self, context, model_input, params=None):
-        from mechcode.models.base import Unit
+        from mechcode.models.base import Unit, paper_id
 
         rows = model_input.to_dict("records") if hasattr(model_input, "to_dict") else list(model_input)
-        units = [Unit(str(r["id"]), str(r["text"]), str(r.get("context") or ""), paper=_paper(r.get("paper")))
+        units = [Unit(str(r["id"]), str(r["text"]), str(r.get("context") or ""), paper=paper_id(r.get("paper")))
                  for r in rows]
         return self.model.predict(units)
 
