@@ -63,7 +63,7 @@ def point(d: dict, pc: float, sc: float) -> dict:
 
 
 def main() -> int:
-    from relevance_dev import dev_data
+    from relevance_dev import dev_data, margin_pick
 
     d = dev_data()
     rows = []
@@ -76,8 +76,7 @@ def main() -> int:
     base = next(r for r in rows if (r["prior_context"], r["sparse_context"]) == DEFAULT)
     ok = [r for r in rows if r["real_false_alarms"] <= 0.02 and r["simulate_wss95"] >= base["simulate_wss95"] - 0.02
           and r["cold_any_auc"] >= base["cold_any_auc"] - 0.01]
-    best = max(ok, key=lambda r: r["score"])
-    chosen = best if best["score"] >= base["score"] + MARGIN else base
+    chosen = margin_pick(base, ok, MARGIN)
     print(f"chosen: prior context {chosen['prior_context']}, sparse context {chosen['sparse_context']}")
     out = ROOT / "experiments" / "results" / "context_dev.json"
     out.write_text(json.dumps({"rows": rows, "chosen": [chosen["prior_context"], chosen["sparse_context"]]},

@@ -26,27 +26,14 @@ SIZES = (1, 2, None)  # other papers whose codes the review has (None: all five)
 
 
 def main() -> int:
-    from relevance_dev import dev_data, figures, kept_papers
-
-    from mechcode.models.backends.prior import evidence_weight
-    from mechcode.models.backends.sparse import SparseBackend
+    from relevance_dev import dev_data, figures, variant_predictions
 
     d = dev_data()
     cb, written, seed = d["codebook"], d["written"], d["seed"]
     rows = []
     for few in SIZES:
-        preds = {k: [None] * len(written) for k in KS}
-        for paper in sorted({u.paper for u in written}):
-            idx = [i for i, u in enumerate(written) if u.paper == paper]
-            keep = kept_papers(written, paper, few)
-            train = list(seed) + [u for u in written if u.paper in keep]
-            model = SparseBackend().fit(train, cb)
-            n = evidence_weight(train, "mechanism")
-            for k in KS:
-                w = n / (n + k)
-                model.w = {**model.w, "mechanism": w, "gate": w}
-                for i, p in zip(idx, model.predict([written[i] for i in idx])):
-                    preds[k][i] = p
+        # k on the whole model equals k on the held-out paper only: every scored unit is of that paper
+        preds = variant_predictions(written, seed, cb, few, {k: {"prior_k_mechanism": k} for k in KS})
         for k in KS:
             f = figures(written, preds[k], cb)
             rows.append({"other_papers": few or 5, "k_new_paper": k, **f})

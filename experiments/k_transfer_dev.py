@@ -59,7 +59,7 @@ def point(d: dict, k: float) -> dict:
 
 
 def main() -> int:
-    from relevance_dev import dev_data
+    from relevance_dev import dev_data, margin_pick
 
     d = dev_data()
     rows = []
@@ -70,8 +70,7 @@ def main() -> int:
         print(json.dumps(r), flush=True)
     base = next(r for r in rows if r["k"] == DEFAULT)
     ok = [r for r in rows if r["real_false_alarms"] <= 0.02 and r["simulate_wss95"] >= FLOOR]
-    best = max(ok, key=lambda r: r["score"]) if ok else base
-    chosen = best if best["score"] >= base["score"] + MARGIN else base
+    chosen = margin_pick(base, ok, MARGIN)
     print(f"chosen: k {chosen['k']:g}")
     out = ROOT / "experiments" / "results" / "k_transfer_dev.json"
     out.write_text(json.dumps({"rows": rows, "chosen": chosen["k"]}, indent=1), encoding="utf-8")

@@ -54,7 +54,7 @@ def point(d: dict, c: float, chars) -> dict:
 
 
 def main() -> int:
-    from relevance_dev import dev_data
+    from relevance_dev import dev_data, margin_pick
 
     d = dev_data()
     rows = []
@@ -66,8 +66,7 @@ def main() -> int:
             print(json.dumps(r), flush=True)
     base = next(r for r in rows if (r["C"], r["char_ngrams"]) == DEFAULT)
     ok = [r for r in rows if r["real_false_alarms"] <= 0.02 and r["simulate_wss95"] >= base["simulate_wss95"] - 0.02]
-    best = max(ok, key=lambda r: r["score"])
-    chosen = best if best["score"] >= base["score"] + MARGIN else base
+    chosen = margin_pick(base, ok, MARGIN)
     print(f"chosen: C {chosen['C']}, char_ngrams {chosen['char_ngrams']}")
     out = ROOT / "experiments" / "results" / "learned_features_dev.json"
     out.write_text(json.dumps({"rows": rows, "chosen": [chosen["C"], chosen["char_ngrams"]]}, indent=1),

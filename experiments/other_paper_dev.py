@@ -43,26 +43,8 @@ sys.path.insert(0, str(ROOT / "src"))
 sys.path.insert(0, str(ROOT / "experiments"))
 DS = (1.0, 0.3, 0.1, 0.03, 0.01)
 SIZES = (1, 2, None)  # other papers whose codes the review has (None: all)
+VARIANTS = {d: {"other_paper_weight": d} for d in DS}
 MARGIN, TIE, ECE_SLACK, RECALL_SLACK, FALSE_ALARMS = 0.005, 0.001, 0.01, 0.05, 0.02
-
-
-def fold_predictions(units, seed, cb, few) -> dict[float, list]:
-    """Leave-one-paper-out predictions per d (one fit per fold; only the weights change with d)."""
-    from relevance_dev import kept_papers
-
-    from mechcode.models.backends.prior import weights
-    from mechcode.models.backends.sparse import SparseBackend
-
-    preds = {d: [None] * len(units) for d in DS}
-    for paper in sorted({u.paper for u in units}):
-        idx = [i for i, u in enumerate(units) if u.paper == paper]
-        train = list(seed) + [u for u in units if u.paper in kept_papers(units, paper, few)]
-        model = SparseBackend().fit(train, cb)
-        for d in DS:
-            model.w = weights(train, {**model.params, "other_paper_weight": d})
-            for i, p in zip(idx, model.predict([units[i] for i in idx])):
-                preds[d][i] = p
-    return preds
 
 
 def choose(rows: list[dict]) -> dict:
@@ -83,12 +65,12 @@ def choose(rows: list[dict]) -> dict:
 
 def main() -> int:
     import numpy as np
-    from relevance_dev import dev_data, figures
+    from relevance_dev import dev_data, figures, variant_predictions
 
     d = dev_data()
     cb, seed, written, real = d["codebook"], d["seed"], d["written"], d["real"]
-    by_size = {few: fold_predictions(written, seed, cb, few) for few in SIZES}
-    real_preds = fold_predictions(real, seed, cb, None)
+    by_size = {few: variant_predictions(written, seed, cb, few, VARIANTS) for few in SIZES}
+    real_preds = variant_predictions(real, seed, cb, None, VARIANTS)
     rows = []
     for w in DS:
         per = [{"other_papers": few or 5, **figures(written, by_size[few][w], cb)} for few in SIZES]

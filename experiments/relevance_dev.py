@@ -121,6 +121,34 @@ def learned(units, seed, codebook, spec, few: int | None = None) -> list[dict]:
     return preds
 
 
+def variant_predictions(units, seed, codebook, few: int | None, variants: dict) -> dict:
+    """Predictions of the default sparse model for each of ``variants`` (key -> settings that only
+    change its weights: ``prior_k_mechanism``, ``other_paper_weight``), one fit per fold: leave-one-
+    paper-out with the seed file plus ``few`` other papers' codes (None: all), or with ``few`` = 0 the
+    cold start (one model, on the seed file, for every paper)."""
+    from mechcode.models.backends.prior import weights
+    from mechcode.models.backends.sparse import SparseBackend
+
+    preds = {key: [None] * len(units) for key in variants}
+    folds = [(None, list(range(len(units))))] if few == 0 else \
+        [(p, [i for i, u in enumerate(units) if u.paper == p]) for p in sorted({u.paper for u in units})]
+    for paper, idx in folds:
+        own = [] if paper is None else [u for u in units if u.paper in kept_papers(units, paper, few)]
+        train = list(seed) + own
+        model = SparseBackend().fit(train, codebook)
+        for key, settings in variants.items():
+            model.w = weights(train, {**model.params, **settings})
+            for i, p in zip(idx, model.predict([units[i] for i in idx])):
+                preds[key][i] = p
+    return preds
+
+
+def margin_pick(base: dict, eligible: list[dict], margin: float) -> dict:
+    """The eligible row with the best ``score`` if it beats ``base``'s by ``margin``, else ``base``."""
+    best = max(eligible, key=lambda r: r["score"]) if eligible else base
+    return best if best["score"] >= base["score"] + margin else base
+
+
 def simulate_wss95(d: dict, params: dict, tag: str) -> dict:
     """WSS@95 (mean, std) of the per-mechanism simulation on sims2021 with the sparse ``params``:
     strategy max, batch 10, retrain every 10, 3 seeds, no out-of-fold calibration (as

@@ -28,30 +28,9 @@ DS = (1.0, 0.3, 0.03)
 KS = (10.0, 30.0, 100.0, 300.0)
 
 
-def k_predictions(units, seed, cb, few) -> dict[float, list]:
-    """Leave-one-paper-out predictions per ``prior_k_mechanism`` (few = 0: the cold start, one model
-    for every paper); k only sets the weights, so one fit per fold."""
-    from relevance_dev import kept_papers
-
-    from mechcode.models.backends.prior import weights
-    from mechcode.models.backends.sparse import SparseBackend
-
-    preds = {k: [None] * len(units) for k in KS}
-    folds = [(None, list(range(len(units))))] if few == 0 else \
-        [(p, [i for i, u in enumerate(units) if u.paper == p]) for p in sorted({u.paper for u in units})]
-    for paper, idx in folds:
-        train = list(seed) + ([] if paper is None else [u for u in units if u.paper in kept_papers(units, paper, few)])
-        model = SparseBackend().fit(train, cb)
-        for k in KS:
-            model.w = weights(train, {**model.params, "prior_k_mechanism": k})
-            for i, p in zip(idx, model.predict([units[i] for i in idx])):
-                preds[k][i] = p
-    return preds
-
-
 def main() -> int:
-    from other_paper_dev import SIZES, fold_predictions
-    from relevance_dev import dev_data, figures
+    from other_paper_dev import SIZES, VARIANTS
+    from relevance_dev import dev_data, figures, variant_predictions
 
     from mechcode.models.base import label_space, map_labels, unit_mechanisms
     from mechcode.models.evaluation.protocols import evidence_ranking
@@ -75,12 +54,12 @@ def main() -> int:
                                                                 list(written), cb)[0])}]
     print(json.dumps(rows[-1]), flush=True)
     for few in SIZES:
-        preds = fold_predictions(written, seed, cb, few)
+        preds = variant_predictions(written, seed, cb, few, VARIANTS)
         for w in DS:
             rows.append({"other_papers": few or 5, "d": w, **both(preds[w])})
             print(json.dumps(rows[-1]), flush=True)
     for few in (0, 2, None):
-        preds = k_predictions(written, seed, cb, few)
+        preds = variant_predictions(written, seed, cb, few, {k: {"prior_k_mechanism": k} for k in KS})
         for k in KS:
             rows.append({"other_papers": 5 if few is None else few, "prior_k_mechanism": k, **both(preds[k])})
             print(json.dumps(rows[-1]), flush=True)
